@@ -1,0 +1,38 @@
+"""What a destination for bulk items looks like; the OpenSearch and NDJSON-file sinks implement it."""
+from __future__ import annotations
+
+from typing import NamedTuple, Protocol, Sequence
+
+
+class BulkItem(NamedTuple):
+    """One document ready for `_bulk`: the action line and the source, each ending in a newline."""
+
+    body: bytes
+    line_number: int  # where the line stood in its object (1-based)
+    raw: str  # the raw log line, for the dead letter
+
+
+class Rejection(NamedTuple):
+    """An item the destination refused for good (or that could not be sent before the deadline)."""
+
+    item: BulkItem
+    status: int  # the item's HTTP status from the bulk response, or the request's
+    reason: str  # e.g. "mapper_parsing_exception: failed to parse field [source.ip]"
+
+
+class DeadlineExceeded(Exception):
+    """Time ran out with retryable items still unsent; the object must be retried as a whole."""
+
+    def __init__(self, pending: int):
+        super().__init__(f"{pending} items still unsent when the time budget ran out")
+        self.pending = pending
+
+
+class Sink(Protocol):
+    def send(self, items: Sequence[BulkItem], deadline: float) -> list[Rejection]:
+        """Index `items`; return the ones rejected for good.
+
+        `deadline` is a `time.monotonic()` value: retries stop before it and DeadlineExceeded is raised
+        when retryable items remain. Transient whole-request failures are retried internally."""
+
+    def close(self) -> None: ...
