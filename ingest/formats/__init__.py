@@ -1,0 +1,89 @@
+"""Log formats: one module per format behind the `LogFormat` interface, and detection.
+
+Adding a format: write `ingest/formats/<name>.py` with an object implementing `LogFormat`, add it
+to FORMATS below, and give it tests.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .alb import ALB
+from .base import LogFormat, ParseError
+from .s3access import S3_ACCESS
+
+FORMATS: dict[str, LogFormat] = {f.name: f for f in (ALB, S3_ACCESS)}
+
+__all__ = ["FORMATS", "LogFormat", "ParseError", "Unsupported", "detect", "KeyInfo", "key_info"]
+
+
+class Unsupported(ValueError):
+    """An object we recognise but do not parse (e.g. an ALB connection log), or cannot recognise."""
+
+
+# Other log types AWS writes into the same `AWSLogs/<account>/elasticloadbalancing/` tree: they
+# must not be mistaken for ALB access logs.
+_ELB_SIBLINGS = [
+    (re.compile(r"(?:^|/)conn_log_\d{12}_elasticloadbalancing_[^/]*\Z"), "an ALB connection log"),
+    (re.compile(r"(?:^|/)health_check_log_\d{12}_elasticloadbalancing_[^/]*\Z"), "an ALB health-check log"),
+    (re.compile(r"(?:^|/)\d{12}_elasticloadbalancing_[^_/]+_net\.[^/]*\Z"), "a Network Load Balancer log"),
+    (re.compile(r"(?:^|/)AWSLogs/\d{12}/elasticloadbalancing/.*/\d{12}_elasticloadbalancing_[^/]*\.log\Z"),
+     "a Classic Load Balancer log"),
+]
+_LINE_SIBLINGS = [
+    (re.compile(r"tls 2\.0 \d{4}-\d\d-\d\dT"), "a Network Load Balancer log"),
+    (re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z [^ ]+ [0-9a-fA-F.:]+ \d+ \d+ "), "an ALB connection log"),
+    (re.compile(r"[a-z0-9]+ \d{4}-\d\d-\d\dT[^ ]+ [0-9.]+ [^ ]+ [^ ]+ (?:PASS|FAIL) "), "an ALB health-check log"),
+    (re.compile(r"\d{4}-\d\d-\d\dT[^ ]+ [^ ]+ [0-9a-fA-F.:]+:\d+ "), "a Classic Load Balancer log"),
+]
+
+
+def detect(key: str, first_line: str | None = None) -> LogFormat:
+    """The format of an object, from its key (AWS's naming), else from its first line.
+
+    Raises Unsupported, naming what the object is when we know."""
+    for pattern, what in _ELB_SIBLINGS:
+        if pattern.search(key):
+            raise Unsupported(f"{what} (not an ALB access log): not supported")
+    for fmt in FORMATS.values():
+        if fmt.key_matches(key):
+            return fmt
+    if first_line:
+        for fmt in FORMATS.values():
+            if fmt.line_matches(first_line):
+                return fmt
+        for pattern, what in _LINE_SIBLINGS:
+            if pattern.match(first_line):
+                raise Unsupported(f"the first line looks like {what}: not supported")
+    raise Unsupported("neither the key nor the first line look like an ALB access log or an S3 server access log")
+
+
+@dataclass(frozen=True)
+class KeyInfo:
+    """What AWS's object naming tells: account, region, and a time for records that have none."""
+
+    account: str | None = None
+    region: str | None = None
+    time: str | None = None  # ISO 8601 UTC
+
+
+_ALB_KEY = re.compile(
+    r"AWSLogs/(\d{12})/elasticloadbalancing/([^/]+)/\d{4}/\d\d/\d\d/[^/]*_(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)Z_[^/]*\Z")
+_S3_PARTITIONED_KEY = re.compile(r"(?:^|/)(\d{12})/([a-z]{2}(?:-[a-z]+)+-\d+)/[^/]+/\d{4}/\d\d/\d\d/[^/]*\Z")
+_S3_KEY_TIME = re.compile(r"(\d{4})-(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)-[0-9A-Za-z]+\Z")
+
+
+def key_info(key: str) -> KeyInfo:
+    m = _ALB_KEY.search(key)
+    if m:
+        account, region, y, mo, d, h, mi = m.groups()
+        return KeyInfo(account, region, f"{y}-{mo}-{d}T{h}:{mi}:00Z")
+    account = region = time = None
+    m = _S3_PARTITIONED_KEY.search(key)
+    if m:
+        account, region = m.groups()
+    m = _S3_KEY_TIME.search(key)
+    if m:
+        y, mo, d, h, mi, s = m.groups()
+        time = f"{y}-{mo}-{d}T{h}:{mi}:{s}Z"
+    return KeyInfo(account, region, time)

@@ -1,0 +1,170 @@
+"""The small interface every log format implements, and helpers the formats share.
+
+A format turns one log line into the JSON *members* of a document (the text between the outer
+braces) plus the document's timestamp, without building Python dicts: at 150k+ lines/s per core,
+dict building and generic JSON encoding would cost more than everything else together. Two things
+make emitting JSON text directly safe:
+
+- every token is either matched by a regex whose character classes exclude `"`, `\\` and control
+  characters (so it can be placed between quotes as-is), or escaped with `json_escape`;
+- every number is validated before it is written unquoted.
+"""
+from __future__ import annotations
+
+import re
+from typing import Protocol
+
+import orjson
+
+
+class ParseError(ValueError):
+    """The line is not a valid record of the format; the message says why."""
+
+
+class LogFormat(Protocol):
+    name: str  # command-line name, e.g. "alb"
+    dataset: str  # event.dataset, e.g. "aws.elb"
+    index_prefix: str  # default daily index prefix, e.g. "alb-logs"
+
+    def key_matches(self, key: str) -> bool:
+        """Whether an S3 object key is named the way AWS names this format's log objects."""
+
+    def line_matches(self, line: str) -> bool:
+        """Whether a line looks like this format (used when the key says nothing)."""
+
+    def to_json(self, line: str) -> tuple[str, str]:
+        """(`@timestamp` as ISO 8601 UTC, the document's JSON members) or raise ParseError."""
+
+
+# A token that can be written into JSON between quotes unchanged.
+SAFE_TOKEN = r'[^\x00-\x20"\\]+'
+SAFE_QUOTED = r'"([^\x00-\x1f"\\]*)"'
+
+def line_patterns(fields: list[str], required: int, common: int) -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """Two regexes for a whole line of space-separated `fields` (each a regex with its groups),
+    both ending in a group for whatever follows the last known field, and each field after the
+    ones they require optional in turn:
+
+    - the first `common` fields required: the lines of recent years, matched fastest (every
+      nested optional group costs);
+    - the first `required` fields required: older lines.
+    """
+    def pattern(n: int) -> re.Pattern[str]:
+        optional = ""
+        for field in reversed(fields[n:]):
+            optional = f"(?: {field}{optional})?"
+        return re.compile(" ".join(fields[:n]) + optional + r"(?: (.*))?\Z")
+
+    return pattern(common), pattern(required)
+
+
+GROUP = re.compile(r"\((?!\?)")
+
+
+def group_count(pattern: str) -> int:
+    return len(GROUP.findall(pattern))
+
+
+# Slow path: quote-aware tokens; a quoted value may contain backslash-escaped quotes.
+_ANY_TOKEN = re.compile(r'"((?:[^"\\]|\\.)*)"|(\S+)')
+_CONTROL = re.compile(r'[\x00-\x1f]')
+
+
+def slow_tokens(line: str) -> list[str]:
+    """Tokens of a line that failed the fast path, each JSON-escaped, quotes removed.
+
+    An unterminated quote yields the rest of the line as one token rather than failing, so that
+    a truncated line still reports a field count."""
+    tokens = []
+    pos, end = 0, len(line)
+    while pos < end:
+        if line[pos] == " ":
+            pos += 1
+            continue
+        m = _ANY_TOKEN.match(line, pos)
+        if m is None:  # an opening quote without a closing one
+            tokens.append(json_escape(line[pos + 1 :]))
+            break
+        value = m.group(1) if m.group(1) is not None else m.group(2)
+        tokens.append(json_escape(value))
+        pos = m.end()
+    return tokens
+
+
+def json_escape(value: str) -> str:
+    """`value` escaped for use between JSON quotes."""
+    if _CONTROL.search(value) is None and '"' not in value and "\\" not in value:
+        return value
+    return orjson.dumps(value)[1:-1].decode()
+
+
+def is_int(token: str) -> bool:
+    return token.isascii() and token.isdigit() and len(token) < 19
+
+
+def is_signed_int(token: str) -> bool:
+    return is_int(token[1:] if token[:1] == "-" else token)
+
+
+def is_decimal(token: str) -> bool:
+    """A non-negative decimal such as 0.086 or 12 (valid both for float() and as JSON)."""
+    whole, _, frac = token.partition(".")
+    return is_int(whole) and (not frac or is_int(frac))
+
+
+def json_list(tokens: list[str]) -> str:
+    """A JSON array of already-escaped strings."""
+    return '["' + '","'.join(tokens) + '"]'
+
+
+def split_host_port(value: str) -> tuple[str, str]:
+    """("ip", "port") from "ip:port"; IPv6 keeps its colons (split on the last one), brackets dropped."""
+    host, sep, port = value.rpartition(":")
+    if not sep or not is_int(port):
+        raise ParseError(f"expected ip:port, got {value!r}")
+    if host[:1] == "[" and host[-1:] == "]":
+        host = host[1:-1]
+    return host, port
+
+
+def split_request(request: str) -> tuple[str, str, str]:
+    """(method, url, protocol) of a request line, split at the first and last space, so that a URL
+    with unencoded spaces stays whole and a malformed `- http://host:80- -` still splits."""
+    method, _, rest = request.partition(" ")
+    url, sep, protocol = rest.rpartition(" ")
+    if not sep:
+        url, protocol = rest, ""
+    return method, url, protocol
+
+
+def http_version(protocol: str) -> str:
+    """"1.1" for "HTTP/1.1"; "" when the protocol is absent or not HTTP."""
+    return protocol[5:] if protocol[:5] == "HTTP/" else ""
+
+
+# scheme://host[:port][/path][?query]; a host may be a bracketed IPv6 literal.
+_ABSOLUTE_URL = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://(\[[^\]/]*\]|[^/?:]*)(?::(\d+))?(/[^?]*)?(?:\?(.*))?\Z")
+
+
+def url_members(url: str, absolute: bool) -> str:
+    """JSON members of `url` (original, and scheme, domain, port, path, query where present),
+    stored as logged: no decoding. `absolute` for URLs with a scheme and host (ALB); S3 logs carry
+    only path and query. `url` must already be JSON-safe."""
+    if absolute:
+        m = _ABSOLUTE_URL.match(url)
+        if m is None:  # e.g. the `http://host:80-` of a malformed request
+            return '"original":"' + url + '"'
+        scheme, host, port, path, query = m.groups()
+        out = '"original":"' + url + '","scheme":"' + scheme + '"'
+        if host:
+            out += ',"domain":"' + (host[1:-1] if host[:1] == "[" else host) + '"'
+        if port is not None:
+            out += ',"port":' + port
+    else:
+        path, _, query = url.partition("?")
+        out = '"original":"' + url + '"'
+    if path:
+        out += ',"path":"' + path + '"'
+    if query:
+        out += ',"query":"' + query + '"'
+    return out
