@@ -1,0 +1,296 @@
+"""Lambda settings from environment variables (the table in docs/configuration.md).
+
+Read once at cold start with ``Settings.from_env()``. Every problem found is reported at once in a
+``ConfigError`` whose message names the variable, the accepted values and what was given.
+
+Judgment calls (documented here because the table is terse):
+  * ``OPENSEARCH_URL`` must be ``https://``. Plain ``http://`` is accepted only for a loopback host
+    (localhost, 127.0.0.1, ::1) together with ``OPENSEARCH_AUTH=none`` — a local test cluster; nothing
+    signed or password-protected ever travels unencrypted. Credentials in the URL
+    (``https://user:pass@…``), query strings and fragments are refused; a path prefix (reverse proxy)
+    is kept, a trailing ``/`` dropped.
+  * No secret is accepted from the environment: ``OPENSEARCH_PASSWORD`` / ``OPENSEARCH_USERNAME`` are
+    refused with a pointer to ``OPENSEARCH_SECRET_ID``. ``OPENSEARCH_SECRET_ID`` is ignored unless
+    ``OPENSEARCH_AUTH=basic``.
+  * An empty variable counts as unset (CloudFormation often passes "" for an optional parameter).
+  * Enumerations and booleans are case-insensitive; values are normalised to lower case
+    (``LOG_LEVEL`` to upper case).
+"""
+from __future__ import annotations
+
+import enum
+import ipaddress
+import os
+import re
+from dataclasses import dataclass
+from typing import Mapping, TypeVar
+from urllib.parse import urlsplit
+
+__all__ = ["ConfigError", "Settings", "Auth", "LogFormat", "MAX_BULK_BYTES"]
+
+MAX_BULK_BYTES = 100 * 1024 * 1024  # the largest HTTP payload any Amazon OpenSearch Service instance accepts
+MAX_LAMBDA_SECONDS = 900
+LOOPBACK_HOSTS = {"localhost"}
+# A daily index is "<prefix>-YYYY.MM.DD"; OpenSearch index names are at most 255 bytes.
+DAILY_SUFFIX_LENGTH = len("-2024.01.31")
+INDEX_FORBIDDEN_CHARS = set(' "*\\<>|,#:?/') | {"\t", "\n"}
+BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+SECRET_ENV_VARS = ("OPENSEARCH_PASSWORD", "OPENSEARCH_USERNAME")
+
+
+class ConfigError(ValueError):
+    """One or more environment variables are wrong; ``problems`` lists each, naming the variable."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("invalid configuration: " + "; ".join(problems))
+        self.problems = list(problems)
+
+
+class Auth(enum.StrEnum):
+    SIGV4 = "sigv4"
+    BASIC = "basic"
+    NONE = "none"
+
+
+class SigV4Service(enum.StrEnum):
+    ES = "es"  # Amazon OpenSearch Service managed domains
+    AOSS = "aoss"  # Amazon OpenSearch Serverless
+
+
+class LogFormat(enum.StrEnum):
+    AUTO = "auto"
+    ALB = "alb"
+    S3_ACCESS = "s3-access"
+
+
+@dataclass(frozen=True)
+class Settings:
+    opensearch_url: str
+    auth: Auth = Auth.SIGV4
+    service: SigV4Service = SigV4Service.ES
+    region: str | None = None  # from AWS_REGION / AWS_DEFAULT_REGION; required for sigv4
+    secret_id: str | None = None  # Secrets Manager secret holding {"username", "password"}; basic only
+    timeout_seconds: int = 30
+    alb_index_prefix: str = "alb-logs"
+    s3_access_index_prefix: str = "s3-access-logs"
+    bulk_max_bytes: int = 5 * 1024 * 1024
+    bulk_max_docs: int = 5000
+    dead_letter_bucket: str | None = None
+    dead_letter_prefix: str = "dead-letter/"
+    include_raw_line: bool = False
+    log_format: LogFormat = LogFormat.AUTO
+    time_margin_seconds: int = 20
+    log_level: str = "INFO"
+    metrics_namespace: str = "AccessLogsToOpenSearch"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ, *, require_dead_letter: bool = True) -> Settings:
+        """Build Settings from ``environ``; raise ConfigError listing every bad variable.
+
+        ``require_dead_letter=False`` is for local tools (backfill to files) that have no bucket."""
+        reader = _Reader(environ)
+        for name in SECRET_ENV_VARS:
+            if reader.get(name) is not None:
+                reader.problem(
+                    f"{name} must not be set: secrets are never read from environment variables; store "
+                    '{"username": ..., "password": ...} in Secrets Manager and set OPENSEARCH_SECRET_ID '
+                    "with OPENSEARCH_AUTH=basic"
+                )
+
+        auth = reader.enum("OPENSEARCH_AUTH", Auth, Auth.SIGV4)
+        service = reader.enum("OPENSEARCH_SERVICE", SigV4Service, SigV4Service.ES)
+        url = _check_url(reader, auth)
+
+        region = reader.get("AWS_REGION") or reader.get("AWS_DEFAULT_REGION")
+        if auth == Auth.SIGV4 and region is None:
+            reader.problem("AWS_REGION (or AWS_DEFAULT_REGION) must be set for OPENSEARCH_AUTH=sigv4; got nothing")
+
+        secret_id = reader.get("OPENSEARCH_SECRET_ID")
+        if auth == Auth.BASIC and secret_id is None:
+            reader.problem(
+                "OPENSEARCH_SECRET_ID must name the Secrets Manager secret (name or ARN) holding the "
+                "username and password when OPENSEARCH_AUTH=basic; got nothing"
+            )
+        if auth != Auth.BASIC:
+            secret_id = None
+
+        dead_letter_bucket = reader.get("DEAD_LETTER_BUCKET")
+        if dead_letter_bucket is None:
+            if require_dead_letter:
+                reader.problem(
+                    "DEAD_LETTER_BUCKET must be set: items that cannot be indexed are written there; got nothing"
+                )
+        elif not BUCKET_NAME.match(dead_letter_bucket) or ".." in dead_letter_bucket:
+            reader.problem(
+                "DEAD_LETTER_BUCKET must be a bucket name (3-63 characters: a-z, 0-9, '.', '-'; "
+                f"not an ARN or s3:// URI); got {dead_letter_bucket!r}"
+            )
+
+        dead_letter_prefix = reader.get("DEAD_LETTER_PREFIX", "dead-letter/", empty_is_unset=False)
+        if dead_letter_prefix.startswith("/"):
+            reader.problem(f"DEAD_LETTER_PREFIX must not start with '/'; got {dead_letter_prefix!r}")
+
+        log_level = (reader.get("LOG_LEVEL") or "INFO").upper()
+        if log_level == "WARN":
+            log_level = "WARNING"
+        if log_level not in LOG_LEVELS:
+            reader.problem(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}; got {reader.get('LOG_LEVEL')!r}")
+
+        settings = cls(
+            opensearch_url=url,
+            auth=auth,
+            service=service,
+            region=region,
+            secret_id=secret_id,
+            timeout_seconds=reader.integer("OPENSEARCH_TIMEOUT_SECONDS", 30, minimum=1, maximum=MAX_LAMBDA_SECONDS),
+            alb_index_prefix=_index_prefix(reader, "ALB_INDEX_PREFIX", "alb-logs"),
+            s3_access_index_prefix=_index_prefix(reader, "S3_ACCESS_INDEX_PREFIX", "s3-access-logs"),
+            bulk_max_bytes=reader.integer("BULK_MAX_BYTES", 5 * 1024 * 1024, minimum=1, maximum=MAX_BULK_BYTES),
+            bulk_max_docs=reader.integer("BULK_MAX_DOCS", 5000, minimum=1),
+            dead_letter_bucket=dead_letter_bucket,
+            dead_letter_prefix=dead_letter_prefix,
+            include_raw_line=reader.boolean("INCLUDE_RAW_LINE", False),
+            log_format=reader.enum("LOG_FORMAT", LogFormat, LogFormat.AUTO),
+            time_margin_seconds=reader.integer("TIME_MARGIN_SECONDS", 20, minimum=0, maximum=MAX_LAMBDA_SECONDS - 1),
+            log_level=log_level,
+            metrics_namespace=_metrics_namespace(reader),
+        )
+        if reader.problems:
+            raise ConfigError(reader.problems)
+        return settings
+
+
+E = TypeVar("E", bound=enum.Enum)
+
+
+class _Reader:
+    """Reads variables and collects problems instead of stopping at the first."""
+
+    def __init__(self, environ: Mapping[str, str]):
+        self.environ = environ
+        self.problems: list[str] = []
+
+    def problem(self, text: str) -> None:
+        self.problems.append(text)
+
+    def get(self, name: str, default: str | None = None, *, empty_is_unset: bool = True) -> str | None:
+        value = self.environ.get(name)
+        if value is None or (empty_is_unset and value.strip() == ""):
+            return default
+        return value.strip()
+
+    def enum(self, name: str, kind: type[E], default: E) -> E:
+        raw = self.get(name)
+        if raw is None:
+            return default
+        try:
+            return kind(raw.lower())
+        except ValueError:
+            accepted = ", ".join(member.value for member in kind)
+            self.problem(f"{name} must be one of {accepted}; got {raw!r}")
+            return default
+
+    def integer(self, name: str, default: int, *, minimum: int, maximum: int | None = None) -> int:
+        raw = self.get(name)
+        if raw is None:
+            return default
+        bounds = f"between {minimum} and {maximum}" if maximum is not None else f"at least {minimum}"
+        try:
+            value = int(raw.replace("_", ""), 10)
+        except ValueError:
+            self.problem(f"{name} must be a whole number {bounds}; got {raw!r}")
+            return default
+        if value < minimum or (maximum is not None and value > maximum):
+            self.problem(f"{name} must be a whole number {bounds}; got {raw!r}")
+            return default
+        return value
+
+    def boolean(self, name: str, default: bool) -> bool:
+        raw = self.get(name)
+        if raw is None:
+            return default
+        lowered = raw.lower()
+        if lowered in ("true", "1", "yes", "on"):
+            return True
+        if lowered in ("false", "0", "no", "off"):
+            return False
+        self.problem(f"{name} must be one of true, false (also 1/0, yes/no, on/off); got {raw!r}")
+        return default
+
+
+def _check_url(reader: _Reader, auth: Auth) -> str:
+    raw = reader.get("OPENSEARCH_URL")
+    if raw is None:
+        reader.problem(
+            "OPENSEARCH_URL must be set, e.g. https://search-logs-abc.eu-west-1.es.amazonaws.com; got nothing"
+        )
+        return ""
+    try:
+        parts = urlsplit(raw)
+        host = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError as exc:
+        reader.problem(f"OPENSEARCH_URL is not a valid URL ({exc})")
+        return raw
+    if parts.username is not None or parts.password is not None:
+        # Do not echo the value: it contains credentials.
+        reader.problem(
+            "OPENSEARCH_URL must not contain credentials (user:password@); use OPENSEARCH_AUTH=basic "
+            "with OPENSEARCH_SECRET_ID"
+        )
+        return ""
+    if not host:
+        reader.problem(f"OPENSEARCH_URL must be https://<host>[:port]; got {raw!r}")
+        return raw
+    if parts.query or parts.fragment:
+        reader.problem(f"OPENSEARCH_URL must not have a query string or fragment; got {raw!r}")
+    scheme = parts.scheme.lower()
+    if scheme == "http":
+        if not (_is_loopback(host) and auth == Auth.NONE):
+            reader.problem(
+                "OPENSEARCH_URL must use https (http is accepted only for localhost/127.0.0.1/::1 "
+                f"with OPENSEARCH_AUTH=none); got {raw!r}"
+            )
+    elif scheme != "https":
+        reader.problem(f"OPENSEARCH_URL must start with https://; got {raw!r}")
+    return raw.rstrip("/")
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() in LOOPBACK_HOSTS:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _index_prefix(reader: _Reader, name: str, default: str) -> str:
+    value = reader.get(name, default)
+    rule = (
+        f"{name} must be a valid OpenSearch index name prefix (lower case; no spaces or any of "
+        '" * \\ < > | , # : ? /; not starting with - _ + or .'
+    )
+    if (
+        value != value.lower()
+        or any(ch in INDEX_FORBIDDEN_CHARS for ch in value)
+        or value[0] in "-_+."
+        or len(value.encode()) + DAILY_SUFFIX_LENGTH > 255
+    ):
+        reader.problem(f"{rule}; at most {255 - DAILY_SUFFIX_LENGTH} bytes); got {value!r}")
+        return default
+    return value
+
+
+def _metrics_namespace(reader: _Reader) -> str:
+    value = reader.get("METRICS_NAMESPACE", "AccessLogsToOpenSearch")
+    printable_ascii = all(32 <= ord(ch) < 127 for ch in value)
+    if not printable_ascii or len(value) > 255 or value.startswith("AWS/"):
+        reader.problem(
+            "METRICS_NAMESPACE must be 1-255 printable ASCII characters and not start with 'AWS/' "
+            f"(reserved for AWS services); got {value!r}"
+        )
+        return "AccessLogsToOpenSearch"
+    return value
+

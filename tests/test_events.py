@@ -1,0 +1,360 @@
+"""What ingest.events makes of every event shape that can reach the Lambda."""
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from urllib.parse import quote_plus
+
+from ingest.events import EventMessage, ObjectRef, is_sqs_batch, parse_event
+
+FIXTURES = Path(__file__).parent / "events"
+
+
+def fixture_text(name: str) -> str:
+    return (FIXTURES / name).read_text()
+
+
+def fixture(name: str) -> dict:
+    return json.loads(fixture_text(name))
+
+
+def s3_put(key: str = "HappyFace.jpg", size: int = 1024, bucket: str = "mybucket", event_name: str = "ObjectCreated:Put") -> dict:
+    """The documented ObjectCreated:Put notification with one record changed."""
+    event = fixture("s3_object_created_put.json")
+    record = event["Records"][0]
+    record["eventName"] = event_name
+    record["s3"]["bucket"]["name"] = bucket
+    record["s3"]["object"]["key"] = key
+    record["s3"]["object"]["size"] = size
+    return event
+
+
+def with_records(*events: dict) -> dict:
+    return {"Records": [record for event in events for record in event["Records"]]}
+
+
+def sqs_batch(*bodies: str) -> dict:
+    records = []
+    for number, body in enumerate(bodies):
+        record = fixture("sqs_message.json")
+        record["messageId"] = f"msg-{number}"
+        record["body"] = body
+        records.append(record)
+    return {"Records": records}
+
+
+def sns_envelope(message: str) -> str:
+    notification = fixture("sns_notification.json")
+    notification["Message"] = message
+    return json.dumps(notification)
+
+
+def sns_lambda_event(message: str) -> dict:
+    record = fixture("sns_lambda_record.json")
+    record["Sns"]["Message"] = message
+    return {"Records": [record]}
+
+
+HAPPY_FACE = ObjectRef(bucket="mybucket", key="HappyFace.jpg", size=1024, version_id="096fKKXTRTtl3on89fVO.nfljtsv6qko")
+EXAMPLE_KEY = ObjectRef(
+    bucket="DOC-EXAMPLE-BUCKET1", key="example-key", size=5, version_id="IYV3p45BT0ac8hjHg1houSdS1a.Mro8e"
+)
+
+
+# --- direct S3 invoke -------------------------------------------------------------------------------
+
+
+def test_documented_put_notification_yields_its_object():
+    [message] = parse_event(fixture("s3_object_created_put.json"))
+    assert message == EventMessage(message_id=None, objects=[HAPPY_FACE], skipped=[], error=None)
+    assert HAPPY_FACE.uri == "s3://mybucket/HappyFace.jpg"
+
+
+def test_direct_notification_with_several_records_yields_every_object_in_order():
+    event = with_records(s3_put("a.log.gz"), s3_put("b.log.gz"), s3_put("c.log.gz"))
+    [message] = parse_event(event)
+    assert [ref.key for ref in message.objects] == ["a.log.gz", "b.log.gz", "c.log.gz"]
+
+
+def test_form_encoded_key_is_decoded_plus_as_space_and_percent_2b_as_plus():
+    [message] = parse_event(s3_put("red+flower%2B1.jpg"))
+    assert message.objects[0].key == "red flower+1.jpg"
+
+
+def test_key_is_decoded_exactly_once():
+    # "%2525" is the encoding of the literal text "%25": decoding twice would yield "%".
+    [message] = parse_event(s3_put("logs/100%2525+done.gz"))
+    assert message.objects[0].key == "logs/100%25 done.gz"
+
+
+LOG_KEYS = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), min_size=1).filter(
+    lambda k: not k.endswith(("/", "ELBAccessLogTestFile"))  # those are skipped on purpose
+)
+
+
+@given(LOG_KEYS)
+def test_any_key_survives_the_s3_encoding_round_trip(key):
+    # S3 encodes keys like quote_plus (spaces as "+", "/" kept); whatever the key, we get it back.
+    [message] = parse_event(s3_put(quote_plus(key, safe="/")))
+    [ref] = message.objects
+    assert ref.key == key
+
+
+def test_uri_holds_the_decoded_key():
+    [message] = parse_event(s3_put("AWSLogs/123/elasticloadbalancing/eu-west-1/2024/01/31/my+file.log.gz"))
+    assert message.objects[0].uri == "s3://mybucket/AWSLogs/123/elasticloadbalancing/eu-west-1/2024/01/31/my file.log.gz"
+
+
+def test_s3_test_event_invoked_directly_is_skipped():
+    [message] = parse_event(fixture("s3_test_event.json"))
+    assert message.objects == [] and message.skipped == ["s3:TestEvent"] and message.error is None
+
+
+def test_non_created_events_are_skipped_with_their_name():
+    [message] = parse_event(s3_put("old.log", event_name="ObjectRemoved:Delete"))
+    assert message.objects == []
+    assert message.skipped == ["ObjectRemoved:Delete s3://mybucket/old.log"]
+
+
+@pytest.mark.parametrize(
+    ("key", "size", "reason"),
+    [
+        ("logs/", 0, "folder key s3://mybucket/logs/"),
+        ("logs/empty.log.gz", 0, "zero-size object s3://mybucket/logs/empty.log.gz"),
+        (
+            "AWSLogs/123456789012/ELBAccessLogTestFile",
+            72,
+            "ELBAccessLogTestFile s3://mybucket/AWSLogs/123456789012/ELBAccessLogTestFile",
+        ),
+    ],
+)
+def test_objects_that_hold_no_log_lines_are_skipped_with_a_reason(key, size, reason):
+    [message] = parse_event(s3_put(key, size=size))
+    assert message.objects == [] and message.skipped == [reason] and message.error is None
+
+
+def test_skips_do_not_hide_the_other_objects_of_the_same_notification():
+    [message] = parse_event(with_records(s3_put("logs/", size=0), s3_put("real.log.gz")))
+    assert [ref.key for ref in message.objects] == ["real.log.gz"]
+    assert message.skipped == ["folder key s3://mybucket/logs/"]
+
+
+def test_size_absent_from_the_record_is_none_and_the_object_is_kept():
+    event = s3_put("x.log")
+    del event["Records"][0]["s3"]["object"]["size"]
+    [message] = parse_event(event)
+    assert message.objects == [ObjectRef("mybucket", "x.log", None, "096fKKXTRTtl3on89fVO.nfljtsv6qko")]
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {},
+        {"hello": "world"},
+        {"Records": []},
+        {"Records": [{"eventSource": "aws:dynamodb"}]},
+        {"detail-type": "Object Created", "source": "aws.ec2"},
+    ],
+    ids=["empty", "unrelated", "no-records", "other-source", "other-eventbridge-source"],
+)
+def test_directly_invoked_event_of_unknown_shape_raises_a_clear_error(event):
+    with pytest.raises(ValueError, match="unrecognised Lambda event"):
+        parse_event(event)
+
+
+def test_directly_invoked_record_without_a_bucket_raises_naming_the_field():
+    event = s3_put("x.log")
+    del event["Records"][0]["s3"]["bucket"]["name"]
+    with pytest.raises(ValueError, match=r"Records\[0\]: s3.bucket.name is missing"):
+        parse_event(event)
+
+
+def test_unsupported_event_version_is_refused():
+    event = s3_put("x.log")
+    event["Records"][0]["eventVersion"] = "3.0"
+    with pytest.raises(ValueError, match="unsupported eventVersion '3.0'"):
+        parse_event(event)
+
+
+# --- SQS --------------------------------------------------------------------------------------------
+
+
+def test_is_sqs_batch_recognises_only_sqs_records():
+    assert is_sqs_batch(sqs_batch(fixture_text("s3_object_created_put.json")))
+    assert not is_sqs_batch(fixture("s3_object_created_put.json"))
+    assert not is_sqs_batch(fixture("eventbridge_object_created.json"))
+    assert not is_sqs_batch({"Records": []})
+
+
+def test_sqs_body_holding_the_documented_notification_yields_its_object_with_the_message_id():
+    [message] = parse_event(sqs_batch(fixture_text("s3_object_created_put.json")))
+    assert message == EventMessage(message_id="msg-0", objects=[HAPPY_FACE], skipped=[], error=None)
+
+
+def test_sqs_body_with_several_s3_records_yields_them_all_in_one_message():
+    body = json.dumps(with_records(s3_put("a.gz"), s3_put("b.gz")))
+    [message] = parse_event(sqs_batch(body))
+    assert [ref.key for ref in message.objects] == ["a.gz", "b.gz"]
+
+
+def test_sqs_batch_yields_one_message_per_sqs_record():
+    messages = parse_event(sqs_batch(json.dumps(s3_put("a.gz")), json.dumps(s3_put("b.gz"))))
+    assert [(m.message_id, [r.key for r in m.objects]) for m in messages] == [("msg-0", ["a.gz"]), ("msg-1", ["b.gz"])]
+
+
+def test_sqs_body_key_is_decoded_once():
+    [message] = parse_event(sqs_batch(json.dumps(s3_put("red+flower%2B1.jpg"))))
+    assert message.objects[0].key == "red flower+1.jpg"
+
+
+def test_s3_test_event_in_an_sqs_body_is_skipped_not_failed():
+    [message] = parse_event(sqs_batch(fixture_text("s3_test_event.json")))
+    assert message.message_id == "msg-0"
+    assert message.skipped == ["s3:TestEvent"] and message.objects == [] and message.error is None
+
+
+@pytest.mark.parametrize(
+    ("body", "why"),
+    [
+        ("this is not json", "body is not JSON"),
+        ('{"hello": "world"}', "not an S3 event notification"),
+        ("[1, 2]", "expected a JSON object, got list"),
+        ('{"Records": "nope"}', "Records is empty or not a list"),
+        (json.dumps({"Records": [{"eventSource": "aws:s3", "eventVersion": "2.1", "s3": {}}]}), "s3.bucket.name is missing"),
+    ],
+)
+def test_unknown_sqs_body_sets_an_error_on_that_message_only(body, why):
+    good = json.dumps(s3_put("good.gz"))
+    first, bad, last = parse_event(sqs_batch(good, body, good))
+    assert first.error is None and last.error is None
+    assert [r.key for r in first.objects] == ["good.gz"] == [r.key for r in last.objects]
+    assert bad.failed and bad.objects == []
+    assert bad.error.startswith("SQS message msg-1: ") and why in bad.error
+
+
+def test_error_message_does_not_echo_the_body():
+    [message] = parse_event(sqs_batch("password=hunter2 is not json"))
+    assert "hunter2" not in message.error
+
+
+def test_malformed_record_fails_the_message_but_keeps_the_good_objects_of_the_same_body():
+    broken = s3_put("broken.gz")
+    del broken["Records"][0]["s3"]["object"]["key"]
+    [message] = parse_event(sqs_batch(json.dumps(with_records(s3_put("good.gz"), broken))))
+    assert message.error is not None and "Records[1]: s3.object.key is missing" in message.error
+    assert [r.key for r in message.objects] == ["good.gz"]
+
+
+# --- SNS --------------------------------------------------------------------------------------------
+
+
+def test_sns_to_sqs_without_raw_delivery_unwraps_the_sns_message():
+    [message] = parse_event(sqs_batch(sns_envelope(fixture_text("s3_object_created_put.json"))))
+    assert message.message_id == "msg-0" and message.objects == [HAPPY_FACE] and message.error is None
+
+
+def test_sns_to_sqs_with_raw_delivery_reads_the_body_as_the_s3_notification():
+    # Raw delivery: the body is the S3 JSON itself, identical to S3 -> SQS.
+    [message] = parse_event(sqs_batch(fixture_text("s3_object_created_put.json")))
+    assert message.objects == [HAPPY_FACE]
+
+
+def test_s3_test_event_through_sns_to_sqs_is_skipped():
+    [message] = parse_event(sqs_batch(sns_envelope(fixture_text("s3_test_event.json"))))
+    assert message.skipped == ["s3:TestEvent"] and message.error is None
+
+
+def test_sns_envelope_whose_message_is_not_json_fails_that_message():
+    [message] = parse_event(sqs_batch(sns_envelope("Hello from SNS!")))
+    assert message.error is not None and "SNS Message is not JSON" in message.error
+
+
+def test_sns_invoking_the_function_directly_yields_the_objects():
+    [message] = parse_event(sns_lambda_event(json.dumps(s3_put("red+flower%2B1.jpg"))))
+    assert message.message_id is None
+    assert [r.key for r in message.objects] == ["red flower+1.jpg"]
+
+
+def test_sns_invoking_directly_with_a_foreign_message_raises():
+    with pytest.raises(ValueError, match="unrecognised SNS message 95df01b4"):
+        parse_event(sns_lambda_event("Hello from SNS!"))
+
+
+# --- EventBridge ------------------------------------------------------------------------------------
+
+
+def test_documented_eventbridge_object_created_yields_its_object():
+    [message] = parse_event(fixture("eventbridge_object_created.json"))
+    assert message == EventMessage(message_id=None, objects=[EXAMPLE_KEY], skipped=[], error=None)
+
+
+def test_eventbridge_event_as_an_sqs_body_yields_its_object():
+    [message] = parse_event(sqs_batch(fixture_text("eventbridge_object_created.json")))
+    assert message.message_id == "msg-0" and message.objects == [EXAMPLE_KEY]
+
+
+def test_eventbridge_key_is_form_decoded_and_the_raw_key_kept_as_fallback():
+    event = fixture("eventbridge_object_created.json")
+    event["detail"]["object"]["key"] = "red+flower%2B1.jpg"
+    [message] = parse_event(event)
+    [ref] = message.objects
+    assert ref.key == "red flower+1.jpg"
+    assert ref.fallback_key == "red+flower%2B1.jpg"
+
+
+def test_eventbridge_key_without_encoded_characters_has_no_fallback():
+    [message] = parse_event(fixture("eventbridge_object_created.json"))
+    assert message.objects[0].fallback_key is None
+
+
+def test_eventbridge_other_detail_types_are_skipped():
+    event = fixture("eventbridge_object_created.json")
+    event["detail-type"] = "Object Deleted"
+    [message] = parse_event(event)
+    assert message.objects == [] and message.skipped == ["Object Deleted s3://DOC-EXAMPLE-BUCKET1/example-key"]
+
+
+def test_eventbridge_zero_size_object_is_skipped():
+    event = fixture("eventbridge_object_created.json")
+    event["detail"]["object"]["size"] = 0
+    [message] = parse_event(event)
+    assert message.skipped == ["zero-size object s3://DOC-EXAMPLE-BUCKET1/example-key"]
+
+
+def test_parsing_does_not_modify_the_event():
+    event = sqs_batch(sns_envelope(fixture_text("s3_object_created_put.json")))
+    before = copy.deepcopy(event)
+    parse_event(event)
+    assert event == before
+
+
+# --- notifications as moto's S3 emits them ----------------------------------------------------------
+
+
+def test_notification_sent_by_s3_to_sqs_round_trips_a_key_with_space_and_plus():
+    boto3 = pytest.importorskip("boto3")
+    moto = pytest.importorskip("moto")
+    with moto.mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1")
+        sqs = boto3.client("sqs", region_name="us-east-1")
+        s3.create_bucket(Bucket="logs-bucket")
+        queue_url = sqs.create_queue(QueueName="log-events")["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        s3.put_bucket_notification_configuration(
+            Bucket="logs-bucket",
+            NotificationConfiguration={"QueueConfigurations": [{"QueueArn": queue_arn, "Events": ["s3:ObjectCreated:*"]}]},
+        )
+        s3.put_object(Bucket="logs-bucket", Key="team a/red flower+1.log.gz", Body=b"x" * 10)
+        received = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)["Messages"]
+
+    # What the Lambda event source mapping hands over: one record per received message.
+    event = sqs_batch(*[m["Body"] for m in received])
+    messages = parse_event(event)
+    objects = [ref for m in messages for ref in m.objects]
+    assert all(m.error is None for m in messages)
+    assert objects == [ObjectRef("logs-bucket", "team a/red flower+1.log.gz", size=10)]
