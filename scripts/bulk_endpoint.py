@@ -1,0 +1,202 @@
+#!/usr/bin/env python3
+"""A stand-in `_bulk` endpoint on loopback for benchmarks: accepts every item, counts what it received.
+
+It is not a search engine: it stores nothing and answers every `index`/`create` item with 201, in the shape
+OpenSearch uses (honouring `filter_path` the way the shipper uses it). Gzip request bodies
+(`Content-Encoding: gzip`) are accepted.
+
+    python scripts/bulk_endpoint.py --port 9200        # Ctrl-C prints the counters
+    curl -s localhost:9200/_stats                       # counters as JSON while it runs
+
+In-process use (benchmarks, tests):
+    with BulkEndpoint() as endpoint:
+        sink = OpenSearchSink(endpoint.url, None)
+        ...
+        endpoint.stats.items
+"""
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import signal
+import threading
+from dataclasses import asdict, dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
+@dataclass
+class Stats:
+    requests: int = 0
+    items: int = 0
+    bytes_received: int = 0  # request bodies as sent (compressed when gzip)
+    bytes_uncompressed: int = 0
+    gzip_requests: int = 0
+
+
+def filter_response(value: Any, paths: list[list[str]]) -> Any:
+    """A small subset of OpenSearch `filter_path`: dotted names with `*` for any key; arrays pass through."""
+    if isinstance(value, list):
+        kept = [filter_response(element, paths) for element in value]
+        return [element for element in kept if element is not None]
+    if not isinstance(value, dict):
+        return value if any(not path for path in paths) else None
+    if any(not path for path in paths):
+        return value
+    result = {}
+    for key, child in value.items():
+        rest = [path[1:] for path in paths if path and path[0] in ("*", key)]
+        if rest:
+            filtered = filter_response(child, rest)
+            if filtered is not None and filtered != {}:
+                result[key] = filtered
+    return result or None
+
+
+def bulk_response(body: bytes) -> tuple[dict, int]:
+    """The response OpenSearch gives when every action succeeds, and the number of items."""
+    items = []
+    lines = iter(body.splitlines())
+    for line in lines:
+        if not line.strip():
+            continue
+        action_line = json.loads(line)
+        action, meta = next(iter(action_line.items()))
+        if action in ("index", "create", "update"):
+            next(lines, None)  # the document line
+        items.append({action: {
+            "_index": meta.get("_index", ""),
+            "_id": meta.get("_id", ""),
+            "_version": 1,
+            "result": "deleted" if action == "delete" else "created",
+            "_shards": {"total": 2, "successful": 1, "failed": 0},
+            "_seq_no": len(items),
+            "_primary_term": 1,
+            "status": 200 if action == "delete" else 201,
+        }})
+    return {"took": 1, "errors": False, "items": items}, len(items)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: "_Server"
+    protocol_version = "HTTP/1.1"  # keep-alive, as a real cluster does
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet: a benchmark sends thousands of requests
+        pass
+
+    def _reply(self, status: int, payload: Any) -> None:
+        data = json.dumps(payload, separators=(",", ":")).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=UTF-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self) -> None:
+        path = urlsplit(self.path).path
+        if path == "/_stats":
+            with self.server.lock:
+                self._reply(200, asdict(self.server.stats))
+        elif path == "/":
+            self._reply(200, {"name": "bulk-endpoint", "version": {"distribution": "opensearch", "number": "2.19.0"}})
+        else:
+            self._reply(404, {"error": {"type": "not_found", "reason": f"no handler for {path}"}, "status": 404})
+
+    def do_POST(self) -> None:
+        parts = urlsplit(self.path)
+        raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        if not (parts.path == "/_bulk" or parts.path.endswith("/_bulk")):
+            self._reply(404, {"error": {"type": "not_found", "reason": f"no handler for {parts.path}"}, "status": 404})
+            return
+        compressed = self.headers.get("Content-Encoding", "").lower() == "gzip"
+        try:
+            body = gzip.decompress(raw) if compressed else raw
+            response, count = bulk_response(body)
+        except (OSError, ValueError, StopIteration, AttributeError) as error:
+            self._reply(400, {"error": {"type": "parse_exception", "reason": str(error)}, "status": 400})
+            return
+        with self.server.lock:
+            stats = self.server.stats
+            stats.requests += 1
+            stats.items += count
+            stats.bytes_received += len(raw)
+            stats.bytes_uncompressed += len(body)
+            stats.gzip_requests += compressed
+        filter_path = parse_qs(parts.query).get("filter_path")
+        if filter_path:
+            paths = [path.split(".") for path in filter_path[0].split(",")]
+            response = filter_response(response, paths) or {}
+        self._reply(200, response)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int]):
+        super().__init__(address, _Handler)
+        self.stats = Stats()
+        self.lock = threading.Lock()
+
+
+class BulkEndpoint:
+    """Runs the endpoint in a background thread on loopback; `url` and `stats` while it runs."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0):
+        if host not in LOOPBACK:
+            raise ValueError(f"bulk endpoint listens on loopback only, not {host!r}")
+        self._server = _Server((host, port))
+        self._thread = threading.Thread(target=self._server.serve_forever, name="bulk-endpoint", daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def stats(self) -> Stats:
+        with self._server.lock:
+            return Stats(**asdict(self._server.stats))
+
+    def start(self) -> "BulkEndpoint":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join()
+
+    def __enter__(self) -> "BulkEndpoint":
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+
+def _stop_on_signal(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--host", default="127.0.0.1", choices=LOOPBACK)
+    parser.add_argument("--port", type=int, default=9200)
+    args = parser.parse_args()
+    server = _Server((args.host, args.port))
+    signal.signal(signal.SIGTERM, _stop_on_signal)  # `kill <pid>` prints the counters too
+    print(f"accepting POST /_bulk on http://{args.host}:{server.server_address[1]} (Ctrl-C to stop)", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        print(json.dumps(asdict(server.stats)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,293 @@
+"""OpenSearchSink against a scripted cluster on loopback: what goes over the wire and how replies are handled."""
+from __future__ import annotations
+
+import pytest
+
+from ingest.shipper import BULK_FILTER_PATH, BulkRequestError, OpenSearchSink, RetriesExhausted
+from ingest.sinks import DeadlineExceeded, Rejection
+
+from .conftest import MAPPING_ERROR, QUEUE_FULL, Reply, bulk_reply, make_item
+
+FAR_AWAY = 1e12  # a deadline that never matters
+
+
+def sink_for(cluster, fake_time, **options) -> OpenSearchSink:
+    options.setdefault("random", lambda: 0.5)
+    return OpenSearchSink(cluster.url, None, sleep=fake_time.sleep, clock=fake_time.clock, **options)
+
+
+# -- what is sent --------------------------------------------------------------------------------
+
+def test_sends_the_items_bodies_unchanged_as_one_gzip_ndjson_bulk_request(cluster, fake_time):
+    items = [make_item(n) for n in range(1, 4)]
+
+    rejections = sink_for(cluster, fake_time).send(items, FAR_AWAY)
+
+    assert rejections == []
+    [request] = cluster.received
+    assert (request.method, request.path) == ("POST", "/_bulk")
+    assert request.headers["content-type"] == "application/x-ndjson"
+    assert request.headers["content-encoding"] == "gzip"
+    assert request.raw_body[:2] == b"\x1f\x8b"  # really gzip on the wire
+    assert request.body == b"".join(item.body for item in items)
+    assert request.query["filter_path"] == [BULK_FILTER_PATH]
+    assert "authorization" not in request.headers
+
+
+def test_splits_requests_so_no_body_exceeds_max_bytes(cluster, fake_time):
+    items = [make_item(n, padding=100) for n in range(1, 8)]
+    size = len(items[0].body)
+    assert all(len(item.body) == size for item in items)
+
+    sink_for(cluster, fake_time, max_bytes=3 * size + 1).send(items, FAR_AWAY)
+
+    assert [len(r.ids) for r in cluster.received] == [3, 3, 1]
+    assert all(len(r.body) <= 3 * size + 1 for r in cluster.received)
+    assert b"".join(r.body for r in cluster.received) == b"".join(item.body for item in items)
+
+
+def test_splits_requests_so_none_holds_more_than_max_docs(cluster, fake_time):
+    items = [make_item(n) for n in range(1, 6)]
+
+    sink_for(cluster, fake_time, max_docs=2).send(items, FAR_AWAY)
+
+    assert [r.ids for r in cluster.received] == [["id-0001", "id-0002"], ["id-0003", "id-0004"], ["id-0005"]]
+
+
+def test_an_item_bigger_than_max_bytes_is_sent_in_a_request_of_its_own(cluster, fake_time):
+    small, big, small2 = make_item(1), make_item(2, padding=5000), make_item(3)
+
+    sink_for(cluster, fake_time, max_bytes=1000).send([small, big, small2], FAR_AWAY)
+
+    assert [r.ids for r in cluster.received] == [["id-0001"], ["id-0002"], ["id-0003"]]
+
+
+def test_sends_nothing_for_no_items(cluster, fake_time):
+    assert sink_for(cluster, fake_time).send([], FAR_AWAY) == []
+    assert cluster.received == []
+
+
+# -- per-item results ----------------------------------------------------------------------------
+
+def test_resends_only_the_items_throttled_with_429_and_rejects_mapping_errors_with_their_reason(cluster, fake_time):
+    items = [make_item(n) for n in range(1, 6)]
+    cluster.then(lambda request: bulk_reply(request, {"id-0002": QUEUE_FULL, "id-0004": MAPPING_ERROR}))
+
+    rejections = sink_for(cluster, fake_time).send(items, FAR_AWAY)
+
+    assert [r.ids for r in cluster.received] == [["id-0001", "id-0002", "id-0003", "id-0004", "id-0005"],
+                                                  ["id-0002"]]
+    assert cluster.received[1].body == items[1].body
+    assert rejections == [Rejection(
+        items[3], 400,
+        "mapper_parsing_exception: failed to parse field [source.ip] of type [ip] in document with id 'id-0004'. "
+        "Preview of field's value: 'not-an-ip' (caused by illegal_argument_exception: "
+        "'not-an-ip' is not an IP string literal.)")]
+    assert len(fake_time.sleeps) == 1
+
+
+@pytest.mark.parametrize("failure", [
+    dict(status=429, error_type="circuit_breaking_exception",
+         reason="[parent] Data too large, data for [<transport_request>] would be [1031803624/984mb], "
+                "which is larger than the limit of [1020054732/972.7mb]"),
+    dict(status=503, error_type="unavailable_shards_exception", reason="[alb-logs-2026.11.25][0] primary shard is not active"),
+    dict(status=403, error_type="cluster_block_exception",
+         reason="index [alb-logs-2026.11.25] blocked by: [FORBIDDEN/8/index write (api)];"),
+], ids=["429-circuit-breaker", "5xx", "403-cluster-block"])
+def test_resends_items_that_failed_for_a_passing_reason(cluster, fake_time, failure):
+    items = [make_item(1), make_item(2)]
+    cluster.then(lambda request: bulk_reply(request, {"id-0001": failure}))
+
+    assert sink_for(cluster, fake_time).send(items, FAR_AWAY) == []
+    assert [r.ids for r in cluster.received] == [["id-0001", "id-0002"], ["id-0001"]]
+
+
+def test_a_version_conflict_is_permanent(cluster, fake_time):
+    conflict = dict(status=409, error_type="version_conflict_engine_exception",
+                    reason="[id-0001]: version conflict, document already exists (current version [1])")
+    cluster.then(lambda request: bulk_reply(request, {"id-0001": conflict}))
+
+    [rejection] = sink_for(cluster, fake_time).send([make_item(1)], FAR_AWAY)
+
+    assert rejection.status == 409
+    assert rejection.reason.startswith("version_conflict_engine_exception: [id-0001]: version conflict")
+    assert len(cluster.received) == 1
+
+
+def test_backs_off_exponentially_with_full_jitter_up_to_the_cap(cluster, fake_time):
+    throttle_everything = lambda request: bulk_reply(request, {i: QUEUE_FULL for i in request.ids})  # noqa: E731
+    cluster.then(*[throttle_everything] * 6)
+    draws = iter([1.0, 1.0, 1.0, 1.0, 1.0, 0.25])
+
+    sink = sink_for(cluster, fake_time, backoff_base=0.5, backoff_cap=4.0, random=lambda: next(draws))
+    assert sink.send([make_item(1)], FAR_AWAY) == []
+
+    # random() scales the whole window (full jitter); the window doubles each attempt and stops at the cap
+    assert fake_time.sleeps == [0.5, 1.0, 2.0, 4.0, 4.0, 1.0]
+    assert len(cluster.received) == 7
+
+
+# -- whole-request failures ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("reply", [
+    Reply(503, {"error": {"type": "cluster_manager_not_discovered_exception", "reason": None}, "status": 503}),
+    Reply(502, "<html><body><h1>502 Bad Gateway</h1></body></html>"),
+    Reply(429, "429 Too Many Requests /_bulk"),
+    Reply(403, "403 Request throttled due to too many requests /_bulk"),
+], ids=["503", "502", "429", "403-throttled"])
+def test_resends_the_whole_request_after_a_passing_request_failure(cluster, fake_time, reply):
+    items = [make_item(1), make_item(2)]
+    cluster.then(reply)
+
+    assert sink_for(cluster, fake_time).send(items, FAR_AWAY) == []
+
+    assert len(cluster.received) == 2
+    assert cluster.received[0].body == cluster.received[1].body == items[0].body + items[1].body
+    assert len(fake_time.sleeps) == 1
+
+
+def test_a_request_that_times_out_is_resent(cluster, fake_time):
+    items = [make_item(1), make_item(2)]
+    cluster.then(Reply(200, None, hang=True))
+
+    assert sink_for(cluster, fake_time, timeout=0.3).send(items, FAR_AWAY) == []
+
+    assert [r.ids for r in cluster.received] == [["id-0001", "id-0002"]] * 2
+
+
+def test_a_refused_connection_is_retried_until_the_deadline_then_everything_is_pending(fake_time):
+    import socket
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    sink = OpenSearchSink(f"http://127.0.0.1:{port}", None, sleep=fake_time.sleep, clock=fake_time.clock,
+                          random=lambda: 1.0, backoff_base=1.0, backoff_cap=8.0)
+
+    deadline = fake_time.now + 10
+    with pytest.raises(DeadlineExceeded) as raised:
+        sink.send([make_item(n) for n in range(1, 4)], deadline)
+
+    assert raised.value.pending == 3
+    assert fake_time.sleeps == [1.0, 2.0, 4.0]  # the next 8 s wait would end past the deadline
+    assert fake_time.now < deadline
+
+
+def test_413_splits_the_request_in_halves_until_it_fits(cluster, fake_time):
+    items = [make_item(n) for n in range(1, 5)]
+    too_large = Reply(413, {"error": {"type": "content_too_long_exception",
+                                      "reason": "Request size exceeded 10485760 bytes"}, "status": 413})
+    cluster.then(too_large, too_large)
+
+    assert sink_for(cluster, fake_time).send(items, FAR_AWAY) == []
+
+    assert [r.ids for r in cluster.received] == [
+        ["id-0001", "id-0002", "id-0003", "id-0004"],
+        ["id-0001", "id-0002"],  # still too large
+        ["id-0001"], ["id-0002"], ["id-0003", "id-0004"],
+    ]
+    assert fake_time.sleeps == []  # splitting is not throttling: no wait
+
+
+def test_a_single_item_still_too_large_is_rejected_with_413_and_the_rest_is_sent(cluster, fake_time):
+    items = [make_item(1), make_item(2)]
+    too_large = Reply(413, "Request size exceeded 10485760 bytes")
+    cluster.then(too_large, too_large)
+
+    rejections = sink_for(cluster, fake_time).send(items, FAR_AWAY)
+
+    assert [(r.item, r.status) for r in rejections] == [(items[0], 413)]
+    assert "request_too_large" in rejections[0].reason
+    assert [r.ids for r in cluster.received] == [["id-0001", "id-0002"], ["id-0001"], ["id-0002"]]
+
+
+@pytest.mark.parametrize("reply, status", [
+    (Reply(401, "Unauthorized"), 401),
+    (Reply(403, {"error": {"root_cause": [{"type": "security_exception", "reason": "no permissions for "
+                 "[indices:data/write/bulk] and User [name=arn:aws:iam::123456789012:role/shipper]"}],
+                 "type": "security_exception", "reason": "no permissions for [indices:data/write/bulk] and User "
+                 "[name=arn:aws:iam::123456789012:role/shipper]"}, "status": 403}), 403),
+    (Reply(400, {"error": {"type": "illegal_argument_exception",
+                           "reason": "The bulk request must be terminated by a newline [\\n]"}, "status": 400}), 400),
+], ids=["401", "403-forbidden", "400"])
+def test_a_request_refused_for_good_raises_an_error_naming_url_and_status_without_retrying(
+        cluster, fake_time, reply, status):
+    cluster.then(reply)
+
+    with pytest.raises(BulkRequestError) as raised:
+        sink_for(cluster, fake_time).send([make_item(1)], FAR_AWAY)
+
+    assert raised.value.status == status
+    assert f"{cluster.url}/_bulk" in str(raised.value) and f"HTTP {status}" in str(raised.value)
+    assert len(cluster.received) == 1 and fake_time.sleeps == []
+
+
+def test_a_403_that_is_not_throttling_names_the_missing_permission(cluster, fake_time):
+    cluster.then(Reply(403, {"error": {"type": "security_exception",
+                                       "reason": "no permissions for [indices:data/write/bulk]"}, "status": 403}))
+
+    with pytest.raises(BulkRequestError, match=r"security_exception: no permissions for \[indices:data/write/bulk\]"):
+        sink_for(cluster, fake_time).send([make_item(1)], FAR_AWAY)
+
+
+# -- time budget ---------------------------------------------------------------------------------
+
+def test_when_the_next_wait_would_pass_the_deadline_it_raises_with_every_unsent_item_counted(cluster, fake_time):
+    items = [make_item(n) for n in range(1, 7)]  # three requests of two
+    cluster.then(lambda request: bulk_reply(request, {"id-0002": QUEUE_FULL}))
+    deadline = fake_time.now + 0.4
+
+    with pytest.raises(DeadlineExceeded) as raised:
+        sink_for(cluster, fake_time, max_docs=2, backoff_base=1.0, random=lambda: 0.5).send(items, deadline)
+
+    assert raised.value.pending == 1 + 4  # the throttled item and the two requests not yet sent
+    assert "5 items still unsent" in str(raised.value)
+    assert fake_time.sleeps == [] and len(cluster.received) == 1
+
+
+def test_nothing_is_sent_once_the_deadline_has_passed(cluster, fake_time):
+    with pytest.raises(DeadlineExceeded) as raised:
+        sink_for(cluster, fake_time).send([make_item(1), make_item(2)], deadline=fake_time.now)
+
+    assert raised.value.pending == 2
+    assert cluster.received == []
+
+
+def test_retries_stop_after_max_attempts_even_with_time_left(cluster, fake_time):
+    cluster.default = lambda request: Reply(503, "503 Service Unavailable")
+
+    with pytest.raises(RetriesExhausted) as raised:
+        sink_for(cluster, fake_time, max_attempts=3).send([make_item(1), make_item(2)], FAR_AWAY)
+
+    assert isinstance(raised.value, DeadlineExceeded)  # callers retry the object as a whole either way
+    assert raised.value.pending == 2
+    assert "HTTP 503" in str(raised.value)
+    assert len(cluster.received) == 3
+
+
+# -- configuration -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("url", ["https://admin:hunter2@search.example.com", "search.example.com",
+                                 "ftp://search.example.com", "https://search.example.com/?x=1"])
+def test_refuses_urls_that_are_not_plain_http_endpoints_without_echoing_credentials(url):
+    with pytest.raises(ValueError) as raised:
+        OpenSearchSink(url, None)
+    assert "hunter2" not in str(raised.value)
+
+
+def test_a_path_prefix_in_the_url_is_kept(cluster, fake_time):
+    sink = OpenSearchSink(cluster.url + "/proxy/", None, sleep=fake_time.sleep, clock=fake_time.clock)
+    sink.send([make_item(1)], FAR_AWAY)
+    assert cluster.received[0].path == "/proxy/_bulk"
+
+
+def test_counts_requests_and_bytes(cluster, fake_time):
+    items = [make_item(n) for n in range(1, 4)]
+    cluster.then(lambda request: bulk_reply(request, {"id-0001": QUEUE_FULL}))
+    sink = sink_for(cluster, fake_time)
+
+    sink.send(items, FAR_AWAY)
+
+    assert sink.stats.requests == 2
+    assert sink.stats.retried_items == 1
+    assert sink.stats.bytes_uncompressed == sum(len(i.body) for i in items) + len(items[0].body)
+    assert sink.stats.bytes_sent == sum(len(r.raw_body) for r in cluster.received)

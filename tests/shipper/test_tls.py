@@ -1,0 +1,69 @@
+"""TLS is verified by default: a certificate the client does not trust stops the request, with no retry."""
+from __future__ import annotations
+
+import datetime
+import ipaddress
+import ssl
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from ingest.shipper import BulkRequestError, OpenSearchSink
+
+from .conftest import make_item
+
+FAR_AWAY = 1e12
+
+
+@pytest.fixture
+def self_signed(tmp_path):
+    """A certificate for 127.0.0.1 that no system CA bundle trusts."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test cluster")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    certificate = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_file, key_file
+
+
+@pytest.fixture
+def https_cluster(cluster, self_signed):
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(*self_signed)
+    cluster.server.socket = context.wrap_socket(cluster.server.socket, server_side=True)
+    return cluster, f"https://127.0.0.1:{cluster.server.server_address[1]}"
+
+
+def test_an_untrusted_certificate_fails_the_request_without_retrying(https_cluster, fake_time):
+    cluster, url = https_cluster
+    sink = OpenSearchSink(url, None, sleep=fake_time.sleep, clock=fake_time.clock)
+
+    with pytest.raises(BulkRequestError, match="CERTIFICATE_VERIFY_FAILED|certificate verify failed"):
+        sink.send([make_item(1)], FAR_AWAY)
+
+    assert fake_time.sleeps == []
+    assert cluster.received == []
+
+
+def test_a_certificate_signed_by_the_given_ca_bundle_is_accepted(https_cluster, self_signed, fake_time, monkeypatch):
+    # requests lets these variables override an explicit CA bundle; this machine sets them
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    cluster, url = https_cluster
+    sink = OpenSearchSink(url, None, ca_certs=str(self_signed[0]), sleep=fake_time.sleep, clock=fake_time.clock)
+
+    assert sink.send([make_item(1)], FAR_AWAY) == []
+    assert [r.ids for r in cluster.received] == [["id-0001"]]
