@@ -9,8 +9,8 @@ import zlib
 from typing import Callable, Iterator
 
 GZIP_MAGIC = b"\x1f\x8b"  # known by its magic bytes, never by the object's name
-READ_SIZE = 1 << 20
-MAX_BATCH_BYTES = 8 << 20
+READ_SIZE = 256 << 10
+MAX_BATCH_BYTES = 2 << 20
 
 # Bytes that cannot stand in a JSON string as they are: control characters and the backslash.
 # A batch without any of them lets the parsers take every line on their fast path.

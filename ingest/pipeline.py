@@ -1,0 +1,204 @@
+"""One object, end to end: open → lines → bulk items → sink → dead letter → report.
+
+Memory stays bounded: items are sent as soon as a bulk request's worth has accumulated. Every line
+read is accounted for in the report: indexed, indexed as a failure record, or dead-lettered.
+"""
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Callable, Protocol
+
+from .bulk import BulkEncoder
+from .deadletter import DeadLetterEntry
+from .formats import FORMATS, LogFormat, Unsupported, detect, key_info
+from .reader import TruncatedObject, line_batches
+from .report import ObjectReport
+from .sinks import BulkItem, DeadlineExceeded, Sink
+
+
+class LogObject(Protocol):
+    """A readable log object: an S3 object or a local file."""
+
+    uri: str  # s3://bucket/key or a path
+    key: str  # what detection and key parsing look at (the S3 key, or the path)
+
+    def open(self) -> tuple[Callable[[int], bytes], str, Callable[[], None]]:
+        """(read, last-modified time as ISO 8601 UTC, close)."""
+
+
+class DeadLetter(Protocol):
+    def write(self, source_path: str, entries: list[DeadLetterEntry], *, day: datetime) -> str | None: ...
+
+
+@dataclass
+class S3Object:
+    s3: Any  # a boto3 S3 client
+    bucket: str
+    key: str
+    fallback_key: str | None = None  # the other reading of an ambiguously encoded key
+
+    @property
+    def uri(self) -> str:
+        return f"s3://{self.bucket}/{self.key}"
+
+    def open(self):
+        try:
+            response = self.s3.get_object(Bucket=self.bucket, Key=self.key)
+        except self.s3.exceptions.NoSuchKey:
+            if not self.fallback_key:
+                raise
+            self.key, self.fallback_key = self.fallback_key, None
+            response = self.s3.get_object(Bucket=self.bucket, Key=self.key)
+        body = response["Body"]
+        return body.read, _iso(response["LastModified"]), body.close
+
+
+@dataclass
+class LocalFile:
+    path: str
+    key: str  # the path relative to what was asked for, so AWS's naming still shows
+
+    @property
+    def uri(self) -> str:
+        return self.path
+
+    def open(self):
+        handle = open(self.path, "rb")
+        mtime = datetime.fromtimestamp(os.fstat(handle.fileno()).st_mtime, timezone.utc)
+        return handle.read, _iso(mtime), handle.close
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class Options:
+    log_format: str = "auto"  # or a name in FORMATS
+    index_prefixes: dict[str, str] | None = None  # format name → index prefix
+    include_raw: bool = False
+    bulk_max_bytes: int = 5 * 1024 * 1024
+    bulk_max_docs: int = 5000
+
+
+def process_object(obj: LogObject, sink: Sink, dead_letter: DeadLetter, options: Options,
+                   deadline: float = float("inf")) -> ObjectReport:
+    """Index one object. Never raises for a problem with the object or the destination: the
+    report says what happened (status ok, failed — to be retried —, or skipped)."""
+    started = time.monotonic()
+    report = ObjectReport(uri=obj.uri)
+    close = None
+    try:
+        read, last_modified, close = obj.open()
+        counted = _CountingReader(read)
+        batches = line_batches(counted.read)
+        fmt, batches = _choose_format(obj.key, batches, options.log_format)
+        report.format = fmt.name
+        encoder = BulkEncoder(fmt, obj.uri, index_prefix=(options.index_prefixes or {}).get(fmt.name),
+                              key=key_info(obj.key), fallback_time=last_modified, include_raw=options.include_raw)
+        shipment = _Shipment(sink, report, deadline, options.bulk_max_bytes, options.bulk_max_docs)
+        line_number = 1
+        for lines, safe in batches:
+            items, failures = encoder.encode(lines, line_number, safe)
+            line_number += len(lines)
+            shipment.add(items, failures)
+        shipment.flush()
+        # Dated by the object (not today), so a retried object overwrites its own dead letter.
+        day = datetime.fromisoformat(encoder.failure_time.replace("Z", "+00:00"))
+        report.dead_letter_uri = dead_letter.write(obj.uri, shipment.dead_letter_entries(obj.uri), day=day)
+        report.status = "ok"
+    except Unsupported as e:
+        report.status, report.error = "skipped", str(e)
+    except TruncatedObject as e:
+        report.status, report.error = "failed", f"{e}; the lines before the cut were indexed"
+    except DeadlineExceeded as e:
+        report.status, report.error = "failed", f"stopped before the Lambda timeout: {e}; the object will be retried"
+    except Exception as e:  # unreadable object, destination refusing requests: retry the object later
+        report.status, report.error = "failed", f"{type(e).__name__}: {e}"
+    finally:
+        if close is not None:
+            close()
+        report.bytes_read = counted.bytes if close is not None else 0
+        report.seconds = round(time.monotonic() - started, 3)
+    return report
+
+
+def _choose_format(key: str, batches, name: str) -> tuple[LogFormat, Any]:
+    """The object's format (from the setting, the key, or the first line) and the batches to read,
+    the first one put back when it was read to look at the first line."""
+    if name != "auto":
+        return FORMATS[name], batches
+    try:
+        return detect(key), batches
+    except Unsupported:
+        pass
+    first = next(batches, None)
+    first_line = next((line for line in first[0] if line), b"") if first else b""
+    fmt = detect(key, first_line.decode("utf-8", "replace"))
+    return fmt, _chain(first, batches)
+
+
+def _chain(first, rest):
+    if first is not None:
+        yield first
+    yield from rest
+
+
+class _CountingReader:
+    def __init__(self, read: Callable[[int], bytes]):
+        self._read = read
+        self.bytes = 0
+
+    def read(self, n: int) -> bytes:
+        data = self._read(n)
+        self.bytes += len(data)
+        return data
+
+
+_FAILURE_MARK = b',"tags":["parse_failure"]'
+
+
+class _Shipment:
+    """Accumulates items up to one bulk request's worth, sends them, and keeps the rejections."""
+
+    def __init__(self, sink: Sink, report: ObjectReport, deadline: float, max_bytes: int, max_docs: int):
+        self.sink, self.report, self.deadline = sink, report, deadline
+        self.max_bytes, self.max_docs = max_bytes, max_docs
+        self.items: list[BulkItem] = []
+        self.failure_lines: set[int] = set()
+        self.size = 0
+        self.rejections: list = []
+
+    def add(self, items: list[BulkItem], failures: int) -> None:
+        self.report.lines_read += len(items)
+        if failures:  # the marker cannot occur unescaped inside a value
+            self.failure_lines.update(i.line_number for i in items if _FAILURE_MARK in i.body)
+        for item in items:
+            self.items.append(item)
+            self.size += len(item.body)
+            if self.size >= self.max_bytes or len(self.items) >= self.max_docs:
+                self.flush()
+
+    def flush(self) -> None:
+        if not self.items:
+            return
+        if time.monotonic() >= self.deadline:
+            raise DeadlineExceeded(len(self.items))
+        rejected = self.sink.send(self.items, self.deadline)
+        failures_sent = failures_rejected = 0
+        if self.failure_lines:
+            failures_sent = sum(1 for i in self.items if i.line_number in self.failure_lines)
+            failures_rejected = sum(1 for r in rejected if r.item.line_number in self.failure_lines)
+        self.report.failed += failures_sent - failures_rejected
+        self.report.indexed += len(self.items) - failures_sent - (len(rejected) - failures_rejected)
+        self.report.dead_lettered += len(rejected)
+        self.rejections.extend(rejected)
+        if self.failure_lines:
+            self.failure_lines.difference_update(i.line_number for i in self.items)
+        self.items, self.size = [], 0
+
+    def dead_letter_entries(self, source: str) -> list[DeadLetterEntry]:
+        return [DeadLetterEntry(source, r.item.line_number, r.item.raw, r.reason, r.status) for r in self.rejections]

@@ -1,0 +1,227 @@
+#!/usr/bin/env python3
+"""Benchmark: lines/s from gzip bytes to the NDJSON bulk body, against a plain gunzip of the same
+bytes, and peak memory for a small and a large object. All figures come from one run.
+
+    python scripts/benchmark.py [--lines 200000] [--repeat 3] [--memory-lines 20000,1000000] [--e2e]
+
+- throughput, per format (ALB, S3 access): generated logs, gzip-compressed; "baseline" is a plain
+  gunzip and split into lines of the same bytes (zlib in 1 MiB reads, as the reader does); "ingest"
+  is reader + parser + bulk encoder up to the bulk body bytes (action line + document, with index
+  and _id). Single process, single thread: one core. Best of --repeat runs.
+- memory: a fresh process per input size runs the whole pipeline on a gzip file into a sink that
+  discards bulk bodies, and reports its peak RSS; memory must not grow with the object size.
+- --e2e: the same pipeline through the OpenSearch bulk writer (gzip, chunking, per-item response
+  handling) into scripts/bulk_endpoint.py running in another process on 127.0.0.1, reporting
+  lines/s and bulk requests per 100k lines.
+"""
+from __future__ import annotations
+
+import argparse
+import gzip
+import io
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import zlib
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
+
+from generate_logs import alb_line, s3_line  # noqa: E402
+
+from ingest.bulk import BulkEncoder  # noqa: E402
+from ingest.formats import FORMATS, key_info  # noqa: E402
+from ingest.reader import READ_SIZE, line_batches  # noqa: E402
+
+ALB_KEY = ("AWSLogs/123456789012/elasticloadbalancing/us-east-1/2026/11/25/123456789012_elasticloadbalancing_"
+           "us-east-1_app.demo-alb.50dc6c495c0c9188_20261125T1205Z_10.0.1.23_1a2b3c4d.log.gz")
+S3_KEY = "logs/2026-11-25-12-05-00-0123456789ABCDEF"
+
+
+def make_log(fmt: str, lines: int, seed: int = 7) -> bytes:
+    rng = random.Random(seed)
+    start = datetime(2026, 11, 25, 12, tzinfo=timezone.utc)
+    make = alb_line if fmt == "alb" else s3_line
+    text = "\n".join(make(rng, start + timedelta(milliseconds=i)) for i in range(lines)) + "\n"
+    return gzip.compress(text.encode(), 6)
+
+
+def baseline(data: bytes) -> int:
+    """Plain gunzip-and-split of the same bytes: the floor any loader pays."""
+    stream, d, pending, count = io.BytesIO(data), zlib.decompressobj(31), b"", 0
+    while chunk := stream.read(READ_SIZE):
+        block = pending + d.decompress(chunk)
+        cut = block.rfind(b"\n")
+        count += len(block[:cut].split(b"\n"))
+        pending = block[cut + 1:]
+    return count + (1 if pending else 0)
+
+
+def ingest(data: bytes, fmt: str) -> tuple[int, int]:
+    """Reader + parser + bulk encoder up to the bulk body bytes; (lines, bulk body bytes)."""
+    key = ALB_KEY if fmt == "alb" else S3_KEY
+    encoder = BulkEncoder(FORMATS[fmt], "s3://bucket/" + key, key=key_info(key), fallback_time="2026-11-25T12:05:00Z")
+    lines = size = 0
+    line_number = 1
+    for batch, safe in line_batches(io.BytesIO(data).read):
+        items, _ = encoder.encode(batch, line_number, safe)
+        line_number += len(batch)
+        body = b"".join(item.body for item in items)  # what a bulk request carries
+        lines += len(items)
+        size += len(body)
+    return lines, size
+
+
+def best_of(repeat: int, fn, *args):
+    best, result = float("inf"), None
+    for _ in range(repeat):
+        started = time.perf_counter()
+        result = fn(*args)
+        best = min(best, time.perf_counter() - started)
+    return best, result
+
+
+def throughput(lines: int, repeat: int) -> list[dict]:
+    rows = []
+    for fmt in ("alb", "s3-access"):
+        data = make_log(fmt, lines)
+        base_s, base_lines = best_of(repeat, baseline, data)
+        ours_s, (ours_lines, body_bytes) = best_of(repeat, ingest, data, fmt)
+        assert base_lines == ours_lines == lines, (base_lines, ours_lines, lines)
+        rows.append({"format": fmt, "lines": lines, "gzip_bytes": len(data), "bulk_body_bytes": body_bytes,
+                     "baseline_lines_per_s": round(lines / base_s), "ingest_lines_per_s": round(lines / ours_s),
+                     "ingest_vs_baseline": round(base_s / ours_s, 3)})
+    return rows
+
+
+class _DiscardSink:
+    def send(self, items, deadline):
+        b"".join(item.body for item in items)
+        return []
+
+    def close(self):
+        pass
+
+
+def memory_child(path: str, fmt: str) -> None:
+    """Run in a fresh process: the whole pipeline on one file; print lines and peak RSS (KiB)."""
+    from ingest.pipeline import LocalFile, Options, process_object
+
+    class NoDeadLetter:
+        def write(self, source, entries, *, day):
+            return None
+
+    key = ALB_KEY if fmt == "alb" else S3_KEY
+    report = process_object(LocalFile(path, key), _DiscardSink(), NoDeadLetter(), Options(log_format=fmt))
+    assert report.status == "ok", report.error
+    # VmHWM, not ru_maxrss: ru_maxrss survives exec, so a child would report its parent's peak.
+    peak = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+    print(json.dumps({"lines": report.lines_read, "peak_rss_kib": peak}))
+
+
+def memory(sizes: list[int]) -> list[dict]:
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for fmt in ("alb", "s3-access"):
+            for lines in sizes:
+                path = Path(tmp) / f"{fmt}-{lines}.log.gz"
+                path.write_bytes(make_log(fmt, lines))
+                out = subprocess.run([sys.executable, __file__, "--memory-child", str(path), fmt],
+                                     check=True, capture_output=True, text=True).stdout
+                result = json.loads(out)
+                rows.append({"format": fmt, "lines": result["lines"], "gzip_bytes": path.stat().st_size,
+                             "uncompressed_bytes": len(gzip.decompress(path.read_bytes())),
+                             "peak_rss_mib": round(result["peak_rss_kib"] / 1024, 1)})
+    return rows
+
+
+def end_to_end(lines: int) -> list[dict]:
+    from ingest.pipeline import LocalFile, Options, process_object
+    from ingest.shipper import OpenSearchSink
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen([sys.executable, str(ROOT / "scripts" / "bulk_endpoint.py"), "--port", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    rows = []
+    try:
+        for _ in range(50):
+            try:
+                urllib.request.urlopen(url + "/_stats", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.1)
+
+        class NoDeadLetter:
+            def write(self, source, entries, *, day):
+                assert not entries
+                return None
+
+        with tempfile.TemporaryDirectory() as tmp:
+            for fmt in ("alb", "s3-access"):
+                path = Path(tmp) / f"{fmt}.log.gz"
+                path.write_bytes(make_log(fmt, lines))
+                sink = OpenSearchSink(url, None)
+                before = json.load(urllib.request.urlopen(url + "/_stats"))
+                started = time.perf_counter()
+                report = process_object(LocalFile(str(path), ALB_KEY if fmt == "alb" else S3_KEY), sink,
+                                        NoDeadLetter(), Options(log_format=fmt))
+                seconds = time.perf_counter() - started
+                after = json.load(urllib.request.urlopen(url + "/_stats"))
+                assert report.status == "ok" and report.indexed == lines, report
+                requests = after["requests"] - before["requests"]
+                rows.append({"format": fmt, "lines": lines, "lines_per_s": round(lines / seconds),
+                             "bulk_requests": requests, "requests_per_100k_lines": round(requests * 100_000 / lines, 1),
+                             "bytes_on_wire": after["bytes_received"] - before["bytes_received"]})
+    finally:
+        server.terminate()
+        server.wait()
+    return rows
+
+
+def _table(rows: list[dict]) -> str:
+    keys = list(rows[0])
+    widths = [max(len(k), *(len(f"{r[k]:,}" if isinstance(r[k], int) else str(r[k])) for r in rows)) for k in keys]
+    cell = lambda v: f"{v:,}" if isinstance(v, int) else str(v)  # noqa: E731
+    lines = ["  ".join(k.ljust(w) for k, w in zip(keys, widths))]
+    lines += ["  ".join(cell(r[k]).rjust(w) for k, w in zip(keys, widths)) for r in rows]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--lines", type=int, default=200_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--memory-lines", default="20000,1000000", help="comma-separated object sizes in lines")
+    parser.add_argument("--e2e", action="store_true", help="also run end to end through the bulk writer")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    parser.add_argument("--memory-child", nargs=2, metavar=("PATH", "FORMAT"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.memory_child:
+        memory_child(*args.memory_child)
+        return 0
+    results = {"python": sys.version.split()[0], "throughput": throughput(args.lines, args.repeat),
+               "memory": memory([int(n) for n in args.memory_lines.split(",")])}
+    if args.e2e:
+        results["end_to_end"] = end_to_end(args.lines)
+    if args.json:
+        print(json.dumps(results, indent=2))
+    else:
+        for name in ("throughput", "memory", "end_to_end"):
+            if name in results:
+                print(f"\n{name} (Python {results['python']}, one core)\n{_table(results[name])}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
