@@ -1,0 +1,262 @@
+#!/usr/bin/env python3
+"""Build the Lambda deployment zip: the `ingest` package plus its runtime dependencies.
+
+    python scripts/build_zip.py --arch arm64 --python 3.13 --output build/lambda.zip
+    python scripts/build_zip.py --python local --output /tmp/lambda.zip   # importable on this machine
+
+Dependencies come from pyproject.toml `[project] dependencies`, installed with pip for the Lambda
+platform (manylinux2014 wheels, CPython, --only-binary), minus the libraries the Lambda Python runtime
+already provides (boto3, botocore, s3transfer, jmespath). The archive is byte-for-byte reproducible
+from the same inputs: sorted entries, fixed timestamps and permissions, fixed compression level.
+
+"Same inputs" includes the versions of transitive dependencies (requests, urllib3, certifi, ...),
+which pyproject.toml does not pin. By default they are constrained to the versions installed in the
+interpreter running this script (the project's .venv, i.e. what the tests ran against); the versions
+that went into the zip are printed. Pass --no-env-constraints to let pip pick the newest.
+
+pip honours PIP_CACHE_DIR, so repeated builds need no downloads.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.metadata
+import re
+import subprocess
+import sys
+import tempfile
+import tomllib
+import zipfile
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+PACKAGE_DIR = REPO_ROOT / "ingest"
+
+# Provided by every Lambda Python runtime; shipping our own copy would only add ~25 MB.
+RUNTIME_PROVIDED = frozenset({"boto3", "botocore", "s3transfer", "jmespath"})
+ARCH_PLATFORMS = {"x86_64": "manylinux2014_x86_64", "arm64": "manylinux2014_aarch64"}
+LAMBDA_PYTHONS = ("3.12", "3.13")
+
+# 1980-01-01 is the earliest timestamp a zip entry can hold.
+FIXED_DATE_TIME = (1980, 1, 1, 0, 0, 0)
+FILE_MODE = 0o100644  # regular file, rw-r--r--: Lambda runs code as a non-owner user
+COMPRESS_LEVEL = 9
+SIZE_TARGET_BYTES = 5 * 1024 * 1024
+LAMBDA_DIRECT_UPLOAD_LIMIT = 50 * 1024 * 1024
+
+# From a *.dist-info directory keep only what is legally or functionally needed.
+DIST_INFO_KEEP = re.compile(r"^(METADATA|WHEEL|(LICEN[CS]E|COPYING|NOTICE|AUTHORS)[^/]*|licenses/.+)$")
+DROP_DIR_NAMES = frozenset({"__pycache__", "tests", "test"})
+DROP_SUFFIXES = (".pyc", ".pyo")
+
+
+class BuildError(Exception):
+    """A build that cannot produce a correct zip; the message says why."""
+
+
+def canonical_name(name: str) -> str:
+    """PEP 503 normalisation, so "python_dateutil" and "python-dateutil" compare equal."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def requirement_name(requirement: str) -> str:
+    match = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", requirement)
+    if not match:
+        raise BuildError(f"pyproject.toml: cannot read a package name from dependency {requirement!r}")
+    return canonical_name(match.group(1))
+
+
+def runtime_requirements(pyproject: Path) -> list[str]:
+    with pyproject.open("rb") as handle:
+        return list(tomllib.load(handle)["project"]["dependencies"])
+
+
+def environment_constraints(requirements: list[str]) -> list[str]:
+    """Versions installed here for every distribution that pyproject.toml does not pin itself."""
+    direct = {requirement_name(r) for r in requirements}
+    pins = {}
+    for dist in importlib.metadata.distributions():
+        name = dist.metadata["Name"]
+        if name and canonical_name(name) not in direct:
+            pins[canonical_name(name)] = f"{name}=={dist.version}"
+    return [pins[key] for key in sorted(pins)]
+
+
+def pip_install_command(
+    target: Path, requirements: list[str], python: str, arch: str, constraints_file: Path | None
+) -> list[str]:
+    command = [
+        sys.executable, "-m", "pip", "install",
+        "--quiet", "--disable-pip-version-check", "--no-input",
+        "--target", str(target),
+        "--only-binary=:all:",
+        "--no-compile",  # .pyc files would be stale for another interpreter and are not reproducible
+    ]
+    if python != "local":
+        command += [
+            "--platform", ARCH_PLATFORMS[arch],
+            "--implementation", "cp",
+            "--python-version", python,
+        ]
+    if constraints_file is not None:
+        command += ["--constraint", str(constraints_file)]
+    # The runtime-provided libraries are resolved too (then left out of the zip) so that shared
+    # dependencies such as python-dateutil and urllib3 stay within botocore's supported ranges:
+    # our copies shadow the runtime's, and botocore imports them.
+    return command + requirements
+
+
+def record_paths(dist_info: Path, site: Path) -> set[Path]:
+    record = dist_info / "RECORD"
+    if not record.is_file():
+        raise BuildError(f"{dist_info.name} has no RECORD; cannot tell which files belong to it")
+    paths = set()
+    for line in record.read_text(encoding="utf-8").splitlines():
+        relative = line.split(",", 1)[0]
+        if relative:
+            paths.add((site / relative).resolve())
+    return paths
+
+
+def installed_distributions(site: Path) -> dict[str, tuple[str, Path]]:
+    """canonical name -> (version, dist-info dir) for everything pip put into `site`."""
+    found = {}
+    for dist_info in sorted(site.glob("*.dist-info")):
+        metadata = importlib.metadata.PathDistribution(dist_info).metadata
+        found[canonical_name(metadata["Name"])] = (metadata["Version"], dist_info)
+    return found
+
+
+def is_dropped(relative: Path) -> bool:
+    parts = relative.parts
+    if parts[0] == "bin":  # console scripts; nothing in Lambda runs them
+        return True
+    if parts[0].endswith(".dist-info"):
+        return not DIST_INFO_KEEP.match("/".join(parts[1:]))
+    if any(part in DROP_DIR_NAMES for part in parts[:-1]):
+        return True
+    return relative.suffix in DROP_SUFFIXES
+
+
+def collect_dependency_files(site: Path) -> tuple[dict[str, Path], dict[str, str]]:
+    distributions = installed_distributions(site)
+    excluded_files: set[Path] = set()
+    excluded_dist_infos = set()
+    for name in RUNTIME_PROVIDED & distributions.keys():
+        excluded_files |= record_paths(distributions[name][1], site)
+        excluded_dist_infos.add(distributions[name][1].name)
+    files = {}
+    for path in sorted(site.rglob("*")):
+        relative = path.relative_to(site)
+        if not path.is_file() or path.resolve() in excluded_files or relative.parts[0] in excluded_dist_infos:
+            continue
+        if not is_dropped(relative):
+            files[relative.as_posix()] = path
+    shipped = {name: version for name, (version, _) in distributions.items() if name not in RUNTIME_PROVIDED}
+    return files, shipped
+
+
+def collect_package_files(package_dir: Path) -> dict[str, Path]:
+    if not (package_dir / "__init__.py").is_file():
+        raise BuildError(f"{package_dir} is not a Python package (no __init__.py)")
+    files = {}
+    for path in sorted(package_dir.rglob("*")):
+        relative = path.relative_to(package_dir.parent)
+        if path.is_file() and not is_dropped(relative):
+            files[relative.as_posix()] = path
+    return files
+
+
+def write_reproducible_zip(files: dict[str, Path], output: Path) -> None:
+    output.parent.mkdir(parents=True, exist_ok=True)
+    partial = output.with_name(output.name + ".partial")
+    with zipfile.ZipFile(partial, "w") as archive:
+        for name in sorted(files):
+            info = zipfile.ZipInfo(name, date_time=FIXED_DATE_TIME)
+            info.create_system = 3  # Unix, so external_attr carries the permission bits
+            info.external_attr = FILE_MODE << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, files[name].read_bytes(), compresslevel=COMPRESS_LEVEL)
+    partial.replace(output)
+
+
+def check_no_runtime_provided(files: dict[str, Path]) -> None:
+    top_levels = {name.split("/", 1)[0] for name in files}
+    leaked = sorted(top_levels & RUNTIME_PROVIDED)
+    if leaked:
+        raise BuildError(f"runtime-provided libraries ended up in the zip: {', '.join(leaked)}")
+
+
+def build(output: Path, python: str, arch: str, use_env_constraints: bool = True,
+          package_dir: Path = PACKAGE_DIR) -> dict:
+    requirements = runtime_requirements(REPO_ROOT / "pyproject.toml")
+    with tempfile.TemporaryDirectory(prefix="lambda-build-") as scratch:
+        scratch_dir = Path(scratch)
+        site = scratch_dir / "site"
+        constraints_file = None
+        if use_env_constraints:
+            constraints_file = scratch_dir / "constraints.txt"
+            constraints_file.write_text("\n".join(environment_constraints(requirements)) + "\n")
+        command = pip_install_command(site, requirements, python, arch, constraints_file)
+        result = subprocess.run(command, capture_output=True, text=True)
+        if result.returncode != 0:
+            raise BuildError(
+                f"pip could not install the runtime dependencies for python {python} / {arch}:\n"
+                f"{result.stderr.strip() or result.stdout.strip()}"
+            )
+        dependency_files, shipped = collect_dependency_files(site)
+        package_files = collect_package_files(package_dir)
+        clash = sorted(dependency_files.keys() & package_files.keys())
+        if clash:
+            raise BuildError(f"a dependency installs files over the ingest package: {clash[:5]}")
+        files = {**dependency_files, **package_files}
+        check_no_runtime_provided(files)
+        write_reproducible_zip(files, output)
+        unzipped = sum(path.stat().st_size for path in files.values())
+    return {"output": output, "files": len(files), "unzipped": unzipped,
+            "size": output.stat().st_size, "distributions": shipped}
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--arch", choices=sorted(ARCH_PLATFORMS), default="x86_64",
+                        help="Lambda architecture (ignored with --python local)")
+    parser.add_argument("--python", default="3.13",
+                        help=f"Lambda Python version {' or '.join(LAMBDA_PYTHONS)}, or 'local' to build "
+                             "for the interpreter running this script (for tests on this machine)")
+    parser.add_argument("--output", type=Path, default=REPO_ROOT / "build" / "lambda.zip")
+    parser.add_argument("--package-dir", type=Path, default=PACKAGE_DIR,
+                        help="the ingest package to ship (default: the one in this repository)")
+    parser.add_argument("--no-env-constraints", action="store_true",
+                        help="do not pin transitive dependencies to the versions installed here")
+    args = parser.parse_args(argv)
+    if args.python != "local" and not re.fullmatch(r"3\.\d+", args.python):
+        parser.error(f"--python must look like 3.13 or be 'local', got {args.python!r}")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.python not in LAMBDA_PYTHONS + ("local",):
+        print(f"warning: python {args.python} is not one of the Lambda runtimes this project targets "
+              f"({', '.join(LAMBDA_PYTHONS)})", file=sys.stderr)
+    try:
+        result = build(args.output.resolve(), args.python, args.arch, not args.no_env_constraints,
+                       args.package_dir.resolve())
+    except BuildError as error:
+        print(f"build_zip: error: {error}", file=sys.stderr)
+        return 1
+    target = "local interpreter" if args.python == "local" else f"python{args.python} {args.arch}"
+    versions = ", ".join(f"{name}=={version}" for name, version in sorted(result["distributions"].items()))
+    print(f"dependencies: {versions}")
+    print(f"{result['output']}: {result['size']:,} bytes ({result['size'] / 2**20:.2f} MiB) zipped, "
+          f"{result['unzipped'] / 2**20:.2f} MiB unzipped, {result['files']} files, for {target}")
+    if result["size"] > LAMBDA_DIRECT_UPLOAD_LIMIT:
+        print("build_zip: error: larger than Lambda's 50 MB direct-upload limit", file=sys.stderr)
+        return 1
+    if result["size"] > SIZE_TARGET_BYTES:
+        print(f"warning: above the {SIZE_TARGET_BYTES // 2**20} MiB size target", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,280 @@
+"""infra/template.yaml: valid CloudFormation (cfn-lint) and the security/delivery properties we promise."""
+from __future__ import annotations
+
+import itertools
+import re
+from pathlib import Path
+
+import pytest
+from cfnlint import api as cfnlint_api
+from cfnlint.decode import decode
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE_PATH = REPO_ROOT / "infra" / "template.yaml"
+NO_VALUE = {"Ref": "AWS::NoValue"}
+# Condition keys that narrow an otherwise anonymous principal to a known source.
+NARROWING_CONDITION_KEYS = {"aws:sourceip", "aws:sourcearn", "aws:sourceaccount", "aws:sourcevpce", "aws:principalorgid"}
+
+
+@pytest.fixture(scope="module")
+def template() -> dict:
+    decoded, problems = decode(str(TEMPLATE_PATH))
+    assert not problems, problems
+    return decoded
+
+
+@pytest.fixture(scope="module")
+def resources(template) -> dict:
+    return template["Resources"]
+
+
+def variants(node):
+    """Every concrete shape `node` can take, resolving each Fn::If both ways and dropping AWS::NoValue."""
+    if isinstance(node, dict) and set(node) == {"Fn::If"}:
+        _, when_true, when_false = node["Fn::If"]
+        return variants(when_true) + variants(when_false)
+    if isinstance(node, dict):
+        keys = list(node)
+        return [dict(zip(keys, combo)) for combo in itertools.product(*(variants(node[k]) for k in keys))]
+    if isinstance(node, list):
+        return [[item for item in combo if item != NO_VALUE] for combo in itertools.product(*(variants(i) for i in node))]
+    return [node]
+
+
+def as_list(value) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def policy_documents(resources: dict) -> list[tuple[str, dict]]:
+    """(where, document) for every IAM, queue, bucket and domain policy in the template."""
+    found = []
+    for name, resource in resources.items():
+        properties = resource.get("Properties", {})
+        kind = resource["Type"]
+        if kind == "AWS::IAM::Role":
+            found.append((f"{name}.AssumeRolePolicyDocument", properties["AssumeRolePolicyDocument"]))
+            found += [(f"{name}.{p['PolicyName']}", p["PolicyDocument"]) for p in properties.get("Policies", [])]
+        elif kind in {"AWS::SQS::QueuePolicy", "AWS::S3::BucketPolicy", "AWS::SNS::TopicPolicy"}:
+            found.append((name, properties["PolicyDocument"]))
+        elif kind == "AWS::OpenSearchService::Domain":
+            found.append((f"{name}.AccessPolicies", properties["AccessPolicies"]))
+    return found
+
+
+def allow_statements(resources: dict) -> list[tuple[str, dict]]:
+    statements = []
+    for where, document in policy_documents(resources):
+        for concrete in variants(document):
+            statements += [(where, s) for s in as_list(concrete["Statement"]) if s["Effect"] == "Allow"]
+    return statements
+
+
+def wildcard_problems(statements: list[tuple[str, dict]]) -> list[str]:
+    """What our policy rules forbid: wildcard actions, unscoped resources, unconditioned anonymous principals."""
+    problems = []
+    for where, statement in statements:
+        sid = f"{where}/{statement.get('Sid', '?')}"
+        for action in as_list(statement.get("Action", [])):
+            if "*" in str(action):
+                problems.append(f"{sid}: wildcard action {action}")
+        if "NotAction" in statement:
+            problems.append(f"{sid}: NotAction grants everything else")
+        for resource in as_list(statement.get("Resource", [])):
+            if resource == "*":
+                problems.append(f"{sid}: Resource *")
+        principal = statement.get("Principal")
+        anonymous = principal == "*" or (isinstance(principal, dict) and "*" in as_list(principal.get("AWS", [])))
+        if anonymous:
+            keys = {key.lower() for operator in statement.get("Condition", {}).values() for key in operator}
+            if not keys & NARROWING_CONDITION_KEYS:
+                problems.append(f"{sid}: wildcard principal without a source condition")
+    return problems
+
+
+def sub_text(value) -> str:
+    """The format string of a Fn::Sub (either form), or a plain string."""
+    if isinstance(value, dict) and "Fn::Sub" in value:
+        sub = value["Fn::Sub"]
+        return sub[0] if isinstance(sub, list) else sub
+    return value if isinstance(value, str) else repr(value)
+
+
+def role_statements(resources: dict, sid: str) -> list[dict]:
+    policy = resources["FunctionRole"]["Properties"]["Policies"][0]["PolicyDocument"]
+    return [s for concrete in variants(policy) for s in concrete["Statement"] if s.get("Sid") == sid]
+
+
+# ----------------------------------------------------------------------------- cfn-lint
+
+def test_template_passes_cfn_lint_including_informational_checks():
+    matches = cfnlint_api.lint_file(TEMPLATE_PATH, config=cfnlint_api.ManualArgs(include_checks=["I"]))
+    assert [str(m) for m in matches] == []
+
+
+def test_cfn_lint_harness_reports_a_broken_template(tmp_path):
+    # Guards the test above against passing vacuously (e.g. linting nothing).
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(TEMPLATE_PATH.read_text().replace("Type: AWS::SQS::Queue", "Type: AWS::SQS::Queu", 1))
+    assert cfnlint_api.lint_file(broken)
+
+
+# ----------------------------------------------------------------------------- least privilege
+
+def test_no_allow_statement_has_a_wildcard_action_resource_or_unconditioned_anonymous_principal(resources):
+    statements = allow_statements(resources)
+    assert len(statements) > 10  # every policy was found, in every Fn::If branch
+    assert wildcard_problems(statements) == []
+
+
+def test_wildcard_checker_flags_each_kind_of_overly_broad_statement():
+    bad = [
+        ("p", {"Effect": "Allow", "Action": "s3:*", "Resource": "arn:aws:s3:::b/*"}),
+        ("p", {"Effect": "Allow", "Action": ["*"], "Resource": "arn:aws:s3:::b/*"}),
+        ("p", {"Effect": "Allow", "Action": "es:ESHttp*", "Resource": "arn:aws:es:r:1:domain/d/*"}),
+        ("p", {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}),
+        ("p", {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "es:ESHttpGet", "Resource": "x"}),
+        ("p", {"Effect": "Allow", "Principal": "*", "Action": "sqs:SendMessage", "Resource": "x"}),
+    ]
+    assert len(wildcard_problems(bad)) == len(bad)
+
+
+def test_function_reads_only_objects_under_the_configured_log_prefixes(template, resources):
+    statements = role_statements(resources, "ReadLogObjects")
+    assert statements and all(s["Action"] == "s3:GetObject" for s in statements)
+    for statement in statements:
+        # With both prefixes empty the list is empty (grants nothing); the AtLeastOneLogSource rule forbids that.
+        for resource in as_list(statement["Resource"]):
+            assert re.fullmatch(r"arn:\$\{AWS::Partition\}:s3:::\$\{LogBucketName\}/\$\{(AlbLogPrefix|S3AccessLogPrefix)\}\*",
+                                sub_text(resource)), resource
+    # An empty prefix disables that source entirely rather than granting bucket/*.
+    conditions = [c["Fn::If"][0] for c in resources["FunctionRole"]["Properties"]["Policies"][0]["PolicyDocument"]
+                  ["Statement"][2]["Resource"]]
+    assert conditions == ["HasAlbPrefix", "HasS3AccessPrefix"]
+    assert "AtLeastOneLogSource" in template["Rules"]
+
+
+def test_function_writes_only_under_the_dead_letter_prefix(resources):
+    writes = [s for concrete in variants(resources["FunctionRole"]["Properties"]["Policies"][0]["PolicyDocument"])
+              for s in concrete["Statement"] if "s3:PutObject" in as_list(s["Action"])]
+    assert writes
+    for statement in writes:
+        assert as_list(statement["Action"]) == ["s3:PutObject"]
+        assert sub_text(statement["Resource"]).endswith("/${DeadLetterPrefix}*")
+
+
+def test_opensearch_permissions_are_post_put_get_on_bulk_and_log_indices_only(resources):
+    statements = role_statements(resources, "BulkIndexIntoLogIndices")
+    assert statements
+    for statement in statements:
+        assert sorted(statement["Action"]) == ["es:ESHttpGet", "es:ESHttpPost", "es:ESHttpPut"]
+        paths = [sub_text(r).split(":domain/${OpenSearchDomainName}/")[1] for r in statement["Resource"]]
+        assert paths == ["_bulk", "${AlbIndexPrefix}-*", "${S3AccessIndexPrefix}-*"]
+
+
+def test_secret_is_readable_only_with_basic_auth_and_only_that_secret(resources):
+    policy = resources["FunctionRole"]["Properties"]["Policies"][0]["PolicyDocument"]
+    secret_statement = next(s for s in policy["Statement"]
+                            if "Fn::If" in s and s["Fn::If"][1].get("Sid") == "ReadOpenSearchCredentials")
+    assert secret_statement["Fn::If"][0] == "UseBasicAuth"
+    granted = secret_statement["Fn::If"][1]
+    assert granted["Action"] == "secretsmanager:GetSecretValue"
+    assert sub_text(granted["Resource"]).endswith(":secret:${OpenSearchSecretName}-??????")
+
+
+def test_function_consumes_only_its_own_queue(resources):
+    (statement,) = role_statements(resources, "ConsumeNotificationQueue")[:1]
+    assert statement["Resource"] == {"Fn::GetAtt": ["NotificationQueue", "Arn"]}
+    assert not any(a in statement["Action"] for a in ("sqs:SendMessage", "sqs:PurgeQueue", "sqs:DeleteQueue"))
+
+
+def test_queue_accepts_messages_only_from_s3_for_the_log_bucket_in_this_account(resources):
+    (statement,) = resources["NotificationQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"Service": "s3.amazonaws.com"}
+    assert statement["Action"] == "sqs:SendMessage"
+    assert sub_text(statement["Condition"]["ArnEquals"]["aws:SourceArn"]) == "arn:${AWS::Partition}:s3:::${LogBucketName}"
+    assert statement["Condition"]["StringEquals"]["aws:SourceAccount"] == {"Ref": "AWS::AccountId"}
+
+
+# ----------------------------------------------------------------------------- delivery
+
+def test_queue_visibility_timeout_is_at_least_six_times_every_allowed_function_timeout(template, resources):
+    queue = resources["NotificationQueue"]["Properties"]
+    assert queue["VisibilityTimeout"] == {"Fn::FindInMap": ["Timeouts", {"Ref": "FunctionTimeout"}, "VisibilityTimeout"]}
+    assert resources["Function"]["Properties"]["Timeout"] == {"Ref": "FunctionTimeout"}
+    allowed = template["Parameters"]["FunctionTimeout"]["AllowedValues"]
+    assert template["Parameters"]["FunctionTimeout"]["Default"] in allowed
+    for timeout in allowed:
+        assert template["Mappings"]["Timeouts"][timeout]["VisibilityTimeout"] >= 6 * int(timeout)
+
+
+def test_queue_redrives_to_a_dead_letter_queue(resources):
+    redrive = resources["NotificationQueue"]["Properties"]["RedrivePolicy"]
+    assert redrive["deadLetterTargetArn"] == {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}
+    assert resources["DeadLetterQueue"]["DeletionPolicy"] == "Retain"
+
+
+def test_event_source_mapping_reports_batch_item_failures_with_parameterised_batching(resources):
+    mapping = resources["QueueEventSource"]["Properties"]
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mapping["EventSourceArn"] == {"Fn::GetAtt": ["NotificationQueue", "Arn"]}
+    assert mapping["BatchSize"] == {"Ref": "BatchSize"}
+    assert mapping["MaximumBatchingWindowInSeconds"] == {"Ref": "MaximumBatchingWindowSeconds"}
+    function = resources["Function"]["Properties"]
+    assert function["ReservedConcurrentExecutions"] == {"Ref": "ReservedConcurrency"}
+    assert function["Architectures"] == [{"Ref": "Architecture"}]
+    assert function["Runtime"] == {"Ref": "Runtime"}
+
+
+def test_new_bucket_sends_every_object_created_event_type_for_each_prefix(resources):
+    bucket = resources["LogBucket"]
+    configurations = bucket["Properties"]["NotificationConfiguration"]["QueueConfigurations"]
+    shapes = [c for concrete in variants(configurations) for c in concrete]
+    assert {c["Filter"]["S3Key"]["Rules"][0]["Value"]["Ref"] for c in shapes} == {"AlbLogPrefix", "S3AccessLogPrefix"}
+    assert all(c["Event"] == "s3:ObjectCreated:*" for c in shapes)
+    assert bucket["DependsOn"] == "NotificationQueuePolicy"
+
+
+def test_function_environment_follows_the_configuration_contract(resources):
+    documented = set(re.findall(r"^\| `([A-Z0-9_]+)` \|", (REPO_ROOT / "docs" / "configuration.md").read_text(), re.M))
+    function = resources["Function"]["Properties"]
+    variables = function["Environment"]["Variables"]
+    assert set(variables) <= documented, set(variables) - documented
+    assert {"OPENSEARCH_URL", "OPENSEARCH_AUTH", "DEAD_LETTER_BUCKET", "DEAD_LETTER_PREFIX"} <= set(variables)
+    assert not any(re.search(r"PASSWORD|TOKEN|SECRET_VALUE", name) for name in variables)
+    assert function["Handler"] == "ingest.handler.lambda_handler"
+    assert function["Code"] == {"S3Bucket": {"Ref": "CodeS3Bucket"}, "S3Key": {"Ref": "CodeS3Key"}}
+
+
+def test_log_group_has_retention_and_is_the_functions_default_group(resources):
+    group = resources["FunctionLogGroup"]["Properties"]
+    assert group["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+    assert sub_text(group["LogGroupName"]) == "/aws/lambda/${FunctionName}"
+    assert resources["Function"]["DependsOn"] == "FunctionLogGroup"
+
+
+def test_alarms_watch_dead_letter_depth_errors_and_throttles_and_notify_the_optional_topic(resources):
+    alarms = {r["Properties"]["MetricName"]: r["Properties"] for r in resources.values()
+              if r["Type"] == "AWS::CloudWatch::Alarm"}
+    assert set(alarms) == {"ApproximateNumberOfMessagesVisible", "Errors", "Throttles"}
+    assert alarms["ApproximateNumberOfMessagesVisible"]["Dimensions"][0]["Value"] == {
+        "Fn::GetAtt": ["DeadLetterQueue", "QueueName"]}
+    for alarm in alarms.values():
+        assert alarm["AlarmActions"] == {"Fn::If": ["HasAlarmEmail", [{"Ref": "AlarmTopic"}], NO_VALUE]}
+    assert resources["AlarmTopic"]["Condition"] == "HasAlarmEmail"
+
+
+def test_created_domain_is_encrypted_https_only_with_fine_grained_access_from_a_generated_secret(resources):
+    domain = resources["Domain"]
+    assert domain["Condition"] == "CreateDomain"
+    properties = domain["Properties"]
+    assert properties["EncryptionAtRestOptions"] == {"Enabled": True}
+    assert properties["NodeToNodeEncryptionOptions"] == {"Enabled": True}
+    assert properties["DomainEndpointOptions"]["EnforceHTTPS"] is True
+    assert properties["DomainEndpointOptions"]["TLSSecurityPolicy"].startswith("Policy-Min-TLS-1-2")
+    security = properties["AdvancedSecurityOptions"]
+    assert security["Enabled"] is True
+    password = sub_text(security["MasterUserOptions"]["MasterUserPassword"])
+    assert password == "{{resolve:secretsmanager:${MasterUserSecret}:SecretString:password}}"
+    assert "GenerateSecretString" in resources["MasterUserSecret"]["Properties"]
+    first = properties["AccessPolicies"]["Statement"][0]
+    assert first["Principal"] == {"AWS": {"Fn::GetAtt": ["FunctionRole", "Arn"]}}
