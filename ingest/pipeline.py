@@ -100,15 +100,21 @@ def process_object(obj: LogObject, sink: Sink, dead_letter: DeadLetter, options:
         encoder = BulkEncoder(fmt, obj.uri, index_prefix=(options.index_prefixes or {}).get(fmt.name),
                               key=key_info(obj.key), fallback_time=last_modified, include_raw=options.include_raw)
         shipment = _Shipment(sink, report, deadline, options.bulk_max_bytes, options.bulk_max_docs)
-        line_number = 1
-        for lines, safe in batches:
-            items, failures = encoder.encode(lines, line_number, safe)
-            line_number += len(lines)
-            shipment.add(items, failures)
-        shipment.flush()
         # Dated by the object (not today), so a retried object overwrites its own dead letter.
         day = datetime.fromisoformat(encoder.failure_time.replace("Z", "+00:00"))
+        line_number = 1
+        truncated = None
+        try:
+            for lines, safe in batches:
+                items, failures = encoder.encode(lines, line_number, safe)
+                line_number += len(lines)
+                shipment.add(items, failures)
+        except TruncatedObject as e:
+            truncated = e  # the lines before the cut are still sent, and their rejections kept
+        shipment.flush()
         report.dead_letter_uri = dead_letter.write(obj.uri, shipment.dead_letter_entries(obj.uri), day=day)
+        if truncated is not None:
+            raise truncated
         report.status = "ok"
     except Unsupported as e:
         report.status, report.error = "skipped", str(e)
