@@ -33,6 +33,11 @@ def line_batches(read: Callable[[int], bytes], read_size: int = READ_SIZE) -> It
     stream cut short yields every line before the cut (the cut one too, as it is) and then raises
     TruncatedObject."""
     chunk = read(read_size)
+    while 0 < len(chunk) < len(GZIP_MAGIC):  # a short first read must not hide the magic bytes
+        more = read(read_size)
+        if not more:
+            break
+        chunk += more
     gunzip = _Gunzip() if chunk[:2] == GZIP_MAGIC else None
     pending = b""
     while chunk:

@@ -32,7 +32,8 @@ _ELB_SIBLINGS = [
 ]
 _LINE_SIBLINGS = [
     (re.compile(r"tls 2\.0 \d{4}-\d\d-\d\dT"), "a Network Load Balancer log"),
-    (re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z [^ ]+ [0-9a-fA-F.:]+ \d+ \d+ "), "an ALB connection log"),
+    # timestamp client_ip client_port listener_port
+    (re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z [0-9a-fA-F.:]+ \d+ \d+ "), "an ALB connection log"),
     (re.compile(r"[a-z0-9]+ \d{4}-\d\d-\d\dT[^ ]+ [0-9.]+ [^ ]+ [^ ]+ (?:PASS|FAIL) "), "an ALB health-check log"),
     (re.compile(r"\d{4}-\d\d-\d\dT[^ ]+ [^ ]+ [0-9a-fA-F.:]+:\d+ "), "a Classic Load Balancer log"),
 ]

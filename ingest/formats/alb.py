@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import re
 
-from .base import ParseError, group_count, json_list, line_patterns, slow_tokens, split_request, url_members
+from .base import JSON_INT, ParseError, group_count, json_list, line_patterns, slow_tokens, split_request, url_members
 
 _TIME = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z"
-_SECONDS = r"(-1|\d+(?:\.\d+)?)"  # -1: not recorded
+_SECONDS = r"(-1|" + JSON_INT + r"(?:\.[0-9]+)?)"  # -1: not recorded
 
 # (AWS field name, quoted, pattern). Patterns validate numbers and times and split ip:port, so
 # the emitter can write what they capture straight into JSON. The first 12 fields are required.
@@ -20,15 +20,15 @@ FIELDS = [
     ("type", False, r"([^ ]+)"),
     ("time", False, f"({_TIME})"),
     ("elb", False, r"([^ ]+)"),
-    ("client:port", False, r"([^ ]+):(\d+)"),
-    ("target:port", False, r"(?:-|([^ ]+):(\d+))"),
+    ("client:port", False, r"([^ ]+):(" + JSON_INT + ")"),
+    ("target:port", False, r"(?:-|([^ ]+):(" + JSON_INT + "))"),
     ("request_processing_time", False, _SECONDS),
     ("target_processing_time", False, _SECONDS),
     ("response_processing_time", False, _SECONDS),
-    ("elb_status_code", False, r"(\d+|-)"),
-    ("target_status_code", False, r"(\d+|-)"),
-    ("received_bytes", False, r"(\d+)"),
-    ("sent_bytes", False, r"(\d+)"),
+    ("elb_status_code", False, "(" + JSON_INT + "|-)"),
+    ("target_status_code", False, "(" + JSON_INT + "|-)"),
+    ("received_bytes", False, "(" + JSON_INT + ")"),
+    ("sent_bytes", False, "(" + JSON_INT + ")"),
     ("request", True, None),
     ("user_agent", True, None),
     ("ssl_cipher", False, None),
@@ -37,7 +37,7 @@ FIELDS = [
     ("trace_id", True, None),
     ("domain_name", True, None),
     ("chosen_cert_arn", True, None),
-    ("matched_rule_priority", False, r"(-?\d+|-)"),
+    ("matched_rule_priority", False, "(-?" + JSON_INT + "|-)"),
     ("request_creation_time", False, f"({_TIME}|-)"),
     ("actions_executed", True, None),
     ("redirect_url", True, None),
@@ -64,14 +64,14 @@ def _fast_patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
     for _, quoted, pattern in FIELDS:
         if quoted:
             parts.append('"' + (pattern or '([^"]*)') + '"')
-        else:
-            parts.append(pattern or r"([^ ]+)")
+        else:  # an unquoted token holding a `"` must go the slow (escaping) way
+            parts.append((pattern or r"([^ ]+)").replace("[^ ]", '[^ "]'))
     return line_patterns(parts, REQUIRED, COMMON)
 
 
 _FAST_RECENT, _FAST_ANY = _fast_patterns()
 _GROUPS = sum(group_count(p or "()") for _, _, p in FIELDS)
-_SLOW = [(name, re.compile((p or "(.*)") + r"\Z"), group_count(p or "()")) for name, _, p in FIELDS]
+_SLOW = [(name, re.compile((p or "(.*)") + r"\Z", re.ASCII), group_count(p or "()")) for name, _, p in FIELDS]
 
 
 class AlbFormat:
@@ -205,7 +205,9 @@ def _emit(g: tuple) -> tuple[str, str]:
         if rest is not None:  # a string (fast path) or escaped tokens (slow path)
             if rest.__class__ is str:
                 rest = slow_tokens(rest) if rest.strip(' "-') else ()
-            kept = [t for t in rest if t != "-"]  # `-`: placeholders of fields not yet released
+            # `-`: placeholders of fields not yet released. Tokens of only dashes and (escaped)
+            # quotes say nothing either, and dropping them agrees with the fast path's shortcut.
+            kept = [t for t in rest if t.strip('\\"-')]
             if kept:
                 add(',"extra_fields":' + json_list(kept))
     add("}}")

@@ -39,6 +39,8 @@ class LogFormat(Protocol):
 # A token that can be written into JSON between quotes unchanged.
 SAFE_TOKEN = r'[^\x00-\x20"\\]+'
 SAFE_QUOTED = r'"([^\x00-\x1f"\\]*)"'
+# A JSON number as a log writes it: no leading zeros (`0080` is not JSON), ASCII digits only.
+JSON_INT = r"(?:0|[1-9][0-9]*)"
 
 def line_patterns(fields: list[str], required: int, common: int) -> tuple[re.Pattern[str], re.Pattern[str]]:
     """Two regexes for a whole line of space-separated `fields` (each a regex with its groups),
@@ -53,7 +55,7 @@ def line_patterns(fields: list[str], required: int, common: int) -> tuple[re.Pat
         optional = ""
         for field in reversed(fields[n:]):
             optional = f"(?: {field}{optional})?"
-        return re.compile(" ".join(fields[:n]) + optional + r"(?: (.*))?\Z")
+        return re.compile(" ".join(fields[:n]) + optional + r"(?: (.*))?\Z", re.ASCII)
 
     return pattern(common), pattern(required)
 
@@ -66,25 +68,22 @@ def group_count(pattern: str) -> int:
 
 
 # Slow path: quote-aware tokens; a quoted value may contain backslash-escaped quotes.
-_ANY_TOKEN = re.compile(r'"((?:[^"\\]|\\.)*)"|(\S+)')
+_ANY_TOKEN = re.compile(r'"((?:[^"\\]|\\.)*)"|([^ ]+)')  # only spaces separate fields, as on the fast path
 _CONTROL = re.compile(r'[\x00-\x1f]')
 
 
 def slow_tokens(line: str) -> list[str]:
     """Tokens of a line that failed the fast path, each JSON-escaped, quotes removed.
 
-    An unterminated quote yields the rest of the line as one token rather than failing, so that
-    a truncated line still reports a field count."""
+    A quote without a closing one does not fail: the token it starts runs to the next space,
+    quote included, so that a truncated line still reports a field count."""
     tokens = []
     pos, end = 0, len(line)
     while pos < end:
         if line[pos] == " ":
             pos += 1
             continue
-        m = _ANY_TOKEN.match(line, pos)
-        if m is None:  # an opening quote without a closing one
-            tokens.append(json_escape(line[pos + 1 :]))
-            break
+        m = _ANY_TOKEN.match(line, pos)  # never None: any non-space character starts a token
         value = m.group(1) if m.group(1) is not None else m.group(2)
         tokens.append(json_escape(value))
         pos = m.end()
@@ -143,7 +142,7 @@ def http_version(protocol: str) -> str:
 
 
 # scheme://host[:port][/path][?query]; a host may be a bracketed IPv6 literal.
-_ABSOLUTE_URL = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://(\[[^\]/]*\]|[^/?:]*)(?::(\d+))?(/[^?]*)?(?:\?(.*))?\Z")
+_ABSOLUTE_URL = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://(\[[^\]/]*\]|[^/?:]*)(?::(0|[1-9][0-9]*))?(/[^?]*)?(?:\?(.*))?\Z")
 
 
 def url_members(url: str, absolute: bool) -> str:

@@ -12,10 +12,10 @@ from __future__ import annotations
 import re
 from datetime import datetime, timezone
 
-from .base import ParseError, json_escape, json_list, line_patterns, slow_tokens, split_request, url_members
+from .base import JSON_INT, ParseError, json_escape, json_list, line_patterns, slow_tokens, split_request, url_members
 
 _QUOTED_OR_DASH = r'(?:"([^"]*)"|-)'
-_NUMBER_OR_DASH = r"(\d+|-)"
+_NUMBER_OR_DASH = "(" + JSON_INT + "|-)"
 _FIELDS = [
     r"([^ ]+)",  # 1 bucket owner
     r"([^ ]+)",  # 2 bucket
@@ -47,7 +47,8 @@ _FIELDS = [
 ]
 REQUIRED = 17  # through User-Agent: the layout of the oldest logs still found in buckets
 COMMON = 26  # through aclRequired (2022)
-_FAST_RECENT, _FAST_ANY = line_patterns(_FIELDS, REQUIRED, COMMON)
+# The fast path: an unquoted token holding a `"` must go the slow (escaping) way.
+_FAST_RECENT, _FAST_ANY = line_patterns([f.replace("[^ ]", '[^ "]') for f in _FIELDS], REQUIRED, COMMON)
 # The slow path: the requester may hold spaces, quoted values backslash-escaped quotes; the
 # groups are JSON-escaped afterwards.
 _SLOW_FIELDS = [f.replace('"([^"]*)"', r'"((?:[^"\\]|\\.)*)"') for f in _FIELDS]
@@ -79,7 +80,11 @@ class S3AccessFormat:
         if safe:
             m = _FAST_RECENT.match(line) or _FAST_ANY.match(line)
             if m is not None:
-                return _emit(m.groups())
+                g = m.groups()
+                # A field that breaks the pattern leaves the later ones in the trailing group: only
+                # a line that ended, or matched every known field, is taken as it is.
+                if g[-1] is None or g[-2] is not None:
+                    return _emit(g)
         m = _SLOW_RECENT.match(line) or _SLOW_ANY.match(line)
         if m is None:
             raise ParseError(_why_not(line))
@@ -102,9 +107,9 @@ def _timestamp(day: str, month: str, year: str, clock: str, offset: str) -> str:
         return f"{year}-{mm}-{day}T{clock}Z"
     try:
         moment = datetime.strptime(f"{year}-{mm}-{day}T{clock}{offset}", "%Y-%m-%dT%H:%M:%S%z")
-    except ValueError as e:
+        return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except (ValueError, OverflowError) as e:  # Overflow: year 1 shifted before year 1
         raise ParseError(f"invalid time: {e}") from None
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _emit(g: tuple) -> tuple[str, str]:

@@ -1,0 +1,213 @@
+"""BulkEncoder: every line becomes one bulk item, a document or a failure record, idempotently."""
+from __future__ import annotations
+
+import gzip
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ingest.bulk import BulkEncoder
+from ingest.formats import ALB, FORMATS, KeyInfo, key_info
+
+S3 = FORMATS["s3-access"]
+REPO = Path(__file__).resolve().parents[2]
+ALB_KEY = ("AWSLogs/123456789012/elasticloadbalancing/us-east-2/2022/05/01/123456789012_elasticloadbalancing_"
+           "us-east-2_app.my-loadbalancer.1234567890abcdef_20220215T2340Z_172.160.001.192_20sg8hgm.log.gz")
+FALLBACK = "2024-06-30T12:00:00Z"
+
+
+def encoder(fmt=ALB, source="s3://logs/" + ALB_KEY, key=None, **kwargs) -> BulkEncoder:
+    key = key_info(source) if key is None else key
+    return BulkEncoder(fmt, source, key=key, fallback_time=FALLBACK, **kwargs)
+
+
+def bodies(enc: BulkEncoder, lines: list[bytes], first: int = 1) -> list[tuple[dict, dict]]:
+    """(action, document) of each item, after checking each body is exactly two JSON lines."""
+    items, _ = enc.encode(lines, first)
+    out = []
+    for item in items:
+        action_line, source_line, end = item.body.split(b"\n")
+        assert end == b""
+        out.append((json.loads(action_line), json.loads(source_line)))
+    return out
+
+
+def alb_parsed(line: str) -> dict:
+    return json.loads("{" + ALB.to_json(line)[1] + "}")
+
+
+def test_a_document_item_is_an_index_action_into_the_daily_index_of_its_event_time(alb_examples):
+    [(action, doc)] = bodies(encoder(), [alb_examples["http"].encode()])
+    assert list(action) == ["index"]  # `index`, not `create`: a retry overwrites
+    assert action["index"]["_index"] == "alb-logs-2018.07.02"  # the line's day, not the key's 2022
+    assert re.fullmatch(r"[0-9a-f]{32}", action["index"]["_id"])
+    assert doc["@timestamp"] == "2018-07-02T22:23:00.186641Z"
+
+
+def test_the_whole_document_carries_dataset_file_and_cloud(alb_examples):
+    [(_, doc)] = bodies(encoder(), [alb_examples["lambda_ok"].encode()], first=7)
+    assert doc["event"] == {"dataset": "aws.elb"}
+    assert doc["log"] == {"file": {"path": "s3://logs/" + ALB_KEY, "line_number": 7}}
+    assert doc["cloud"] == {"provider": "aws", "account": {"id": "123456789012"}, "region": "us-east-2"}
+    assert doc == {**alb_parsed(alb_examples["lambda_ok"]), "event": doc["event"], "log": doc["log"], "cloud": doc["cloud"]}
+
+
+def test_without_account_or_region_in_the_key_there_is_no_cloud(alb_examples):
+    [(_, doc)] = bodies(encoder(source="/tmp/local.log"), [alb_examples["http"].encode()])
+    assert "cloud" not in doc
+
+
+def test_s3_documents_go_to_the_utc_day_of_their_time(s3_examples):
+    line = s3_examples["2023_put_object"].replace("[06/Feb/2019:00:01:57 +0000]", "[06/Feb/2019:00:30:00 +0100]")
+    [(action, doc)] = bodies(encoder(S3, "s3://b/logs/2019-02-06-00-00-00-ABCDEF0123456789"), [line.encode()])
+    assert action["index"]["_index"] == "s3-access-logs-2019.02.05"
+    assert doc["event"]["dataset"] == "aws.s3access"
+
+
+def test_a_custom_index_prefix_is_used(alb_examples):
+    [(action, _)] = bodies(encoder(index_prefix="prod-alb"), [alb_examples["http"].encode()])
+    assert action["index"]["_index"] == "prod-alb-2018.07.02"
+
+
+def test_the_same_line_gets_the_same_id_wherever_and_whenever_it_is_encoded(alb_examples):
+    line = alb_examples["http"].encode()
+    [(first, _)] = bodies(encoder(), [line], first=1)
+    [(again, _)] = bodies(encoder(source="s3://other/copy.log"), [line], first=99)
+    assert first["index"]["_id"] == again["index"]["_id"]
+
+
+def test_different_lines_get_different_ids(alb_examples):
+    lines = [line.encode() for line in alb_examples.values()]
+    ids = {action["index"]["_id"] for action, _ in bodies(encoder(), lines)}
+    assert len(ids) == len(lines)
+    one_byte_changed = alb_examples["http"].replace("366", "367").encode()
+    [(a, _), (b, _)] = bodies(encoder(), [alb_examples["http"].encode(), one_byte_changed])
+    assert a["index"]["_id"] != b["index"]["_id"]
+
+
+def test_a_line_that_does_not_parse_becomes_a_failure_record_with_the_raw_line_and_why():
+    enc = encoder()
+    items, failures = enc.encode([b"this is not an ALB line"], 42)
+    assert failures == 1
+    action, doc = (json.loads(x) for x in items[0].body.splitlines())
+    assert action["index"]["_index"] == "alb-logs-2022.02.15"  # the time the key names
+    assert doc == {
+        "@timestamp": "2022-02-15T23:40:00Z",
+        "event": {"dataset": "aws.elb", "original": "this is not an ALB line"},
+        "error": {"type": "parse_error", "message": "expected at least 12 fields, found 6"},
+        "tags": ["parse_failure"],
+        "cloud": {"provider": "aws", "account": {"id": "123456789012"}, "region": "us-east-2"},
+        "log": {"file": {"path": "s3://logs/" + ALB_KEY, "line_number": 42}},
+    }
+    assert (items[0].line_number, items[0].raw) == (42, "this is not an ALB line")
+
+
+def test_a_failure_record_without_a_time_in_the_key_uses_the_fallback_time():
+    [(action, doc)] = bodies(encoder(source="/tmp/x.log"), [b"garbage"])
+    assert doc["@timestamp"] == FALLBACK
+    assert action["index"]["_index"] == "alb-logs-2024.06.30"
+
+
+def test_failure_record_ids_are_deterministic_per_object_and_line():
+    def failure_id(source, n):
+        [(action, _)] = bodies(encoder(source=source), [b"garbage"], first=n)
+        return action["index"]["_id"]
+    assert failure_id("/tmp/a.log", 3) == failure_id("/tmp/a.log", 3)
+    assert failure_id("/tmp/a.log", 3) != failure_id("/tmp/a.log", 4)
+    assert failure_id("/tmp/a.log", 3) != failure_id("/tmp/b.log", 3)
+
+
+def test_include_raw_keeps_the_raw_line_in_event_original(alb_examples):
+    line = alb_examples["http"]
+    [(_, with_raw)] = bodies(encoder(include_raw=True), [line.encode()])
+    [(_, without)] = bodies(encoder(), [line.encode()])
+    assert with_raw["event"] == {"dataset": "aws.elb", "original": line}
+    assert without["event"] == {"dataset": "aws.elb"}
+
+
+def test_non_utf8_bytes_are_kept_backslash_escaped_not_lost(alb_examples):
+    line = alb_examples["http"].replace("curl/7.46.0", "curl/\xff").encode("latin-1")
+    [(_, doc)] = bodies(encoder(include_raw=True), [line])
+    assert doc["user_agent"]["original"] == "curl/\\xff"
+    assert "\\xff" in doc["event"]["original"]
+    [(_, failure)] = bodies(encoder(), [b"\xfe\xff garbage \x00"])
+    assert failure["event"]["original"] == "\\xfe\\xff garbage \x00"
+    assert failure["tags"] == ["parse_failure"]
+
+
+def test_empty_lines_are_skipped_but_counted_in_line_numbers(alb_examples):
+    line = alb_examples["http"].encode()
+    out = bodies(encoder(), [line, b"", line, b""], first=10)
+    assert [doc["log"]["file"]["line_number"] for _, doc in out] == [10, 12]
+
+
+def test_each_item_knows_its_line_number_and_raw_line(alb_examples):
+    items, failures = encoder().encode([alb_examples["http"].encode(), b"bad"], 1)
+    assert [(i.line_number, i.raw) for i in items] == [(1, alb_examples["http"]), (2, "bad")]
+    assert failures == 1
+
+
+def test_a_batch_declared_json_safe_is_encoded_like_one_checked_line_by_line(alb_examples):
+    lines = [line.encode() for line in alb_examples.values()]
+    checked, _ = encoder().encode(lines, 1)
+    trusted, _ = encoder().encode(lines, 1, batch_is_json_safe=True)
+    assert [i.body for i in checked] == [i.body for i in trusted]
+
+
+def test_the_cli_prints_one_json_document_per_line_including_failures(tmp_path, alb_examples):
+    path = tmp_path / "sample.log.gz"  # gzip, recognised by content
+    lines = [alb_examples["http"], "broken line", alb_examples["ws"]]
+    path.write_bytes(gzip.compress(("\n".join(lines) + "\n").encode()))
+    run = subprocess.run([sys.executable, "-m", "ingest", "parse", "--format", "alb", str(path)],
+                         cwd=REPO, capture_output=True, check=True)
+    docs = [json.loads(line) for line in run.stdout.decode().splitlines()]
+    assert [d["log"]["file"]["line_number"] for d in docs] == [1, 2, 3]
+    assert docs[0]["aws"]["elb"]["type"] == "http"
+    assert docs[1]["tags"] == ["parse_failure"]
+    assert docs[2]["aws"]["elb"]["type"] == "ws"
+
+
+def test_key_info_default_is_no_cloud_and_the_fallback_time_for_failures():
+    enc = BulkEncoder(ALB, "x", fallback_time=FALLBACK)
+    [(_, doc)] = bodies(enc, [b"bad"])
+    assert "cloud" not in doc and doc["@timestamp"] == FALLBACK
+
+
+@pytest.mark.parametrize("key", [KeyInfo(account="123456789012"), KeyInfo(region="eu-west-1")])
+def test_cloud_holds_only_what_the_key_names(alb_examples, key):
+    [(_, doc)] = bodies(encoder(key=key), [alb_examples["http"].encode()])
+    expected = {"provider": "aws"}
+    if key.account:
+        expected["account"] = {"id": key.account}
+    if key.region:
+        expected["region"] = key.region
+    assert doc["cloud"] == expected
+
+
+def test_every_line_the_log_generator_writes_parses_without_failures(tmp_path):
+    # The generator writes the variety real traffic shows (IPv6, Lambda, WAF, OAI requesters, old and
+    # new field counts); none of it may end up as a failure record.
+    subprocess.run([sys.executable, "scripts/generate_logs.py", "--out", str(tmp_path), "--alb-lines", "3000",
+                    "--s3-lines", "3000", "--seed", "11"], cwd=REPO, check=True, capture_output=True)
+    from ingest.formats import detect
+    from ingest.reader import line_batches
+
+    counted = {"alb": 0, "s3-access": 0}
+    for path in sorted(p for p in tmp_path.rglob("*") if p.is_file()):
+        key = str(path.relative_to(tmp_path))
+        with path.open("rb") as stream:
+            enc = None
+            n = 1
+            for lines, safe in line_batches(stream.read):
+                if enc is None:
+                    fmt = detect(key, lines[0].decode())
+                    enc = BulkEncoder(fmt, key, key=key_info(key), fallback_time=FALLBACK)
+                items, failures = enc.encode(lines, n, safe)
+                assert failures == 0, [i.raw for i in items if b"parse_failure" in i.body][:3]
+                n += len(lines)
+                counted[fmt.name] += len(items)
+    assert counted == {"alb": 3000, "s3-access": 3000}

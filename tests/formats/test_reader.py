@@ -1,0 +1,135 @@
+"""The reader: a stream of bytes (gzip or plain) becomes bounded batches of lines."""
+from __future__ import annotations
+
+import gzip
+import io
+import random
+
+import pytest
+
+from ingest import reader
+from ingest.reader import TruncatedObject, json_safe, line_batches
+
+LINES = [f"line {i} with some text".encode() for i in range(1, 2001)]
+TEXT = b"\n".join(LINES) + b"\n"
+
+
+def read_all(data: bytes, read_size: int = reader.READ_SIZE) -> list[bytes]:
+    return [line for lines, _ in line_batches(io.BytesIO(data).read, read_size) for line in lines]
+
+
+@pytest.mark.parametrize("read_size", [1, 7, 4096, reader.READ_SIZE])
+def test_plain_text_is_split_into_its_lines_whatever_the_read_size(read_size):
+    assert read_all(TEXT, read_size) == LINES
+
+
+@pytest.mark.parametrize("read_size", [1, 7, 4096, reader.READ_SIZE])
+def test_gzip_is_recognised_by_its_magic_bytes_and_decompressed(read_size):
+    assert read_all(gzip.compress(TEXT), read_size) == LINES
+
+
+def test_gzip_bytes_are_decompressed_whatever_the_object_is_called_and_plain_bytes_are_not():
+    # The reader sees only bytes; a `.gz` name on plain text or no name on gzip changes nothing.
+    assert read_all(gzip.compress(b"a\nb\n")) == [b"a", b"b"]
+    assert read_all(b"\x1f not gzip\n") == [b"\x1f not gzip"]
+
+
+@pytest.mark.parametrize("read_size", [1, 13, reader.READ_SIZE])
+def test_concatenated_gzip_members_are_all_read(read_size):
+    data = gzip.compress(b"first\nsecond\n") + gzip.compress(b"third\n") + gzip.compress(b"fourth")
+    assert read_all(data, read_size) == [b"first", b"second", b"third", b"fourth"]
+
+
+def test_crlf_line_endings_are_removed_even_when_split_across_reads():
+    data = b"one\r\ntwo\r\nthree\r\n"
+    for read_size in (1, 4, 5, 100):
+        assert read_all(data, read_size) == [b"one", b"two", b"three"]
+
+
+def test_a_carriage_return_inside_a_line_is_kept():
+    assert read_all(b"a\rb\r\nc\n") == [b"a\rb", b"c"]
+
+
+def test_the_last_line_without_a_newline_is_still_a_line():
+    assert read_all(b"one\ntwo") == [b"one", b"two"]
+    assert read_all(gzip.compress(b"one\ntwo")) == [b"one", b"two"]
+
+
+def test_empty_lines_are_yielded_so_line_numbers_stay_right():
+    assert read_all(b"one\n\nthree\n") == [b"one", b"", b"three"]
+
+
+def test_an_empty_object_yields_no_lines():
+    assert read_all(b"") == []
+    assert read_all(gzip.compress(b"")) == []
+
+
+def test_a_truncated_gzip_yields_the_lines_before_the_cut_then_raises():
+    data = gzip.compress(TEXT)
+    cut = data[: len(data) * 2 // 3]
+    seen: list[bytes] = []
+    with pytest.raises(TruncatedObject, match="truncated"):
+        for lines, _ in line_batches(io.BytesIO(cut).read, 64):
+            seen.extend(lines)
+    assert len(seen) > 100
+    assert seen[:-1] == LINES[: len(seen) - 1]  # every whole line before the cut, in order
+    assert LINES[len(seen) - 1].startswith(seen[-1])  # and the cut line as far as it got
+
+
+def test_a_gzip_missing_only_its_trailer_still_raises_truncated():
+    data = gzip.compress(b"a\nb\n")[:-8]  # CRC and length gone
+    seen = []
+    with pytest.raises(TruncatedObject):
+        for lines, _ in line_batches(io.BytesIO(data).read):
+            seen.extend(lines)
+    assert seen == [b"a", b"b"]
+
+
+def test_corrupt_gzip_data_raises_truncated_object_naming_the_corruption():
+    data = bytearray(gzip.compress(TEXT))
+    data[20:40] = b"\xff" * 20
+    with pytest.raises(TruncatedObject, match="corrupt"):
+        read_all(bytes(data))
+
+
+def test_a_large_plain_input_comes_in_many_batches_no_bigger_than_a_read():
+    batches = list(line_batches(io.BytesIO(TEXT * 10).read, 4096))
+    assert len(batches) > 10
+    assert all(sum(len(line) + 1 for line in lines) <= 4096 + 64 for lines, _ in batches)
+    assert [line for lines, _ in batches for line in lines] == LINES * 10
+
+
+def test_a_highly_compressible_gzip_is_decompressed_in_capped_pieces(monkeypatch):
+    # A gzip bomb must not be inflated in one go: output per piece is capped at MAX_BATCH_BYTES.
+    monkeypatch.setattr(reader, "MAX_BATCH_BYTES", 64 * 1024)
+    line = b"x" * 99
+    data = gzip.compress((line + b"\n") * 20000)  # ~2 MB of text, a few KB compressed
+    assert len(data) < 64 * 1024
+    batches = list(line_batches(io.BytesIO(data).read))
+    assert len(batches) >= 2_000_000 // (64 * 1024)
+    # A batch is one capped piece plus the unfinished line carried over from the piece before.
+    assert max(sum(len(x) + 1 for x in lines) for lines, _ in batches) <= 64 * 1024 + len(line) + 1
+    assert sum(len(lines) for lines, _ in batches) == 20000
+
+
+def test_batches_say_whether_they_are_json_safe():
+    batches = list(line_batches(io.BytesIO(b'plain "quoted"\nback\\slash\ntab\there\n').read, 1))
+    flags = {bytes(lines[0]): safe for lines, safe in batches if lines}
+    assert flags[b'plain "quoted"'] is True
+    assert flags[b"back\\slash"] is False
+    assert flags[b"tab\there"] is False
+
+
+def test_json_safe_rejects_control_characters_and_backslashes_only():
+    assert json_safe('quotes " and ünïcödé and DEL \x7f'.encode())
+    for bad in (b"\\", b"\x00", b"\x1f", b"\t", b"\r"):
+        assert not json_safe(b"a" + bad + b"b")
+
+
+def test_random_line_lengths_and_read_sizes_round_trip():
+    rng = random.Random(7)
+    lines = [bytes(rng.choice(b"abc \"\t") for _ in range(rng.randrange(0, 300))) for _ in range(500)]
+    data = b"\n".join(lines)
+    for read_size in (1, 3, 64, 1000):
+        assert read_all(data, read_size) == lines
+        assert read_all(gzip.compress(data), read_size) == lines
