@@ -8,7 +8,7 @@ the raw line and the reason, indexed beside the others and tagged `parse_failure
 from __future__ import annotations
 
 import hashlib
-from typing import Sequence
+from typing import Iterable, Iterator, Sequence
 
 from .formats import KeyInfo, LogFormat, ParseError
 from .formats.base import json_escape
@@ -40,6 +40,7 @@ class BulkEncoder:
         # The members every document of this object ends with, up to its line number.
         self._event_head = ',"event":{"dataset":"' + fmt.dataset + '"'
         self._tail = cloud + ',"log":{"file":{"path":"' + json_escape(source) + '","line_number":'
+        self._event_and_tail = self._event_head + "}" + self._tail
 
     def index_for(self, timestamp: str) -> str:
         """`<prefix>-YYYY.MM.DD` for an ISO 8601 UTC timestamp."""
@@ -57,6 +58,7 @@ class BulkEncoder:
         index_for = self.index_for
         event_head = self._event_head
         tail = self._tail
+        event_and_tail = self._event_and_tail
         include_raw = self.include_raw
         blake2b = hashlib.blake2b
         items: list[BulkItem] = []
@@ -79,10 +81,13 @@ class BulkEncoder:
                 failures += 1
                 add(self._failure_record(raw, line, n, str(e)))
                 continue
-            event = event_head + ',"original":"' + json_escape(line) + '"}' if include_raw else event_head + "}"
+            if include_raw:
+                members += event_head + ',"original":"' + json_escape(line) + '"}' + tail
+            else:
+                members += event_and_tail
             add(BulkItem(
                 ('{"index":{"_index":"' + index_for(ts) + '","_id":"' + blake2b(raw, digest_size=16).hexdigest()
-                 + '"}}\n{' + members + event + tail + str(n) + "}}}\n").encode(),
+                 + '"}}\n{' + members + str(n) + "}}}\n").encode(),
                 n, line))
         return items, failures
 
@@ -92,4 +97,13 @@ class BulkEncoder:
                 '{"@timestamp":"' + self.failure_time + '"' + self._event_head + ',"original":"' + json_escape(line)
                 + '"},"error":{"type":"parse_error","message":"' + json_escape(reason) + '"},"tags":["parse_failure"]'
                 + self._tail + str(n) + "}}}\n")
-        return BulkItem(body.encode(), n, line)
+        return BulkItem(body.encode(), n, line, failure=True)
+
+
+def encode_batches(encoder: BulkEncoder, batches: Iterable[tuple[list[bytes], bool]]
+                   ) -> Iterator[tuple[list[BulkItem], int]]:
+    """encode() over an object's line batches (from reader.line_batches), numbering lines across them."""
+    line_number = 1
+    for lines, safe in batches:
+        yield encoder.encode(lines, line_number, safe)
+        line_number += len(lines)

@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _parse(args) -> int:
-    from .bulk import BulkEncoder
+    from .bulk import BulkEncoder, encode_batches
     from .reader import TruncatedObject, line_batches
 
     if args.path == "-":
@@ -66,11 +66,8 @@ def _parse(args) -> int:
     encoder = BulkEncoder(FORMATS[args.format], source, key=key_info(source), fallback_time=fallback,
                           include_raw=args.include_raw)
     out = sys.stdout.buffer
-    line_number = 1
     try:
-        for lines, safe in line_batches(stream.read):
-            items, _ = encoder.encode(lines, line_number, safe)
-            line_number += len(lines)
+        for items, _ in encode_batches(encoder, line_batches(stream.read)):
             out.write(b"".join(item.body[item.body.index(b"\n") + 1:] for item in items))
     except TruncatedObject as e:
         print(f"{source}: {e}", file=sys.stderr)

@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable, Protocol
 
-from .bulk import BulkEncoder
-from .deadletter import DeadLetterEntry
+from .bulk import BulkEncoder, encode_batches
+from .deadletter import DeadLetterEntry, entries_from_rejections
 from .formats import FORMATS, LogFormat, Unsupported, detect, key_info
 from .reader import TruncatedObject, line_batches
 from .report import ObjectReport
-from .sinks import BulkItem, DeadlineExceeded, Sink
+from .sinks import BulkItem, DeadlineExceeded, Rejection, Sink
 
 
 class LogObject(Protocol):
@@ -102,12 +102,9 @@ def process_object(obj: LogObject, sink: Sink, dead_letter: DeadLetter, options:
         shipment = _Shipment(sink, report, deadline, options.bulk_max_bytes, options.bulk_max_docs)
         # Dated by the object (not today), so a retried object overwrites its own dead letter.
         day = datetime.fromisoformat(encoder.failure_time.replace("Z", "+00:00"))
-        line_number = 1
         truncated = None
         try:
-            for lines, safe in batches:
-                items, failures = encoder.encode(lines, line_number, safe)
-                line_number += len(lines)
+            for items, failures in encode_batches(encoder, batches):
                 shipment.add(items, failures)
         except TruncatedObject as e:
             truncated = e  # the lines before the cut are still sent, and their rejections kept
@@ -164,9 +161,6 @@ class _CountingReader:
         return data
 
 
-_FAILURE_MARK = b',"tags":["parse_failure"]'
-
-
 class _Shipment:
     """Accumulates items up to one bulk request's worth, sends them, and keeps the rejections."""
 
@@ -174,14 +168,13 @@ class _Shipment:
         self.sink, self.report, self.deadline = sink, report, deadline
         self.max_bytes, self.max_docs = max_bytes, max_docs
         self.items: list[BulkItem] = []
-        self.failure_lines: set[int] = set()
+        self.holds_failures = False  # whether self.items may hold failure records
         self.size = 0
-        self.rejections: list = []
+        self.rejections: list[Rejection] = []
 
     def add(self, items: list[BulkItem], failures: int) -> None:
         self.report.lines_read += len(items)
-        if failures:  # the marker cannot occur unescaped inside a value
-            self.failure_lines.update(i.line_number for i in items if _FAILURE_MARK in i.body)
+        self.holds_failures = self.holds_failures or failures > 0
         for item in items:
             self.items.append(item)
             self.size += len(item.body)
@@ -194,17 +187,13 @@ class _Shipment:
         if time.monotonic() >= self.deadline:
             raise DeadlineExceeded(len(self.items))
         rejected = self.sink.send(self.items, self.deadline)
-        failures_sent = failures_rejected = 0
-        if self.failure_lines:
-            failures_sent = sum(1 for i in self.items if i.line_number in self.failure_lines)
-            failures_rejected = sum(1 for r in rejected if r.item.line_number in self.failure_lines)
+        failures_sent = sum(1 for i in self.items if i.failure) if self.holds_failures else 0
+        failures_rejected = sum(1 for r in rejected if r.item.failure)
         self.report.failed += failures_sent - failures_rejected
         self.report.indexed += len(self.items) - failures_sent - (len(rejected) - failures_rejected)
         self.report.dead_lettered += len(rejected)
         self.rejections.extend(rejected)
-        if self.failure_lines:
-            self.failure_lines.difference_update(i.line_number for i in self.items)
-        self.items, self.size = [], 0
+        self.items, self.size, self.holds_failures = [], 0, False
 
     def dead_letter_entries(self, source: str) -> list[DeadLetterEntry]:
-        return [DeadLetterEntry(source, r.item.line_number, r.item.raw, r.reason, r.status) for r in self.rejections]
+        return entries_from_rejections(source, self.rejections)

@@ -37,7 +37,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 
 from generate_logs import alb_line, s3_line  # noqa: E402
 
-from ingest.bulk import BulkEncoder  # noqa: E402
+from ingest.bulk import BulkEncoder, encode_batches  # noqa: E402
 from ingest.formats import FORMATS, key_info  # noqa: E402
 from ingest.reader import READ_SIZE, line_batches  # noqa: E402
 
@@ -70,10 +70,7 @@ def ingest(data: bytes, fmt: str) -> tuple[int, int]:
     key = ALB_KEY if fmt == "alb" else S3_KEY
     encoder = BulkEncoder(FORMATS[fmt], "s3://bucket/" + key, key=key_info(key), fallback_time="2026-11-25T12:05:00Z")
     lines = size = 0
-    line_number = 1
-    for batch, safe in line_batches(io.BytesIO(data).read):
-        items, _ = encoder.encode(batch, line_number, safe)
-        line_number += len(batch)
+    for items, _ in encode_batches(encoder, line_batches(io.BytesIO(data).read)):
         body = b"".join(item.body for item in items)  # what a bulk request carries
         lines += len(items)
         size += len(body)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from .base import JSON_INT, ParseError, group_count, json_list, line_patterns, slow_tokens, split_request, url_members
+from .base import JSON_INT, ParseError, PatternDetection, group_count, json_list, line_patterns, slow_tokens, split_request, url_members
 
 _TIME = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z"
 _SECONDS = r"(-1|" + JSON_INT + r"(?:\.[0-9]+)?)"  # -1: not recorded
@@ -74,7 +74,7 @@ _GROUPS = sum(group_count(p or "()") for _, _, p in FIELDS)
 _SLOW = [(name, re.compile((p or "(.*)") + r"\Z", re.ASCII), group_count(p or "()")) for name, _, p in FIELDS]
 
 
-class AlbFormat:
+class AlbFormat(PatternDetection):
     name = "alb"
     dataset = "aws.elb"
     index_prefix = "alb-logs"
@@ -85,12 +85,6 @@ class AlbFormat:
         r"\d{12}_elasticloadbalancing_[^_/]+_app\.[^/]*\Z"
     )
     _LINE = re.compile(r"[a-z0-9]+ " + _TIME + r" app/")
-
-    def key_matches(self, key: str) -> bool:
-        return self._KEY.search(key) is not None
-
-    def line_matches(self, line: str) -> bool:
-        return self._LINE.match(line) is not None
 
     def to_json(self, line: str, safe: bool = False) -> tuple[str, str]:
         """`safe`: the caller checked that the line has no backslash or control character."""

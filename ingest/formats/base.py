@@ -5,9 +5,10 @@ braces) plus the document's timestamp, without building Python dicts: at 150k+ l
 dict building and generic JSON encoding would cost more than everything else together. Two things
 make emitting JSON text directly safe:
 
-- every token is either matched by a regex whose character classes exclude `"`, `\\` and control
-  characters (so it can be placed between quotes as-is), or escaped with `json_escape`;
-- every number is validated before it is written unquoted.
+- a token goes into JSON as it is only when the fast regex captured it (its classes exclude the
+  quote) and the caller vouched that the line holds no backslash or control character (`safe`);
+  every other token is escaped with `json_escape`;
+- every number is matched by a pattern that only lets valid JSON numbers through.
 """
 from __future__ import annotations
 
@@ -32,13 +33,24 @@ class LogFormat(Protocol):
     def line_matches(self, line: str) -> bool:
         """Whether a line looks like this format (used when the key says nothing)."""
 
-    def to_json(self, line: str) -> tuple[str, str]:
-        """(`@timestamp` as ISO 8601 UTC, the document's JSON members) or raise ParseError."""
+    def to_json(self, line: str, safe: bool = False) -> tuple[str, str]:
+        """(`@timestamp` as ISO 8601 UTC, the document's JSON members) or raise ParseError.
+        `safe`: the caller checked that the line has no backslash or control character."""
 
 
-# A token that can be written into JSON between quotes unchanged.
-SAFE_TOKEN = r'[^\x00-\x20"\\]+'
-SAFE_QUOTED = r'"([^\x00-\x1f"\\]*)"'
+class PatternDetection:
+    """key_matches/line_matches for a format whose objects AWS names after `_KEY` (searched in the
+    key) and whose lines start with `_LINE`."""
+
+    _KEY: re.Pattern[str]
+    _LINE: re.Pattern[str]
+
+    def key_matches(self, key: str) -> bool:
+        return self._KEY.search(key) is not None
+
+    def line_matches(self, line: str) -> bool:
+        return self._LINE.match(line) is not None
+
 # A JSON number as a log writes it: no leading zeros (`0080` is not JSON), ASCII digits only.
 JSON_INT = r"(?:0|[1-9][0-9]*)"
 
@@ -97,33 +109,9 @@ def json_escape(value: str) -> str:
     return orjson.dumps(value)[1:-1].decode()
 
 
-def is_int(token: str) -> bool:
-    return token.isascii() and token.isdigit() and len(token) < 19
-
-
-def is_signed_int(token: str) -> bool:
-    return is_int(token[1:] if token[:1] == "-" else token)
-
-
-def is_decimal(token: str) -> bool:
-    """A non-negative decimal such as 0.086 or 12 (valid both for float() and as JSON)."""
-    whole, _, frac = token.partition(".")
-    return is_int(whole) and (not frac or is_int(frac))
-
-
 def json_list(tokens: list[str]) -> str:
     """A JSON array of already-escaped strings."""
     return '["' + '","'.join(tokens) + '"]'
-
-
-def split_host_port(value: str) -> tuple[str, str]:
-    """("ip", "port") from "ip:port"; IPv6 keeps its colons (split on the last one), brackets dropped."""
-    host, sep, port = value.rpartition(":")
-    if not sep or not is_int(port):
-        raise ParseError(f"expected ip:port, got {value!r}")
-    if host[:1] == "[" and host[-1:] == "]":
-        host = host[1:-1]
-    return host, port
 
 
 def split_request(request: str) -> tuple[str, str, str]:
@@ -134,11 +122,6 @@ def split_request(request: str) -> tuple[str, str, str]:
     if not sep:
         url, protocol = rest, ""
     return method, url, protocol
-
-
-def http_version(protocol: str) -> str:
-    """"1.1" for "HTTP/1.1"; "" when the protocol is absent or not HTTP."""
-    return protocol[5:] if protocol[:5] == "HTTP/" else ""
 
 
 # scheme://host[:port][/path][?query]; a host may be a bracketed IPv6 literal.

@@ -3,7 +3,8 @@
 Space-separated fields; the time is bracketed and holds a space; Request-URI, Referer and
 User-Agent are quoted, or a bare `-`; any field may be `-`. The requester can hold spaces (a
 CloudFront origin access identity is logged as `arn:aws:iam::cloudfront:user/CloudFront Origin
-Access Identity E…`), so it is matched lazily up to the request id and operation that follow it.
+Access Identity E…`): a line whose requester holds a space leaves the fast pattern, and the slow
+one matches the requester lazily up to the request id and operation that follow it.
 AWS appends fields at the end (aclRequired in 2022, a region after it since); fields after
 aclRequired that are not known yet are kept in `aws.s3access.extra_fields`.
 """
@@ -12,7 +13,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timezone
 
-from .base import JSON_INT, ParseError, json_escape, json_list, line_patterns, slow_tokens, split_request, url_members
+from .base import JSON_INT, ParseError, PatternDetection, json_escape, json_list, line_patterns, slow_tokens, split_request, url_members
 
 _QUOTED_OR_DASH = r'(?:"([^"]*)"|-)'
 _NUMBER_OR_DASH = "(" + JSON_INT + "|-)"
@@ -59,7 +60,7 @@ _MONTHS = {m: f"{i:02d}" for i, m in enumerate(
     ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1)}
 
 
-class S3AccessFormat:
+class S3AccessFormat(PatternDetection):
     name = "s3-access"
     dataset = "aws.s3access"
     index_prefix = "s3-access-logs"
@@ -68,12 +69,6 @@ class S3AccessFormat:
     # [prefix]<account>/<region>/<bucket>/YYYY/MM/DD/YYYY-mm-DD-HH-MM-SS-UniqueString
     _KEY = re.compile(r"(?:^|[^0-9])\d{4}-\d\d-\d\d-\d\d-\d\d-\d\d-[0-9A-Za-z]{8,}\Z")
     _LINE = re.compile(r"[^ ]+ [^ ]+ \[\d\d/[A-Z][a-z]{2}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}\] ")
-
-    def key_matches(self, key: str) -> bool:
-        return self._KEY.search(key) is not None
-
-    def line_matches(self, line: str) -> bool:
-        return self._LINE.match(line) is not None
 
     def to_json(self, line: str, safe: bool = False) -> tuple[str, str]:
         """`safe`: the caller checked that the line has no backslash or control character."""
