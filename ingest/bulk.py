@@ -8,12 +8,26 @@ the raw line and the reason, indexed beside the others and tagged `parse_failure
 from __future__ import annotations
 
 import hashlib
+import os
+from functools import partial
+from itertools import count
+from operator import methodcaller
 from typing import Iterable, Iterator, Sequence
 
 from .formats import KeyInfo, LogFormat, ParseError
 from .formats.base import json_escape
 from .reader import json_safe
 from .sinks import BulkItem
+
+try:  # the C accelerator (ingest/_native.c), built by scripts/build_native.py; optional
+    from . import _native
+except ImportError:
+    _native = None
+if os.environ.get("INGEST_NATIVE") == "0":  # force the pure-Python path (tests compare the two)
+    _native = None
+_NATIVE_FORMATS = {} if _native is None else {"alb": _native.ALB, "s3-access": _native.S3_ACCESS}
+_BLAKE2B_16 = partial(hashlib.blake2b, digest_size=16)
+_HEXDIGEST = methodcaller("hexdigest")
 
 
 class BulkEncoder:
@@ -41,6 +55,10 @@ class BulkEncoder:
         self._event_head = ',"event":{"dataset":"' + fmt.dataset + '"'
         self._tail = cloud + ',"log":{"file":{"path":"' + json_escape(source) + '","line_number":'
         self._event_and_tail = self._event_head + "}" + self._tail
+        self._failures = 0  # failure records written so far
+        self._native_format = None if include_raw or _native is None else _NATIVE_FORMATS.get(fmt.name)
+        self._index_prefix_bytes = self.index_prefix.encode()
+        self._event_and_tail_bytes = self._event_and_tail.encode()
 
     def index_for(self, timestamp: str) -> str:
         """`<prefix>-YYYY.MM.DD` for an ISO 8601 UTC timestamp."""
@@ -54,44 +72,50 @@ class BulkEncoder:
                ) -> tuple[list[BulkItem], int]:
         """(bulk items, how many are failure records) for consecutive lines. Empty lines are
         skipped but still counted in the line numbers."""
-        to_json = self.format.to_json
-        index_for = self.index_for
-        event_head = self._event_head
-        tail = self._tail
-        event_and_tail = self._event_and_tail
-        include_raw = self.include_raw
-        blake2b = hashlib.blake2b
+        failures_before = self._failures
         items: list[BulkItem] = []
         add = items.append
-        failures = 0
-        n = first_line_number - 1
-        for raw in lines:
-            n += 1
-            if not raw:
-                continue
-            safe = batch_is_json_safe or json_safe(raw)
-            try:
-                line = raw.decode()
-            except UnicodeDecodeError:  # keep the line: undecodable bytes become \xNN escapes
-                line = raw.decode("utf-8", "backslashreplace")
-                safe = False
-            try:
-                ts, members = to_json(line, safe)
-            except ParseError as e:
-                failures += 1
-                add(self._failure_record(raw, line, n, str(e)))
-                continue
-            if include_raw:
-                members += event_head + ',"original":"' + json_escape(line) + '"}' + tail
-            else:
-                members += event_and_tail
-            add(BulkItem(
-                ('{"index":{"_index":"' + index_for(ts) + '","_id":"' + blake2b(raw, digest_size=16).hexdigest()
-                 + '"}}\n{' + members + str(n) + "}}}\n").encode(),
-                n, line))
-        return items, failures
+        encode_line = self._encode_line
+        if self._native_format is None:
+            for n, raw in enumerate(lines, first_line_number):
+                if raw:
+                    add(encode_line(raw, n, batch_is_json_safe))
+        else:
+            # The C accelerator writes the common lines; the ones it declines (None) take the
+            # Python path, which is the reference for both.
+            lines = lines if isinstance(lines, list) else list(lines)
+            ids = list(map(_HEXDIGEST, map(_BLAKE2B_16, lines)))
+            bodies = _native.encode(self._native_format, lines, ids, self._index_prefix_bytes,
+                                    self._event_and_tail_bytes, first_line_number)
+            for n, raw, body in zip(count(first_line_number), lines, bodies):
+                if body is not None:
+                    add(BulkItem(body, n, raw.decode("ascii")))  # the C path takes only ASCII lines
+                elif raw:
+                    add(encode_line(raw, n, batch_is_json_safe))
+        return items, self._failures - failures_before
+
+    def _encode_line(self, raw: bytes, n: int, batch_is_json_safe: bool) -> BulkItem:
+        safe = batch_is_json_safe or json_safe(raw)
+        try:
+            line = raw.decode()
+        except UnicodeDecodeError:  # keep the line: undecodable bytes become \xNN escapes
+            line = raw.decode("utf-8", "backslashreplace")
+            safe = False
+        try:
+            ts, members = self.format.to_json(line, safe)
+        except ParseError as e:
+            return self._failure_record(raw, line, n, str(e))
+        if self.include_raw:
+            members += self._event_head + ',"original":"' + json_escape(line) + '"}' + self._tail
+        else:
+            members += self._event_and_tail
+        return BulkItem(
+            ('{"index":{"_index":"' + self.index_for(ts) + '","_id":"' + hashlib.blake2b(raw, digest_size=16).hexdigest()
+             + '"}}\n{' + members + str(n) + "}}}\n").encode(),
+            n, line)
 
     def _failure_record(self, raw: bytes, line: str, n: int, reason: str) -> BulkItem:
+        self._failures += 1
         doc_id = hashlib.blake2b(b"%s\n%d\n%s" % (self.source.encode(), n, raw), digest_size=16).hexdigest()
         body = ('{"index":{"_index":"' + self.index_for(self.failure_time) + '","_id":"' + doc_id + '"}}\n'
                 '{"@timestamp":"' + self.failure_time + '"' + self._event_head + ',"original":"' + json_escape(line)

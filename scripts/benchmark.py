@@ -7,7 +7,8 @@ bytes, and peak memory for a small and a large object. All figures come from one
 - throughput, per format (ALB, S3 access): generated logs, gzip-compressed; "baseline" is a plain
   gunzip and split into lines of the same bytes (zlib in 1 MiB reads, as the reader does); "ingest"
   is reader + parser + bulk encoder up to the bulk body bytes (action line + document, with index
-  and _id). Single process, single thread: one core. Best of --repeat runs.
+  and _id), with the C accelerator when it is built; "pure_python" the same without it (the bodies
+  must be byte-identical). Single process, single thread: one core. Best of --repeat runs.
 - memory: a fresh process per input size runs the whole pipeline on a gzip file into a sink that
   discards bulk bodies, and reports its peak RSS; memory must not grow with the object size.
 - --e2e: the same pipeline through the OpenSearch bulk writer (gzip, chunking, per-item response
@@ -65,10 +66,13 @@ def baseline(data: bytes) -> int:
     return count + (1 if pending else 0)
 
 
-def ingest(data: bytes, fmt: str) -> tuple[int, int]:
-    """Reader + parser + bulk encoder up to the bulk body bytes; (lines, bulk body bytes)."""
+def ingest(data: bytes, fmt: str, native: bool = True) -> tuple[int, int]:
+    """Reader + parser + bulk encoder up to the bulk body bytes; (lines, bulk body bytes).
+    `native=False`: without the C accelerator (the pure-Python path every line can take)."""
     key = ALB_KEY if fmt == "alb" else S3_KEY
     encoder = BulkEncoder(FORMATS[fmt], "s3://bucket/" + key, key=key_info(key), fallback_time="2026-11-25T12:05:00Z")
+    if not native:
+        encoder._native_format = None
     lines = size = 0
     for items, _ in encode_batches(encoder, line_batches(io.BytesIO(data).read)):
         body = b"".join(item.body for item in items)  # what a bulk request carries
@@ -92,10 +96,13 @@ def throughput(lines: int, repeat: int) -> list[dict]:
         data = make_log(fmt, lines)
         base_s, base_lines = best_of(repeat, baseline, data)
         ours_s, (ours_lines, body_bytes) = best_of(repeat, ingest, data, fmt)
-        assert base_lines == ours_lines == lines, (base_lines, ours_lines, lines)
+        python_s, (python_lines, python_bytes) = best_of(repeat, ingest, data, fmt, False)
+        assert base_lines == ours_lines == python_lines == lines, (base_lines, ours_lines, python_lines, lines)
+        assert python_bytes == body_bytes, "the C accelerator and the Python path wrote different bodies"
         rows.append({"format": fmt, "lines": lines, "gzip_bytes": len(data), "bulk_body_bytes": body_bytes,
                      "baseline_lines_per_s": round(lines / base_s), "ingest_lines_per_s": round(lines / ours_s),
-                     "ingest_vs_baseline": round(base_s / ours_s, 3)})
+                     "ingest_vs_baseline": round(base_s / ours_s, 3),
+                     "pure_python_lines_per_s": round(lines / python_s)})
     return rows
 
 
@@ -207,7 +214,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.memory_child:
         memory_child(*args.memory_child)
         return 0
-    results = {"python": sys.version.split()[0], "throughput": throughput(args.lines, args.repeat),
+    from ingest import bulk
+    if bulk._native is None:
+        print("note: the C accelerator is not built (python scripts/build_native.py); "
+              "ingest_lines_per_s is the pure-Python path", file=sys.stderr)
+    results = {"python": sys.version.split()[0], "accelerator": bulk._native is not None, "throughput": throughput(args.lines, args.repeat),
                "memory": memory([int(n) for n in args.memory_lines.split(",")])}
     if args.e2e:
         results["end_to_end"] = end_to_end(args.lines)
@@ -216,7 +227,8 @@ def main(argv: list[str] | None = None) -> int:
     else:
         for name in ("throughput", "memory", "end_to_end"):
             if name in results:
-                print(f"\n{name} (Python {results['python']}, one core)\n{_table(results[name])}")
+                accelerator = "C accelerator" if results["accelerator"] else "no C accelerator"
+                print(f"\n{name} (Python {results['python']}, one core, {accelerator})\n{_table(results[name])}")
     return 0
 
 

@@ -1,0 +1,205 @@
+"""The C accelerator (ingest/_native.c) writes exactly what the Python path writes, or declines.
+
+The Python path is the reference. For every line the accelerator accepts, its bulk body (action
+line and document) must be byte-for-byte the Python one; a line it declines (None) takes the
+Python path, so declining is always safe. Checked on the AWS documentation examples, on generated
+traffic (where it must also accept nearly every line, or it would not be an accelerator), and on
+lines mutated at random around the places where parsing decides things.
+"""
+from __future__ import annotations
+
+import os
+import random
+import re
+import sys
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ingest import bulk
+from ingest.bulk import BulkEncoder
+from ingest.formats import ALB, FORMATS, KeyInfo
+
+from .conftest import ALB_EXAMPLES, S3_EXAMPLES
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+from generate_logs import alb_line, s3_line  # noqa: E402
+
+S3 = FORMATS["s3-access"]
+START = datetime(2026, 11, 25, 12, tzinfo=timezone.utc)
+
+requires_native = pytest.mark.skipif(bulk._native is None, reason="ingest/_native.c is not built (make builds it)")
+
+
+def test_the_accelerator_is_built_where_the_test_command_runs():
+    # `make test` (and so CI) builds it and sets INGEST_REQUIRE_NATIVE=1: the comparisons below
+    # must not be skipped there.
+    if os.environ.get("INGEST_REQUIRE_NATIVE") != "1":
+        pytest.skip("INGEST_REQUIRE_NATIVE is not set (make test sets it)")
+    assert bulk._native is not None, "ingest/_native.abi3.so did not import"
+
+
+def encoders(fmt, **kwargs):
+    args = dict(source="s3://bucket/AWSLogs/key", key=KeyInfo(account="123456789012", region="eu-west-1"),
+                fallback_time="2026-11-25T12:05:00Z", **kwargs)
+    native, python = BulkEncoder(fmt, **args), BulkEncoder(fmt, **args)
+    python._native_format = None
+    return native, python
+
+
+def accepted(fmt, raws: list[bytes]) -> list[bool]:
+    native, _ = encoders(fmt)
+    bodies = bulk._native.encode(native._native_format, raws, ["id"] * len(raws), b"p-", b"", 1)
+    return [body is not None for body in bodies]
+
+
+def assert_same_bodies(fmt, lines: list[str | bytes], first: int = 1) -> None:
+    raws = [line if isinstance(line, bytes) else line.encode() for line in lines]
+    native, python = encoders(fmt)
+    got, got_failures = native.encode(raws, first)
+    want, want_failures = python.encode(raws, first)
+    assert got_failures == want_failures
+    assert len(got) == len(want)
+    for g, w in zip(got, want):
+        assert g.body == w.body, f"C and Python differ on line {w.line_number}: {w.raw!r}"
+        assert (g.line_number, g.raw, g.failure) == (w.line_number, w.raw, w.failure)
+
+
+@requires_native
+@pytest.mark.parametrize("fmt,examples", [(ALB, ALB_EXAMPLES), (S3, S3_EXAMPLES)], ids=["alb", "s3-access"])
+def test_every_aws_documentation_example_gives_the_python_body(fmt, examples):
+    assert_same_bodies(fmt, list(examples.values()))
+    assert any(accepted(fmt, [line.encode() for line in examples.values()])), "C accepted no example at all"
+
+
+@requires_native
+@pytest.mark.parametrize("fmt,make", [(ALB, alb_line), (S3, s3_line)], ids=["alb", "s3-access"])
+def test_generated_traffic_is_taken_by_the_accelerator_and_gives_the_python_bodies(fmt, make):
+    rng = random.Random(11)
+    lines = [make(rng, START + timedelta(seconds=i)) for i in range(3000)]
+    assert_same_bodies(fmt, lines, first=41)
+    taken = accepted(fmt, [line.encode() for line in lines])
+    # Only the generator's `- http://host:80- -` requests (no URL parse) may fall back.
+    assert sum(taken) >= 0.98 * len(lines), f"C took only {sum(taken)} of {len(lines)} lines"
+
+
+@requires_native
+def test_a_cloudfront_origin_access_identity_requester_with_spaces_is_taken_by_the_accelerator():
+    rng = random.Random(5)
+    line = next(x for x in (s3_line(rng, START) for _ in range(500)) if "Origin Access Identity E" in x)
+    assert accepted(S3, [line.encode()]) == [True]
+    assert_same_bodies(S3, [line])
+
+
+@requires_native
+@pytest.mark.parametrize("fmt", [ALB, S3], ids=["alb", "s3-access"])
+def test_lines_the_python_path_must_handle_are_declined(fmt):
+    example = next(iter((ALB_EXAMPLES if fmt is ALB else S3_EXAMPLES).values()))
+    declined = [
+        b"",
+        example.encode() + b" \xc3\xa9",  # non-ASCII: the Python path decodes it
+        example.replace(" ", "  ", 1).encode(),  # two spaces: the slow tokenizer collapses them
+        example.encode().replace(b" ", b"\\ ", 1),  # a backslash: JSON-escaping needed
+        example.encode().replace(b" ", b"\t", 1),  # a control character
+        b"not a log line at all",
+    ]
+    assert accepted(fmt, declined) == [False] * len(declined)
+    assert_same_bodies(fmt, declined)
+
+
+@requires_native
+def test_an_s3_time_in_another_zone_is_left_to_the_python_path_which_converts_it():
+    line = next(iter(S3_EXAMPLES.values()))
+    start = line.index("[")
+    shifted = line[:start + 22] + "-0700" + line[start + 27:]
+    assert accepted(S3, [shifted.encode()]) == [False]
+    assert_same_bodies(S3, [shifted])
+
+
+# Characters that decide how a line splits and what a field means.
+PIVOTS = ' "-:[]/?.,+0123456789' + "aZ_T"
+TOKENS = ["-", '"-"', "-1", "-1.0", "-0", "0", "01", "1.5", "0.000", '""', '" "', "[::1]:80", "a:b", "x", "http://h:80-",
+          "REST.", "REST.GET.OBJECT", ".GET", "rest.GET", "A_1.b", '"a,b"', '",a,"', '" 1  2 "',
+          "2026-11-25T12:00:00Z", "2026-11-25T12:00:00.Z", '"E3 X"']
+FIELD = re.compile(r'"[^"]*"|\[[^\]]*\]|[^ ]+')
+
+# Request lines built from the pieces URL parsing decides on, valid and not.
+REQUESTS = st.builds(
+    lambda method, scheme, host, port, path, query, version: f"{method} {scheme}{host}{port}{path}{query}{version}",
+    st.sampled_from(["GET", "-", "get", "", "POST"]),
+    st.sampled_from(["http://", "https://", "h2://", "1x://", "http:/", "", "a+b.c-d://"]),
+    st.sampled_from(["www.example.com", "[2001:db8::1]", "[::1", "a]b", "[]", "", "a[b]", "[x]y"]),
+    st.sampled_from(["", ":80", ":0", ":08", ":", ":8a", "::80", ":443"]),
+    st.sampled_from(["", "/", "/a b", "/p/q.html", "/x:y", "/[z]"]),
+    st.sampled_from(["", "?", "?q=1", "??", "?a?b", "?x y"]),
+    st.sampled_from([" HTTP/1.1", " HTTP/2.0", " HTTP/", " -", "", " http/1.1", " HTTP/1.1 extra"]),
+)
+ADDRESSES = st.sampled_from(["10.0.0.1:80", "[2001:db8::1]:443", "2001:db8::1:443", "[[a]]:1", "a]:1", ":1", "a:",
+                             "a:01", "a:0", "[]:80", "-", "a:b:c:9", '"10.0.0.1:80"'])
+
+
+def mutations(example: str) -> st.SearchStrategy[str]:
+    spans = [m.span() for m in FIELD.finditer(example)]
+
+    def in_field(t):  # an edit inside one field, where the parsing decisions are
+        field, offset, cut, text = t
+        start, end = spans[field % len(spans)]
+        at = start + offset % (end - start + 1)
+        return example[:at] + text + example[at + cut:]
+
+    def token_edit(t):
+        where, how, token = t
+        parts = example.split(" ")
+        where %= len(parts)
+        if how == 0:
+            parts[where] = token
+        elif how == 1:
+            parts.insert(where, token)
+        elif how == 2:
+            del parts[where]
+        else:
+            parts = parts[:where + 1]  # an older, shorter line
+        return " ".join(parts)
+
+    def replace_field(t):
+        field, value = t
+        start, end = spans[field % len(spans)]
+        return example[:start] + value + example[end:]
+
+    return st.one_of(
+        st.tuples(st.integers(0, 60), st.integers(0, 400), st.integers(0, 2), st.text(PIVOTS, max_size=3)).map(in_field),
+        st.tuples(st.integers(0, 60), st.integers(0, 3), st.sampled_from(TOKENS)).map(token_edit),
+        st.tuples(st.integers(0, 60), st.one_of(REQUESTS.map(lambda r: f'"{r}"'), ADDRESSES)).map(replace_field),
+    )
+
+
+@requires_native
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_mutated_alb_lines_give_the_python_body_or_are_declined(data):
+    example = data.draw(st.sampled_from(list(ALB_EXAMPLES.values())))
+    assert_same_bodies(ALB, [data.draw(mutations(example)) for _ in range(3)])
+
+
+@requires_native
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_mutated_s3_lines_give_the_python_body_or_are_declined(data):
+    example = data.draw(st.sampled_from(list(S3_EXAMPLES.values())))
+    assert_same_bodies(S3, [data.draw(mutations(example)) for _ in range(3)])
+
+
+@requires_native
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.binary(max_size=300), max_size=5))
+def test_random_bytes_never_crash_the_accelerator(lines):
+    for fmt in (ALB, S3):
+        assert_same_bodies(fmt, lines)
+
+
+def test_the_raw_line_setting_keeps_the_python_path():
+    native, _ = encoders(ALB, include_raw=True)
+    assert native._native_format is None
