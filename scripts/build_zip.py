@@ -14,6 +14,10 @@ which pyproject.toml does not pin. By default they are constrained to the versio
 interpreter running this script (the project's .venv, i.e. what the tests ran against); the versions
 that went into the zip are printed. Pass --no-env-constraints to let pip pick the newest.
 
+The C accelerator (`ingest/_native.c`) is compiled for the target by scripts/build_native.py (zig,
+glibc 2.17; the host compiler for --python local) and shipped as `ingest/_native.abi3.so`. Native
+files in the working tree's package (a host build from `make test`, say) are never shipped.
+
 pip honours PIP_CACHE_DIR, so repeated builds need no downloads.
 """
 from __future__ import annotations
@@ -27,6 +31,9 @@ import tempfile
 import tomllib
 import zipfile
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from build_native import OUTPUT_NAME as NATIVE_OUTPUT_NAME, NativeBuildError, compile_extension  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PACKAGE_DIR = REPO_ROOT / "ingest"
@@ -47,6 +54,10 @@ LAMBDA_DIRECT_UPLOAD_LIMIT = 50 * 1024 * 1024
 DIST_INFO_KEEP = re.compile(r"^(METADATA|WHEEL|(LICEN[CS]E|COPYING|NOTICE|AUTHORS)[^/]*|licenses/.+)$")
 DROP_DIR_NAMES = frozenset({"__pycache__", "tests", "test"})
 DROP_SUFFIXES = (".pyc", ".pyo")
+# In our own package: the C source and any binary built from it in the working tree (for whichever
+# machine ran `make`). The zip gets the extension compiled for its target instead.
+PACKAGE_NATIVE_SUFFIXES = (".c", ".h", ".o", ".so", ".pyd", ".dylib")
+NATIVE_SOURCE_NAME = "_native.c"
 
 
 class BuildError(Exception):
@@ -161,9 +172,21 @@ def collect_package_files(package_dir: Path) -> dict[str, Path]:
     files = {}
     for path in sorted(package_dir.rglob("*")):
         relative = path.relative_to(package_dir.parent)
-        if path.is_file() and not is_dropped(relative):
+        if path.is_file() and not is_dropped(relative) and path.suffix not in PACKAGE_NATIVE_SUFFIXES:
             files[relative.as_posix()] = path
     return files
+
+
+def build_native_extension(package_dir: Path, python: str, arch: str, out_dir: Path) -> dict[str, Path]:
+    """The accelerator compiled for the zip's target, as {zip entry name: built file}."""
+    source = package_dir / NATIVE_SOURCE_NAME
+    if not source.is_file():
+        raise BuildError(f"{source} not found: the zip must carry the C accelerator")
+    try:
+        built = compile_extension(None if python == "local" else arch, out_dir, source)
+    except NativeBuildError as error:
+        raise BuildError(f"the C accelerator could not be built: {error}") from error
+    return {f"{package_dir.name}/{NATIVE_OUTPUT_NAME}": built}
 
 
 def write_reproducible_zip(files: dict[str, Path], output: Path) -> None:
@@ -191,6 +214,8 @@ def build(output: Path, python: str, arch: str, use_env_constraints: bool = True
     requirements = runtime_requirements(REPO_ROOT / "pyproject.toml")
     with tempfile.TemporaryDirectory(prefix="lambda-build-") as scratch:
         scratch_dir = Path(scratch)
+        # First, so that a missing compiler fails before any download.
+        native_files = build_native_extension(package_dir, python, arch, scratch_dir / "native")
         site = scratch_dir / "site"
         constraints_file = None
         if use_env_constraints:
@@ -204,7 +229,7 @@ def build(output: Path, python: str, arch: str, use_env_constraints: bool = True
                 f"{result.stderr.strip() or result.stdout.strip()}"
             )
         dependency_files, shipped = collect_dependency_files(site)
-        package_files = collect_package_files(package_dir)
+        package_files = {**collect_package_files(package_dir), **native_files}
         clash = sorted(dependency_files.keys() & package_files.keys())
         if clash:
             raise BuildError(f"a dependency installs files over the ingest package: {clash[:5]}")
@@ -212,8 +237,9 @@ def build(output: Path, python: str, arch: str, use_env_constraints: bool = True
         check_no_runtime_provided(files)
         write_reproducible_zip(files, output)
         unzipped = sum(path.stat().st_size for path in files.values())
+        native = {name: path.stat().st_size for name, path in native_files.items()}
     return {"output": output, "files": len(files), "unzipped": unzipped,
-            "size": output.stat().st_size, "distributions": shipped}
+            "size": output.stat().st_size, "distributions": shipped, "native": native}
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -248,6 +274,8 @@ def main(argv: list[str] | None = None) -> int:
     target = "local interpreter" if args.python == "local" else f"python{args.python} {args.arch}"
     versions = ", ".join(f"{name}=={version}" for name, version in sorted(result["distributions"].items()))
     print(f"dependencies: {versions}")
+    for name, size in result["native"].items():
+        print(f"accelerator: {name} ({size:,} bytes) for {target}")
     print(f"{result['output']}: {result['size']:,} bytes ({result['size'] / 2**20:.2f} MiB) zipped, "
           f"{result['unzipped'] / 2**20:.2f} MiB unzipped, {result['files']} files, for {target}")
     if result["size"] > LAMBDA_DIRECT_UPLOAD_LIMIT:
