@@ -550,6 +550,7 @@ static int s3_match(const char *p, const char *end, int slow, Field *f, int *cou
     const char *q = s3_field(S_REMOTE_IP, p, end, 0, &f[S_REMOTE_IP]);
     if (!q || q == end) return 0;
     const char *requester = q + 1;
+    if (requester == end) return 0; /* a requester needs at least one character */
     static const int required[2] = {26, S3_MIN_FIELDS};
     for (int r = 0; r < 2; r++) {
         if (!slow) {
