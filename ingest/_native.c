@@ -211,13 +211,21 @@ static void put_string_member(Out *o, const char *key, Py_ssize_t key_n, Field v
     PUTF(o, v);
     PUTS(o, "\"");
 }
+/* `lit` (up to the value's opening quote), the value, its closing quote */
+#define PUT_STRING(o, lit, f) put_string_member((o), lit, (Py_ssize_t)(sizeof(lit) - 1), (f))
 /* `,"name":"value"` when the field is there and not `-` */
 #define STRING_MEMBER(o, lit, f, present) \
-    do { if ((present) && !is_dash(f)) put_string_member((o), lit, (Py_ssize_t)(sizeof(lit) - 1), (f)); } while (0)
+    do { if ((present) && !is_dash(f)) PUT_STRING((o), lit, (f)); } while (0)
 #define NUMBER_MEMBER(o, lit, f) \
     do { if (!is_dash(f)) { PUTS((o), lit); PUTF((o), (f)); } } while (0)
 
 static inline int in(char c, const char *set) { return c && strchr(set, c) != NULL; }
+
+/* The path and query members of Python's url_members, where present. */
+static void path_query_members(Out *o, Field path, Field query) {
+    if (path.n) PUT_STRING(o, ",\"path\":\"", path);
+    if (query.n) PUT_STRING(o, ",\"query\":\"", query);
+}
 
 /* What Python's _ABSOLUTE_URL does after `://`: [:port][/path][?query] to the end. */
 static int url_rest(const char *p, const char *end, Field *port, Field *path, Field *query) {
@@ -253,9 +261,7 @@ static int url_rest(const char *p, const char *end, Field *port, Field *path, Fi
 /* Python's url_members(url, absolute=True). */
 static void absolute_url_members(Out *o, Field url) {
     const char *p = url.p, *end = url.p + url.n;
-    PUTS(o, "\"original\":\"");
-    PUTF(o, url);
-    PUTS(o, "\"");
+    PUT_STRING(o, "\"original\":\"", url);
     /* scheme: [A-Za-z][A-Za-z0-9+.-]* then :// */
     const char *q = p;
     if (q == end || !((*q >= 'A' && *q <= 'Z') || (*q >= 'a' && *q <= 'z'))) return;
@@ -281,33 +287,20 @@ static void absolute_url_members(Out *o, Field url) {
         host.p = h;
         host.n = k - h;
     }
-    PUTS(o, ",\"scheme\":\"");
-    PUTF(o, scheme);
-    PUTS(o, "\"");
+    PUT_STRING(o, ",\"scheme\":\"", scheme);
     if (host.n) {
         domain = host;
         if (host.p[0] == '[') { /* host[1:-1] */
             domain.p = host.p + 1;
             domain.n = host.n >= 2 ? host.n - 2 : 0;
         }
-        PUTS(o, ",\"domain\":\"");
-        PUTF(o, domain);
-        PUTS(o, "\"");
+        PUT_STRING(o, ",\"domain\":\"", domain);
     }
     if (port.n) {
         PUTS(o, ",\"port\":");
         PUTF(o, port);
     }
-    if (path.n) {
-        PUTS(o, ",\"path\":\"");
-        PUTF(o, path);
-        PUTS(o, "\"");
-    }
-    if (query.n) {
-        PUTS(o, ",\"query\":\"");
-        PUTF(o, query);
-        PUTS(o, "\"");
-    }
+    path_query_members(o, path, query);
 }
 
 /* json_list(value.split(",")) */
@@ -405,9 +398,7 @@ static int alb_body(Out *o, const char *line, Py_ssize_t n, Field prefix, Field 
     PUTS(o, ",\"http\":{\"request\":{\"bytes\":");
     PUTF(o, f[A_RB]);
     if (method.n && !is_dash(method)) {
-        PUTS(o, ",\"method\":\"");
-        PUTF(o, method);
-        PUTS(o, "\"");
+        PUT_STRING(o, ",\"method\":\"", method);
     }
     PUTS(o, "},\"response\":{\"bytes\":");
     PUTF(o, f[A_SB]);
@@ -639,15 +630,11 @@ static int s3_body(Out *o, const char *line, Py_ssize_t n, Field prefix, Field i
     if (has_method || has_referrer) {
         PUTS(o, "\"request\":{");
         if (has_method) {
-            PUTS(o, "\"method\":\"");
-            PUTF(o, method);
-            PUTS(o, "\"");
+            PUT_STRING(o, "\"method\":\"", method);
         }
         if (has_referrer) {
             if (has_method) PUTS(o, ",");
-            PUTS(o, "\"referrer\":\"");
-            PUTF(o, f[S_REFERRER]);
-            PUTS(o, "\"");
+            PUT_STRING(o, "\"referrer\":\"", f[S_REFERRER]);
         }
         PUTS(o, "},");
     }
@@ -659,28 +646,15 @@ static int s3_body(Out *o, const char *line, Py_ssize_t n, Field prefix, Field i
     NUMBER_MEMBER(o, ",\"status_code\":", f[S_STATUS]);
     PUTS(o, "}");
     if (http_version(protocol, &version)) {
-        PUTS(o, ",\"version\":\"");
-        PUTF(o, version);
-        PUTS(o, "\"");
+        PUT_STRING(o, ",\"version\":\"", version);
     }
     PUTS(o, "}");
     if (url.n && !is_dash(url)) { /* url_members(url, absolute=False) */
         const char *qm = memchr(url.p, '?', (size_t)url.n);
         Field path = {url.p, qm ? qm - url.p : url.n, 0};
         Field query = {qm ? qm + 1 : url.p, qm ? url.n - (qm - url.p) - 1 : 0, 0};
-        PUTS(o, ",\"url\":{\"original\":\"");
-        PUTF(o, url);
-        PUTS(o, "\"");
-        if (path.n) {
-            PUTS(o, ",\"path\":\"");
-            PUTF(o, path);
-            PUTS(o, "\"");
-        }
-        if (query.n) {
-            PUTS(o, ",\"query\":\"");
-            PUTF(o, query);
-            PUTS(o, "\"");
-        }
+        PUT_STRING(o, ",\"url\":{\"original\":\"", url);
+        path_query_members(o, path, query);
         PUTS(o, "}");
     }
     if (f[S_UA].quoted && !is_dash(f[S_UA])) {

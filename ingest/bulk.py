@@ -34,9 +34,10 @@ class BulkEncoder:
     """Turns the lines of one object into bulk items."""
 
     def __init__(self, fmt: LogFormat, source: str, *, index_prefix: str | None = None,
-                 key: KeyInfo = KeyInfo(), fallback_time: str, include_raw: bool = False):
+                 key: KeyInfo = KeyInfo(), fallback_time: str, include_raw: bool = False, native: bool = True):
         """`source`: where the lines come from (s3://bucket/key or a path), stored in each document.
-        `fallback_time`: the time of failure records when the key names none (ISO 8601 UTC)."""
+        `fallback_time`: the time of failure records when the key names none (ISO 8601 UTC).
+        `native=False`: every line takes the pure-Python path (the reference the C accelerator matches)."""
         self.format = fmt
         self.source = source
         self.index_prefix = (index_prefix or fmt.index_prefix) + "-"
@@ -56,7 +57,7 @@ class BulkEncoder:
         self._tail = cloud + ',"log":{"file":{"path":"' + json_escape(source) + '","line_number":'
         self._event_and_tail = self._event_head + "}" + self._tail
         self._failures = 0  # failure records written so far
-        self._native_format = None if include_raw or _native is None else _NATIVE_FORMATS.get(fmt.name)
+        self._native_format = None if include_raw or not native or _native is None else _NATIVE_FORMATS.get(fmt.name)
         self._index_prefix_bytes = self.index_prefix.encode()
         self._event_and_tail_bytes = self._event_and_tail.encode()
 
@@ -87,14 +88,15 @@ class BulkEncoder:
             ids = list(map(_HEXDIGEST, map(_BLAKE2B_16, lines)))
             bodies = _native.encode(self._native_format, lines, ids, self._index_prefix_bytes,
                                     self._event_and_tail_bytes, first_line_number)
-            for n, raw, body in zip(count(first_line_number), lines, bodies):
+            for n, raw, body, doc_id in zip(count(first_line_number), lines, bodies, ids):
                 if body is not None:
                     add(BulkItem(body, n, raw.decode("ascii")))  # the C path takes only ASCII lines
                 elif raw:
-                    add(encode_line(raw, n, batch_is_json_safe))
+                    add(encode_line(raw, n, batch_is_json_safe, doc_id))
         return items, self._failures - failures_before
 
-    def _encode_line(self, raw: bytes, n: int, batch_is_json_safe: bool) -> BulkItem:
+    def _encode_line(self, raw: bytes, n: int, batch_is_json_safe: bool, doc_id: str | None = None) -> BulkItem:
+        """One line on the Python path; `doc_id`: its _id when the caller already hashed it."""
         safe = batch_is_json_safe or json_safe(raw)
         try:
             line = raw.decode()
@@ -109,8 +111,10 @@ class BulkEncoder:
             members += self._event_head + ',"original":"' + json_escape(line) + '"}' + self._tail
         else:
             members += self._event_and_tail
+        if doc_id is None:
+            doc_id = hashlib.blake2b(raw, digest_size=16).hexdigest()
         return BulkItem(
-            ('{"index":{"_index":"' + self.index_for(ts) + '","_id":"' + hashlib.blake2b(raw, digest_size=16).hexdigest()
+            ('{"index":{"_index":"' + self.index_for(ts) + '","_id":"' + doc_id
              + '"}}\n{' + members + str(n) + "}}}\n").encode(),
             n, line)
 

@@ -45,9 +45,7 @@ def test_the_accelerator_is_built_where_the_test_command_runs():
 def encoders(fmt, **kwargs):
     args = dict(source="s3://bucket/AWSLogs/key", key=KeyInfo(account="123456789012", region="eu-west-1"),
                 fallback_time="2026-11-25T12:05:00Z", **kwargs)
-    native, python = BulkEncoder(fmt, **args), BulkEncoder(fmt, **args)
-    python._native_format = None
-    return native, python
+    return BulkEncoder(fmt, **args), BulkEncoder(fmt, native=False, **args)
 
 
 def accepted(fmt, raws: list[bytes]) -> list[bool]:
