@@ -104,8 +104,8 @@ def process_object(obj: LogObject, sink: Sink, dead_letter: DeadLetter, options:
         day = datetime.fromisoformat(encoder.failure_time.replace("Z", "+00:00"))
         truncated = None
         try:
-            for items, failures in encode_batches(encoder, batches):
-                shipment.add(items, failures)
+            for items, _failures in encode_batches(encoder, batches):
+                shipment.add(items)
         except TruncatedObject as e:
             truncated = e  # the lines before the cut are still sent, and their rejections kept
         shipment.flush()
@@ -162,38 +162,43 @@ class _CountingReader:
 
 
 class _Shipment:
-    """Accumulates items up to one bulk request's worth, sends them, and keeps the rejections."""
+    """Accumulates items up to one bulk request's worth, sends them, and keeps the rejections.
+
+    A request is sent before the item that would take it past `max_bytes` or `max_docs`, so each
+    flush is one full request (never a full one plus a one-item tail)."""
 
     def __init__(self, sink: Sink, report: ObjectReport, deadline: float, max_bytes: int, max_docs: int):
         self.sink, self.report, self.deadline = sink, report, deadline
         self.max_bytes, self.max_docs = max_bytes, max_docs
         self.items: list[BulkItem] = []
-        self.holds_failures = False  # whether self.items may hold failure records
         self.size = 0
         self.rejections: list[Rejection] = []
 
-    def add(self, items: list[BulkItem], failures: int) -> None:
+    def add(self, items: list[BulkItem]) -> None:
         self.report.lines_read += len(items)
-        self.holds_failures = self.holds_failures or failures > 0
+        max_bytes, max_docs = self.max_bytes, self.max_docs
         for item in items:
-            self.items.append(item)
-            self.size += len(item.body)
-            if self.size >= self.max_bytes or len(self.items) >= self.max_docs:
+            length = len(item.body)
+            if self.items and (self.size + length > max_bytes or len(self.items) >= max_docs):
                 self.flush()
+            self.items.append(item)
+            self.size += length
 
     def flush(self) -> None:
         if not self.items:
             return
         if time.monotonic() >= self.deadline:
             raise DeadlineExceeded(len(self.items))
-        rejected = self.sink.send(self.items, self.deadline)
-        failures_sent = sum(1 for i in self.items if i.failure) if self.holds_failures else 0
+        items = self.items
+        rejected = self.sink.send(items, self.deadline)
+        # Counted item by item: a request may hold failure records from any of the batches it spans.
+        failures_sent = sum(1 for item in items if item.failure)
         failures_rejected = sum(1 for r in rejected if r.item.failure)
         self.report.failed += failures_sent - failures_rejected
-        self.report.indexed += len(self.items) - failures_sent - (len(rejected) - failures_rejected)
+        self.report.indexed += len(items) - failures_sent - (len(rejected) - failures_rejected)
         self.report.dead_lettered += len(rejected)
         self.rejections.extend(rejected)
-        self.items, self.size, self.holds_failures = [], 0, False
+        self.items, self.size = [], 0
 
     def dead_letter_entries(self, source: str) -> list[DeadLetterEntry]:
         return entries_from_rejections(source, self.rejections)
