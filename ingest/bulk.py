@@ -4,19 +4,27 @@ Nothing is doubled: the index is the UTC day of the document's time and the `_id
 raw line, so indexing the same object again (a retry, a duplicate delivery, a backfill) overwrites
 the same documents. Nothing is lost: a line that does not parse becomes a failure record carrying
 the raw line and the reason, indexed beside the others and tagged `parse_failure`.
+
+A failure record has no time of its own, and its index must follow from the object alone (never from a
+clock or a file's mtime, or a replay would write the same `_id` into a second index). Its time is the
+one the object's key names (AWS names ALB and S3 access log objects by time); else the time of the
+last document parsed before it in the object; failure records before the object's first document
+wait for it (up to MAX_WAITING_FAILURES) and take its time; those that find none are dated
+UNDATED (1970-01-01).
 """
 from __future__ import annotations
 
 import hashlib
 import os
+import re
 from functools import partial
 from itertools import count
 from operator import methodcaller
-from typing import Iterable, Iterator, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 from .formats import KeyInfo, LogFormat, ParseError
 from .formats.base import json_escape
-from .reader import json_safe
+from .reader import Batch, OverlongLine, TruncatedObject, json_safe
 from .sinks import BulkItem
 
 try:  # the C accelerator (ingest/_native.c), built by scripts/build_native.py; optional
@@ -28,21 +36,28 @@ if os.environ.get("INGEST_NATIVE") == "0":  # force the pure-Python path (tests 
 _NATIVE_FORMATS = {} if _native is None else {"alb": _native.ALB, "s3-access": _native.S3_ACCESS}
 _BLAKE2B_16 = partial(hashlib.blake2b, digest_size=16)
 _HEXDIGEST = methodcaller("hexdigest")
+UNDATED = "1970-01-01T00:00:00Z"  # the time of failure records in an object with no time at all
+MAX_WAITING_FAILURES = 10_000  # failure records held while waiting for the object's first document
+_TIMESTAMP = re.compile(rb'\n\{"@timestamp":"([^"]+)"')  # in an item's body, after the action line
 
 
 class BulkEncoder:
     """Turns the lines of one object into bulk items."""
 
     def __init__(self, fmt: LogFormat, source: str, *, index_prefix: str | None = None,
-                 key: KeyInfo = KeyInfo(), fallback_time: str, include_raw: bool = False, native: bool = True):
+                 key: KeyInfo = KeyInfo(), include_raw: bool = False, native: bool = True):
         """`source`: where the lines come from (s3://bucket/key or a path), stored in each document.
-        `fallback_time`: the time of failure records when the key names none (ISO 8601 UTC).
+        `key`: what the object's name tells (its time dates failure records).
         `native=False`: every line takes the pure-Python path (the reference the C accelerator matches)."""
         self.format = fmt
         self.source = source
         self.index_prefix = (index_prefix or fmt.index_prefix) + "-"
         self.include_raw = include_raw
-        self.failure_time = key.time or fallback_time
+        self.key_time = key.time
+        self.first_time: str | None = None  # the object's first document's time
+        self._last_time: str | None = None  # the time of the last document encoded so far
+        self._waiting: list[tuple[bytes, str, int, str, bytes]] = []  # failures before the first document
+        self._batch: list[BulkItem] = []  # the items being encoded
         self._indices: dict[str, str] = {}
         cloud = ""
         if key.account or key.region:
@@ -75,12 +90,15 @@ class BulkEncoder:
         skipped but still counted in the line numbers."""
         failures_before = self._failures
         items: list[BulkItem] = []
+        self._batch = items  # the failure records' time looks back at the documents of this batch
         add = items.append
         encode_line = self._encode_line
         if self._native_format is None:
             for n, raw in enumerate(lines, first_line_number):
                 if raw:
-                    add(encode_line(raw, n, batch_is_json_safe))
+                    item = encode_line(raw, n, batch_is_json_safe)
+                    if item is not None:
+                        add(item)
         else:
             # The C accelerator writes the common lines; the ones it declines (None) take the
             # Python path, which is the reference for both.
@@ -90,10 +108,47 @@ class BulkEncoder:
                                     self._event_and_tail_bytes, first_line_number)
             for n, raw, body, doc_id in zip(count(first_line_number), lines, bodies, ids):
                 if body is not None:
-                    add(BulkItem(body, n, raw.decode("ascii")))  # the C path takes only ASCII lines
+                    add(BulkItem(body, n, raw))
                 elif raw:
-                    add(encode_line(raw, n, batch_is_json_safe, doc_id))
+                    item = encode_line(raw, n, batch_is_json_safe, doc_id)
+                    if item is not None:
+                        add(item)
+        self._remember_last_time(items)
+        if self._waiting and self.first_time is not None:
+            self._release_waiting(self.first_time, items)
         return items, self._failures - failures_before
+
+    def encode_overlong(self, line: OverlongLine, n: int) -> list[BulkItem]:
+        """The failure record of a line over the length limit: its first bytes, length and SHA-256
+        (and any failure records that were waiting and can wait no longer)."""
+        items: list[BulkItem] = []
+        self._batch = items
+        reason = (f"the line is {line.length:,} bytes, longer than the {line.limit:,}-byte limit; its first "
+                  f"{len(line.prefix):,} bytes are kept here, the whole line (sha256 {line.sha256}) in the dead letter")
+        item = self._failure_record(line.prefix, line.prefix.decode("utf-8", "backslashreplace"), n, reason,
+                                    id_of=line.sha256.encode())
+        if item is not None:
+            items.append(item)
+        return items
+
+    def finish(self) -> list[BulkItem]:
+        """The failure records still waiting for a document when the object ends: dated UNDATED."""
+        items: list[BulkItem] = []
+        self._release_waiting(UNDATED, items)
+        return items
+
+    def _remember_last_time(self, items: list[BulkItem]) -> None:
+        for item in reversed(items):
+            if not item.failure:
+                self._last_time = _timestamp_of(item)
+                if self.first_time is None:
+                    self.first_time = next(_timestamp_of(i) for i in items if not i.failure)
+                return
+
+    def _release_waiting(self, time: str, items: list[BulkItem]) -> None:
+        waiting, self._waiting = self._waiting, []
+        for raw, line, n, reason, id_of in waiting:
+            items.append(self._record(raw, line, n, reason, time, id_of))
 
     def _encode_line(self, raw: bytes, n: int, batch_is_json_safe: bool, doc_id: str | None = None) -> BulkItem:
         """One line on the Python path; `doc_id`: its _id when the caller already hashed it."""
@@ -116,22 +171,73 @@ class BulkEncoder:
         return BulkItem(
             ('{"index":{"_index":"' + self.index_for(ts) + '","_id":"' + doc_id
              + '"}}\n{' + members + str(n) + "}}}\n").encode(),
-            n, line)
+            n, raw)
 
-    def _failure_record(self, raw: bytes, line: str, n: int, reason: str) -> BulkItem:
+    def _failure_record(self, raw: bytes, line: str, n: int, reason: str, id_of: bytes | None = None
+                        ) -> BulkItem | None:
+        """The failure record of a line, or None when it waits for the object's first document.
+        `id_of`: what its `_id` hashes besides the source and line number (default: the raw line)."""
+        id_of = raw if id_of is None else id_of
+        time = self.key_time or self._time_before()
+        if time is not None:
+            return self._record(raw, line, n, reason, time, id_of)
+        self._waiting.append((raw, line, n, reason, id_of))
+        if len(self._waiting) >= MAX_WAITING_FAILURES:  # counted line by line: the same for any batching
+            self._release_waiting(UNDATED, self._batch)
+        return None
+
+    def _time_before(self) -> str | None:
+        """The time of the last document before the current line."""
+        for item in reversed(self._batch):
+            if not item.failure:
+                return _timestamp_of(item)
+        return self._last_time
+
+    def _record(self, raw: bytes, line: str, n: int, reason: str, time: str, id_of: bytes) -> BulkItem:
         self._failures += 1
-        doc_id = hashlib.blake2b(b"%s\n%d\n%s" % (self.source.encode(), n, raw), digest_size=16).hexdigest()
-        body = ('{"index":{"_index":"' + self.index_for(self.failure_time) + '","_id":"' + doc_id + '"}}\n'
-                '{"@timestamp":"' + self.failure_time + '"' + self._event_head + ',"original":"' + json_escape(line)
+        doc_id = hashlib.blake2b(b"%s\n%d\n%s" % (self.source.encode(), n, id_of), digest_size=16).hexdigest()
+        body = ('{"index":{"_index":"' + self.index_for(time) + '","_id":"' + doc_id + '"}}\n'
+                '{"@timestamp":"' + time + '"' + self._event_head + ',"original":"' + json_escape(line)
                 + '"},"error":{"type":"parse_error","message":"' + json_escape(reason) + '"},"tags":["parse_failure"]'
                 + self._tail + str(n) + "}}}\n")
-        return BulkItem(body.encode(), n, line, failure=True)
+        return BulkItem(body.encode(), n, raw, failure=True)
 
 
-def encode_batches(encoder: BulkEncoder, batches: Iterable[tuple[list[bytes], bool]]
+def _timestamp_of(item: BulkItem) -> str:
+    return _TIMESTAMP.search(item.body).group(1).decode()
+
+
+def _timestamp_of(item: BulkItem) -> str:
+    return _TIMESTAMP.search(item.body).group(1).decode()
+
+
+def encode_batches(encoder: BulkEncoder, batches: Iterable[Batch],
+                   on_overlong: Callable[[OverlongLine, int], None] | None = None
                    ) -> Iterator[tuple[list[BulkItem], int]]:
-    """encode() over an object's line batches (from reader.line_batches), numbering lines across them."""
+    """encode() over an object's line batches (from reader.line_batches), numbering lines across them;
+    `on_overlong(line, line_number)` sees each line over the length limit before its spool file goes.
+    Failure records still waiting for a document come last, also when the object is cut short."""
     line_number = 1
-    for lines, safe in batches:
-        yield encoder.encode(lines, line_number, safe)
-        line_number += len(lines)
+    try:
+        for batch in batches:
+            if isinstance(batch, OverlongLine):
+                try:
+                    if on_overlong is not None:
+                        on_overlong(batch, line_number)
+                    items = encoder.encode_overlong(batch, line_number)
+                finally:
+                    batch.close()
+                yield items, sum(1 for item in items if item.failure)
+                line_number += 1
+                continue
+            lines, safe = batch
+            yield encoder.encode(lines, line_number, safe)
+            line_number += len(lines)
+    except TruncatedObject:
+        last = encoder.finish()
+        if last:
+            yield last, len(last)
+        raise
+    last = encoder.finish()
+    if last:
+        yield last, len(last)

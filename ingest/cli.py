@@ -58,13 +58,10 @@ def _parse(args) -> int:
     from .reader import TruncatedObject, line_batches
 
     if args.path == "-":
-        stream, source, mtime = sys.stdin.buffer, "<stdin>", time.time()
+        stream, source = sys.stdin.buffer, "<stdin>"
     else:
         stream, source = open(args.path, "rb"), args.path
-        mtime = os.fstat(stream.fileno()).st_mtime
-    fallback = datetime.fromtimestamp(mtime, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    encoder = BulkEncoder(FORMATS[args.format], source, key=key_info(source), fallback_time=fallback,
-                          include_raw=args.include_raw)
+    encoder = BulkEncoder(FORMATS[args.format], source, key=key_info(source), include_raw=args.include_raw)
     out = sys.stdout.buffer
     try:
         for items, _ in encode_batches(encoder, line_batches(stream.read)):

@@ -5,18 +5,17 @@ read is accounted for in the report: indexed, indexed as a failure record, or de
 """
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable, Protocol
 
 from .bulk import BulkEncoder, encode_batches
-from .deadletter import DeadLetterEntry, entries_from_rejections
+from .deadletter import DeadLetterFile
 from .formats import FORMATS, LogFormat, Unsupported, detect, key_info
-from .reader import TruncatedObject, line_batches
+from .reader import DEFAULT_MAX_LINE_BYTES, OverlongLine, TruncatedObject, line_batches
 from .report import ObjectReport
-from .sinks import BulkItem, DeadlineExceeded, Rejection, Sink
+from .sinks import BulkItem, DeadlineExceeded, Sink
 
 
 class LogObject(Protocol):
@@ -25,12 +24,13 @@ class LogObject(Protocol):
     uri: str  # s3://bucket/key or a path
     key: str  # what detection and key parsing look at (the S3 key, or the path)
 
-    def open(self) -> tuple[Callable[[int], bytes], str, Callable[[], None]]:
-        """(read, last-modified time as ISO 8601 UTC, close)."""
+    def open(self) -> tuple[Callable[[int], bytes], Callable[[], None]]:
+        """(read, close)."""
 
 
 class DeadLetter(Protocol):
-    def write(self, source_path: str, entries: list[DeadLetterEntry], *, day: datetime) -> str | None: ...
+    def store(self, letter: DeadLetterFile, day: datetime | None) -> str | None:
+        """Keep what `letter` holds under the object's day (None: undated); its location, or None if empty."""
 
 
 @dataclass
@@ -53,7 +53,7 @@ class S3Object:
             self.key, self.fallback_key = self.fallback_key, None
             response = self.s3.get_object(Bucket=self.bucket, Key=self.key)
         body = response["Body"]
-        return body.read, _iso(response["LastModified"]), body.close
+        return body.read, body.close
 
 
 @dataclass
@@ -67,12 +67,7 @@ class LocalFile:
 
     def open(self):
         handle = open(self.path, "rb")
-        mtime = datetime.fromtimestamp(os.fstat(handle.fileno()).st_mtime, timezone.utc)
-        return handle.read, _iso(mtime), handle.close
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return handle.read, handle.close
 
 
 @dataclass
@@ -82,6 +77,8 @@ class Options:
     include_raw: bool = False
     bulk_max_bytes: int = 5 * 1024 * 1024
     bulk_max_docs: int = 5000
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES  # a longer line is a failure record, whole in the dead letter
+    max_failure_share: float = 0.5  # an object with more lines failing to parse is flagged (report.warning)
 
 
 def process_object(obj: LogObject, sink: Sink, dead_letter: DeadLetter, options: Options,
@@ -91,42 +88,67 @@ def process_object(obj: LogObject, sink: Sink, dead_letter: DeadLetter, options:
     started = time.monotonic()
     report = ObjectReport(uri=obj.uri)
     close = None
+    letter = DeadLetterFile(obj.uri)  # rejected and overlong lines, written as they come
+    encoder = None
     try:
-        read, last_modified, close = obj.open()
+        read, close = obj.open()
         counted = _CountingReader(read)
-        batches = line_batches(counted.read)
+        batches = line_batches(counted.read, max_line_bytes=options.max_line_bytes)
         fmt, batches = _choose_format(obj.key, batches, options.log_format)
         report.format = fmt.name
         encoder = BulkEncoder(fmt, obj.uri, index_prefix=(options.index_prefixes or {}).get(fmt.name),
-                              key=key_info(obj.key), fallback_time=last_modified, include_raw=options.include_raw)
-        shipment = _Shipment(sink, report, deadline, options.bulk_max_bytes, options.bulk_max_docs)
-        # Dated by the object (not today), so a retried object overwrites its own dead letter.
-        day = datetime.fromisoformat(encoder.failure_time.replace("Z", "+00:00"))
+                              key=key_info(obj.key), include_raw=options.include_raw)
+        shipment = _Shipment(sink, report, letter, deadline, options.bulk_max_bytes, options.bulk_max_docs)
+
+        def overlong(line, line_number):
+            letter.add_overlong(line_number, line, f"the line is longer than the {line.limit:,}-byte limit")
+            report.overlong += 1
+
         truncated = None
         try:
-            for items, _failures in encode_batches(encoder, batches):
+            for items, _failures in encode_batches(encoder, batches, overlong):
                 shipment.add(items)
         except TruncatedObject as e:
             truncated = e  # the lines before the cut are still sent, and their rejections kept
         shipment.flush()
-        report.dead_letter_uri = dead_letter.write(obj.uri, shipment.dead_letter_entries(obj.uri), day=day)
         if truncated is not None:
             raise truncated
         report.status = "ok"
+        _flag_mostly_unparsed(report, options.max_failure_share)
     except Unsupported as e:
         report.status, report.error = "skipped", str(e)
     except TruncatedObject as e:
         report.status, report.error = "failed", f"{e}; the lines before the cut were indexed"
     except DeadlineExceeded as e:
-        report.status, report.error = "failed", f"stopped before the Lambda timeout: {e}; the object will be retried"
+        report.status, report.error = "failed", f"{e}; the object will be retried"
     except Exception as e:  # unreadable object, destination refusing requests: retry the object later
         report.status, report.error = "failed", f"{type(e).__name__}: {e}"
     finally:
         if close is not None:
             close()
+        try:
+            # Dated by the object (not today), so a retried object overwrites its own dead letter.
+            report.dead_letter_uri = dead_letter.store(letter, _object_day(encoder))
+        except Exception as e:
+            report.status = "failed"
+            report.error = (report.error + "; " if report.error else "") + f"dead letter not written: {type(e).__name__}: {e}"
+        finally:
+            letter.close()
         report.bytes_read = counted.bytes if close is not None else 0
         report.seconds = round(time.monotonic() - started, 3)
     return report
+
+
+def _object_day(encoder: BulkEncoder | None) -> datetime | None:
+    moment = encoder and (encoder.key_time or encoder.first_time)
+    return datetime.fromisoformat(moment[:19]).replace(tzinfo=timezone.utc) if moment else None
+
+
+def _flag_mostly_unparsed(report: ObjectReport, max_share: float) -> None:
+    """An object most of whose lines did not parse is most likely not the format it was taken for."""
+    if report.lines_read and report.failed / report.lines_read > max_share:
+        report.warning = (f"{report.failed:,} of {report.lines_read:,} lines did not parse as {report.format} "
+                          f"(more than {max_share:.0%}): is this the right format?")
 
 
 def _choose_format(key: str, batches, name: str) -> tuple[LogFormat, Any]:
@@ -139,7 +161,10 @@ def _choose_format(key: str, batches, name: str) -> tuple[LogFormat, Any]:
     except Unsupported:
         pass
     first = next(batches, None)
-    first_line = next((line for line in first[0] if line), b"") if first else b""
+    if isinstance(first, OverlongLine):
+        first_line = first.prefix
+    else:
+        first_line = next((line for line in first[0] if line), b"") if first else b""
     fmt = detect(key, first_line.decode("utf-8", "replace"))
     return fmt, _chain(first, batches)
 
@@ -167,12 +192,12 @@ class _Shipment:
     A request is sent before the item that would take it past `max_bytes` or `max_docs`, so each
     flush is one full request (never a full one plus a one-item tail)."""
 
-    def __init__(self, sink: Sink, report: ObjectReport, deadline: float, max_bytes: int, max_docs: int):
-        self.sink, self.report, self.deadline = sink, report, deadline
+    def __init__(self, sink: Sink, report: ObjectReport, letter: DeadLetterFile, deadline: float,
+                 max_bytes: int, max_docs: int):
+        self.sink, self.report, self.letter, self.deadline = sink, report, letter, deadline
         self.max_bytes, self.max_docs = max_bytes, max_docs
         self.items: list[BulkItem] = []
         self.size = 0
-        self.rejections: list[Rejection] = []
 
     def add(self, items: list[BulkItem]) -> None:
         self.report.lines_read += len(items)
@@ -197,8 +222,5 @@ class _Shipment:
         self.report.failed += failures_sent - failures_rejected
         self.report.indexed += len(items) - failures_sent - (len(rejected) - failures_rejected)
         self.report.dead_lettered += len(rejected)
-        self.rejections.extend(rejected)
+        self.letter.add_rejections(rejected)
         self.items, self.size = [], 0
-
-    def dead_letter_entries(self, source: str) -> list[DeadLetterEntry]:
-        return entries_from_rejections(source, self.rejections)

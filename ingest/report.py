@@ -46,6 +46,12 @@ class ObjectReport:
     seconds: float = 0.0
     error: str | None = None
     dead_letter_uri: str | None = None
+    overlong: int = 0  # lines over the length limit: failure records, each whole in the dead letter
+    warning: str | None = None  # e.g. most lines did not parse: the object is likely not the format taken
+
+    @property
+    def mostly_unparsed(self) -> bool:
+        return self.warning is not None
 
     @property
     def accounted_for(self) -> bool:
@@ -97,7 +103,7 @@ def log_object(report: ObjectReport, stream: TextIO | None = None) -> None:
     """One structured line per object, at ERROR for failures and WARNING when lines are unaccounted for."""
     if report.status == "failed":
         level = "ERROR"
-    elif report.status == "ok" and not report.accounted_for:
+    elif report.status == "ok" and (not report.accounted_for or report.warning):
         level = "WARNING"
     else:
         level = "INFO"
@@ -117,6 +123,8 @@ def log_object(report: ObjectReport, stream: TextIO | None = None) -> None:
         status=report.status,
         accounted_for=report.accounted_for,
         error=report.error,
+        warning=report.warning,
+        overlong=report.overlong,
         dead_letter_uri=report.dead_letter_uri,
     )
 
@@ -131,6 +139,8 @@ METRICS: dict[str, str] = {
     "ObjectsOk": "Count",
     "ObjectsFailed": "Count",
     "ObjectsSkipped": "Count",
+    "ObjectsMostlyUnparsed": "Count",  # objects whose failure share passed MAX_FAILURE_SHARE
+    "OverlongLines": "Count",  # lines over MAX_LINE_BYTES (failure records, whole in the dead letter)
     "Seconds": "Seconds",  # time spent on the objects
 }
 FORMAT_DIMENSION = "Format"
@@ -158,6 +168,8 @@ def emf_lines(
         sums["DeadLettered"] += report.dead_lettered
         sums["Bytes"] += report.bytes_read
         sums["Seconds"] += report.seconds
+        sums["ObjectsMostlyUnparsed"] += report.mostly_unparsed
+        sums["OverlongLines"] += report.overlong
         sums[{"ok": "ObjectsOk", "failed": "ObjectsFailed", "skipped": "ObjectsSkipped"}[report.status]] += 1
 
     if timestamp_ms is None:

@@ -9,7 +9,7 @@ class BulkItem(NamedTuple):
 
     body: bytes
     line_number: int  # where the line stood in its object (1-based)
-    raw: str  # the raw log line, for the dead letter
+    raw: bytes  # the raw log line as read (any bytes, not only UTF-8), for the dead letter
     failure: bool = False  # a failure record (a line that did not parse), not a parsed document
 
 

@@ -70,8 +70,7 @@ def ingest(data: bytes, fmt: str, native: bool = True) -> tuple[int, int]:
     """Reader + parser + bulk encoder up to the bulk body bytes; (lines, bulk body bytes).
     `native=False`: without the C accelerator (the pure-Python path every line can take)."""
     key = ALB_KEY if fmt == "alb" else S3_KEY
-    encoder = BulkEncoder(FORMATS[fmt], "s3://bucket/" + key, key=key_info(key), fallback_time="2026-11-25T12:05:00Z",
-                          native=native)
+    encoder = BulkEncoder(FORMATS[fmt], "s3://bucket/" + key, key=key_info(key), native=native)
     lines = size = 0
     for items, _ in encode_batches(encoder, line_batches(io.BytesIO(data).read)):
         body = b"".join(item.body for item in items)  # what a bulk request carries

@@ -190,3 +190,18 @@ def test_emf_timestamp_defaults_to_now_in_milliseconds(monkeypatch):
     monkeypatch.setattr(report_module.time, "time", lambda: 1_700_000_000.5)
     [document] = map(json.loads, emf_lines([alb_ok()], "NS"))
     assert document["_aws"]["Timestamp"] == 1_700_000_000_500
+
+
+def test_emf_counts_objects_flagged_as_mostly_unparsed_and_overlong_lines():
+    flagged = alb_ok(lines_read=10, indexed=2, failed=8, warning="8 of 10 lines did not parse as alb", overlong=1)
+    [document] = map(json.loads, emf_lines([flagged, alb_ok()], "NS", timestamp_ms=TIMESTAMP_MS))
+    assert (document["ObjectsMostlyUnparsed"], document["OverlongLines"], document["ObjectsOk"]) == (1, 1, 2)
+
+
+def test_an_object_flagged_as_mostly_unparsed_is_logged_as_a_warning_with_the_reason():
+    out = io.StringIO()
+    log_object(alb_ok(warning="9 of 10 lines did not parse as alb (more than 50%): is this the right format?"),
+               stream=out)
+    record = json.loads(out.getvalue())
+    assert record["level"] == "WARNING"
+    assert record["warning"].startswith("9 of 10 lines did not parse")

@@ -10,24 +10,25 @@ from pathlib import Path
 
 import pytest
 
-from ingest.bulk import BulkEncoder
+from ingest.bulk import MAX_WAITING_FAILURES, UNDATED, BulkEncoder, encode_batches
 from ingest.formats import ALB, FORMATS, KeyInfo, key_info
 
 S3 = FORMATS["s3-access"]
 REPO = Path(__file__).resolve().parents[2]
 ALB_KEY = ("AWSLogs/123456789012/elasticloadbalancing/us-east-2/2022/05/01/123456789012_elasticloadbalancing_"
            "us-east-2_app.my-loadbalancer.1234567890abcdef_20220215T2340Z_172.160.001.192_20sg8hgm.log.gz")
-FALLBACK = "2024-06-30T12:00:00Z"
 
 
 def encoder(fmt=ALB, source="s3://logs/" + ALB_KEY, key=None, **kwargs) -> BulkEncoder:
     key = key_info(source) if key is None else key
-    return BulkEncoder(fmt, source, key=key, fallback_time=FALLBACK, **kwargs)
+    return BulkEncoder(fmt, source, key=key, **kwargs)
 
 
 def bodies(enc: BulkEncoder, lines: list[bytes], first: int = 1) -> list[tuple[dict, dict]]:
-    """(action, document) of each item, after checking each body is exactly two JSON lines."""
+    """(action, document) of each item, the object ending after `lines`, after checking each body is
+    exactly two JSON lines."""
     items, _ = enc.encode(lines, first)
+    items += enc.finish()
     out = []
     for item in items:
         action_line, source_line, end = item.body.split(b"\n")
@@ -103,13 +104,7 @@ def test_a_line_that_does_not_parse_becomes_a_failure_record_with_the_raw_line_a
         "cloud": {"provider": "aws", "account": {"id": "123456789012"}, "region": "us-east-2"},
         "log": {"file": {"path": "s3://logs/" + ALB_KEY, "line_number": 42}},
     }
-    assert (items[0].line_number, items[0].raw) == (42, "this is not an ALB line")
-
-
-def test_a_failure_record_without_a_time_in_the_key_uses_the_fallback_time():
-    [(action, doc)] = bodies(encoder(source="/tmp/x.log"), [b"garbage"])
-    assert doc["@timestamp"] == FALLBACK
-    assert action["index"]["_index"] == "alb-logs-2024.06.30"
+    assert (items[0].line_number, items[0].raw) == (42, b"this is not an ALB line")
 
 
 def test_failure_record_ids_are_deterministic_per_object_and_line():
@@ -147,7 +142,7 @@ def test_empty_lines_are_skipped_but_counted_in_line_numbers(alb_examples):
 
 def test_each_item_knows_its_line_number_and_raw_line(alb_examples):
     items, failures = encoder().encode([alb_examples["http"].encode(), b"bad"], 1)
-    assert [(i.line_number, i.raw) for i in items] == [(1, alb_examples["http"]), (2, "bad")]
+    assert [(i.line_number, i.raw) for i in items] == [(1, alb_examples["http"].encode()), (2, b"bad")]
     assert failures == 1
 
 
@@ -171,10 +166,10 @@ def test_the_cli_prints_one_json_document_per_line_including_failures(tmp_path, 
     assert docs[2]["aws"]["elb"]["type"] == "ws"
 
 
-def test_key_info_default_is_no_cloud_and_the_fallback_time_for_failures():
-    enc = BulkEncoder(ALB, "x", fallback_time=FALLBACK)
+def test_key_info_default_is_no_cloud_and_no_time_for_failures():
+    enc = BulkEncoder(ALB, "x")
     [(_, doc)] = bodies(enc, [b"bad"])
-    assert "cloud" not in doc and doc["@timestamp"] == FALLBACK
+    assert "cloud" not in doc and doc["@timestamp"] == UNDATED
 
 
 @pytest.mark.parametrize("key", [KeyInfo(account="123456789012"), KeyInfo(region="eu-west-1")])
@@ -205,9 +200,88 @@ def test_every_line_the_log_generator_writes_parses_without_failures(tmp_path):
             for lines, safe in line_batches(stream.read):
                 if enc is None:
                     fmt = detect(key, lines[0].decode())
-                    enc = BulkEncoder(fmt, key, key=key_info(key), fallback_time=FALLBACK)
+                    enc = BulkEncoder(fmt, key, key=key_info(key))
                 items, failures = enc.encode(lines, n, safe)
                 assert failures == 0, [i.raw for i in items if b"parse_failure" in i.body][:3]
                 n += len(lines)
                 counted[fmt.name] += len(items)
     assert counted == {"alb": 3000, "s3-access": 3000}
+
+
+# -- the time of failure records: from the object alone ---------------------------------------------
+
+
+def alb_line_at(alb_examples, moment: str) -> bytes:
+    return re.sub(r"^(\S+) \S+", rf"\1 {moment}", alb_examples["http"]).encode()
+
+
+def failure_times(items) -> dict[int, tuple[str, str]]:
+    """line number → (index, @timestamp) of each failure record."""
+    out = {}
+    for item in items:
+        if item.failure:
+            action, doc = (json.loads(x) for x in item.body.splitlines())
+            out[item.line_number] = (action["index"]["_index"], doc["@timestamp"])
+    return out
+
+
+def encode_object(enc: BulkEncoder, lines: list[bytes], batch_size: int) -> list:
+    batches = [(lines[i:i + batch_size], False) for i in range(0, len(lines), batch_size)]
+    return [item for items, _ in encode_batches(enc, batches) for item in items]
+
+
+def test_a_failure_record_without_a_time_in_the_key_takes_the_time_of_the_document_before_it(alb_examples):
+    lines = [alb_line_at(alb_examples, "2026-11-24T23:59:59.000000Z"), b"garbage",
+             alb_line_at(alb_examples, "2026-11-25T00:00:01.000000Z"), b"more garbage"]
+    items = encode_object(encoder(source="/tmp/x.log"), lines, 10)
+    assert failure_times(items) == {2: ("alb-logs-2026.11.24", "2026-11-24T23:59:59.000000Z"),
+                                    4: ("alb-logs-2026.11.25", "2026-11-25T00:00:01.000000Z")}
+
+
+def test_failure_records_before_the_first_document_take_its_time(alb_examples):
+    lines = [b"garbage 1", b"", b"garbage 2", alb_line_at(alb_examples, "2026-11-20T08:00:00.000000Z")]
+    items = encode_object(encoder(source="/tmp/x.log"), lines, 1)
+    assert failure_times(items) == {1: ("alb-logs-2026.11.20", "2026-11-20T08:00:00.000000Z"),
+                                    3: ("alb-logs-2026.11.20", "2026-11-20T08:00:00.000000Z")}
+
+
+def test_failure_records_of_an_object_without_any_time_are_undated_never_dated_by_a_clock():
+    items = encode_object(encoder(source="/tmp/x.log"), [b"garbage 1", b"garbage 2"], 1)
+    assert set(failure_times(items).values()) == {("alb-logs-1970.01.01", UNDATED)}
+
+
+def test_the_time_the_key_names_wins_over_the_documents_around(alb_examples):
+    lines = [alb_line_at(alb_examples, "2026-11-20T08:00:00.000000Z"), b"garbage"]
+    items = encode_object(encoder(), lines, 10)
+    assert failure_times(items) == {2: ("alb-logs-2022.02.15", "2022-02-15T23:40:00Z")}
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_failure_records_get_the_same_index_and_id_however_the_object_is_cut_into_batches(alb_examples, native):
+    rng = __import__("random").Random(5)
+    lines = []
+    for n in range(400):
+        if rng.random() < 0.4:
+            lines.append(b"garbage %d" % n)
+        else:
+            lines.append(alb_line_at(alb_examples, f"2026-11-{1 + n // 20:02d}T10:00:00.000000Z"))
+    lines[:30] = [b"leading garbage %d" % n for n in range(30)]
+
+    def outcome(batch_size):
+        items = encode_object(encoder(source="/tmp/x.log", native=native), lines, batch_size)
+        return sorted(item.body for item in items)
+
+    assert outcome(1) == outcome(7) == outcome(400)
+
+
+def test_failure_records_waiting_for_a_document_are_bounded_and_then_undated(alb_examples, monkeypatch):
+    import ingest.bulk as bulk
+
+    monkeypatch.setattr(bulk, "MAX_WAITING_FAILURES", 5)
+    lines = [b"garbage %d" % n for n in range(12)] + [alb_line_at(alb_examples, "2026-11-20T08:00:00.000000Z")]
+    enc = encoder(source="/tmp/x.log")
+    items, _ = enc.encode(lines, 1)
+    times = failure_times(items + enc.finish())
+    assert [times[n][1] for n in range(1, 13)] == [UNDATED] * 10 + ["2026-11-20T08:00:00.000000Z"] * 2
+    assert len(enc._waiting) == 0
+    assert MAX_WAITING_FAILURES >= 1000  # the real bound leaves room for a long damaged head

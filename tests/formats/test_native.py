@@ -43,8 +43,8 @@ def test_the_accelerator_is_built_where_the_test_command_runs():
 
 
 def encoders(fmt, **kwargs):
-    args = dict(source="s3://bucket/AWSLogs/key", key=KeyInfo(account="123456789012", region="eu-west-1"),
-                fallback_time="2026-11-25T12:05:00Z", **kwargs)
+    args = dict(source="s3://bucket/AWSLogs/key", key=KeyInfo(account="123456789012", region="eu-west-1",
+                                                                  time="2026-11-25T12:05:00Z"), **kwargs)
     return BulkEncoder(fmt, **args), BulkEncoder(fmt, native=False, **args)
 
 

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ingest.bulk import BulkEncoder
-from ingest.formats import ALB, FORMATS, ParseError
+from ingest.formats import ALB, FORMATS, KeyInfo, ParseError
 from ingest.reader import json_safe
 
 from .conftest import ALB_EXAMPLES, S3_EXAMPLES
@@ -35,7 +35,7 @@ def strict_json(text: bytes):
 
 
 def assert_one_valid_item(fmt, raw: bytes) -> dict:
-    enc = BulkEncoder(fmt, "s3://bucket/key", fallback_time="2024-01-01T00:00:00Z", include_raw=True)
+    enc = BulkEncoder(fmt, "s3://bucket/key", key=KeyInfo(time="2024-01-01T00:00:00Z"), include_raw=True)
     for trusted in {False, json_safe(raw)}:  # the reader only trusts a batch that json_safe passed
         items, failures = enc.encode([raw], 5, batch_is_json_safe=trusted)
         assert len(items) == 1

@@ -133,3 +133,94 @@ def test_random_line_lengths_and_read_sizes_round_trip():
     for read_size in (1, 3, 64, 1000):
         assert read_all(data, read_size) == lines
         assert read_all(gzip.compress(data), read_size) == lines
+
+
+# -- gzip padding ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("read_size", [1, 5, reader.READ_SIZE])
+@pytest.mark.parametrize("padding", [1, 512, 10_000])
+def test_zero_bytes_after_the_last_gzip_member_are_padding_not_corruption(read_size, padding):
+    assert read_all(gzip.compress(TEXT) + b"\0" * padding, read_size) == LINES
+
+
+def test_zero_padding_between_members_and_more_data_is_still_corruption():
+    data = gzip.compress(b"a\n") + b"\0\0" + gzip.compress(b"b\n")
+    with pytest.raises(TruncatedObject, match="other than zero padding"):
+        read_all(data)
+
+
+@pytest.mark.parametrize("garbage", [b"garbage", b"\n", b"\x1f"])
+def test_other_bytes_after_the_last_gzip_member_are_corruption(garbage):
+    with pytest.raises(TruncatedObject):
+        read_all(gzip.compress(b"a\nb\n") + garbage)
+
+
+# -- overlong lines --------------------------------------------------------------------------------
+
+
+def batches(data: bytes, read_size: int = reader.READ_SIZE, max_line_bytes: int = 100):
+    return list(line_batches(io.BytesIO(data).read, read_size, max_line_bytes=max_line_bytes))
+
+
+def flatten(found) -> list:
+    """Lines as bytes, overlong lines as ("overlong", length, whole text)."""
+    out = []
+    for batch in found:
+        if isinstance(batch, reader.OverlongLine):
+            out.append(("overlong", batch.length, b"".join(batch.chunks(7))))
+        else:
+            out.extend(batch[0])
+    return out
+
+
+@pytest.mark.parametrize("read_size", [1, 9, 64, 1000, reader.READ_SIZE])
+@pytest.mark.parametrize("compress", [False, True])
+def test_a_line_over_the_limit_comes_alone_as_an_overlong_line_and_its_neighbours_keep_their_places(read_size,
+                                                                                                 compress):
+    long = bytes(range(33, 123)) * 5  # 450 bytes
+    data = b"first\n" + long + b"\nlast\n"
+    found = batches(gzip.compress(data) if compress else data, read_size)
+    assert flatten(found) == [b"first", ("overlong", 450, long), b"last"]
+
+
+@pytest.mark.parametrize("read_size", [3, 64, reader.READ_SIZE])
+def test_a_line_of_exactly_the_limit_is_an_ordinary_line(read_size):
+    assert flatten(batches(b"x" * 100 + b"\ny\n", read_size)) == [b"x" * 100, b"y"]
+
+
+@pytest.mark.parametrize("read_size", [2, 64, reader.READ_SIZE])
+def test_an_overlong_line_ending_in_crlf_loses_only_its_line_ending(read_size):
+    long = b"a\r" * 100 + b"z"
+    assert flatten(batches(long + b"\r\nnext\r\n", read_size)) == [("overlong", 201, long), b"next"]
+
+
+def test_an_overlong_line_keeps_a_bounded_prefix_its_length_and_its_sha256():
+    import hashlib
+
+    long = b"0123456789" * 1000
+    [overlong] = batches(long, 512)
+    assert overlong.prefix == long[:reader.OVERLONG_PREFIX_BYTES]
+    assert (overlong.length, overlong.sha256) == (10_000, hashlib.sha256(long).hexdigest())
+
+
+def test_an_object_without_any_newline_is_never_held_whole(monkeypatch):
+    # 20 MB of one line, read 64 KiB at a time: no batch, and no pending buffer, may grow past the limit.
+    held = []
+    original = reader.OverlongLine.feed
+
+    def feed(self, data):
+        held.append(len(data))
+        original(self, data)
+
+    monkeypatch.setattr(reader.OverlongLine, "feed", feed)
+    size = 20 << 20
+    chunks = iter([b"y" * (64 << 10)] * (size // (64 << 10)))
+    [overlong] = list(line_batches(lambda n: next(chunks, b""), 64 << 10, max_line_bytes=1 << 20))
+    assert overlong.length == size
+    assert max(held) <= (1 << 20) + (64 << 10)
+
+
+def test_max_line_bytes_below_one_is_refused():
+    with pytest.raises(ValueError):
+        batches(b"a\n", max_line_bytes=0)
