@@ -55,7 +55,7 @@ class RetriesExhausted(DeadlineExceeded):
 
     def __init__(self, pending: int, last_failure: str):
         super().__init__(pending)
-        self.args = (f"{pending} items still unsent after repeated retryable failures (last: {last_failure})",)
+        self.args = (f"{pending} items still unsent after repeated retryable failures: {last_failure}",)
         self.last_failure = last_failure
 
 
@@ -166,8 +166,11 @@ class OpenSearchSink:
                     too_large, halves = self._split_too_large(pending)
                     return rejections + too_large, halves
                 if not _request_error_is_retryable(error):
-                    raise BulkRequestError(self.url, status, _error_detail(error)) from None
-                last_failure = f"HTTP {status}: {_error_detail(error)}"
+                    raise BulkRequestError(self.url, status, _error_detail(error, self.url)) from None
+                if isinstance(error, TransportConnectionError):
+                    last_failure = _error_detail(error, self.url)
+                else:
+                    last_failure = f"HTTP {status}: {_error_detail(error, self.url)}"
                 self.stats.retried_requests += 1
             else:
                 retry, rejected = _read_items(pending, response, self.url)
@@ -185,7 +188,8 @@ class OpenSearchSink:
             delay = self._random() * min(self.backoff_cap, self.backoff_base * 2 ** (attempt - 1))
             if self._clock() + delay >= deadline:
                 raise DeadlineExceeded(len(pending) + queued)
-            log.info("retrying %d items in %.2fs (%s)", len(pending), delay, last_failure)
+            log.warning("retrying %d items in %.1f s (attempt %d of %d): %s", len(pending), delay, attempt + 1,
+                        self.max_attempts, last_failure)
             self._sleep(delay)
 
     def _split_too_large(self, pending: list[BulkItem]) -> tuple[list[Rejection], list[list[BulkItem]]]:
@@ -258,10 +262,31 @@ def _request_error_is_retryable(error: TransportError) -> bool:
     return status == 403 and "throttl" in _error_detail(error).lower()
 
 
-def _error_detail(error: TransportError) -> str:
+# What a person can act on, for the connection failures urllib3 wraps in long texts.
+_CONNECTION_CAUSES = (
+    ("Connection refused", "connection refused at {url}; is the cluster up, is the URL right?"),
+    ("Failed to resolve", "cannot resolve the host of {url}; is the URL right?"),
+    ("Name or service not known", "cannot resolve the host of {url}; is the URL right?"),
+    ("timed out", "no answer from {url} in time; is the cluster overloaded or the network blocked?"),
+    ("Read timed out", "no answer from {url} in time; is the cluster overloaded?"),
+    ("Connection reset", "the connection to {url} was reset"),
+    ("Network is unreachable", "network unreachable for {url}; is the network (VPC, proxy) set up?"),
+    ("No route to host", "no route to {url}; is the network (VPC, security group) set up?"),
+)
+
+
+def _connection_cause(error: TransportConnectionError, url: str) -> str:
+    text = str(error.error)
+    for marker, cause in _CONNECTION_CAUSES:
+        if marker in text:
+            return cause.format(url=url)
+    return f"{type(error).__name__}: {text}"
+
+
+def _error_detail(error: TransportError, url: str = "the cluster") -> str:
     info = error.info
     if isinstance(error, TransportConnectionError):
-        detail = f"{type(error).__name__}: {error.error}"
+        detail = _connection_cause(error, url)
     elif isinstance(info, dict) and isinstance(info.get("error"), dict):
         detail = _describe_error(info["error"])
     elif isinstance(info, dict) and "message" in info:

@@ -291,3 +291,27 @@ def test_counts_requests_and_bytes(cluster, fake_time):
     assert sink.stats.retried_items == 1
     assert sink.stats.bytes_uncompressed == sum(len(i.body) for i in items) + len(items[0].body)
     assert sink.stats.bytes_sent == sum(len(r.raw_body) for r in cluster.received)
+
+
+def test_a_refused_connection_is_named_as_such_in_every_retry_warning_and_in_the_final_error(fake_time, caplog):
+    import logging
+    import socket
+
+    from ingest.shipper import RetriesExhausted
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    sink = OpenSearchSink(url, None, sleep=fake_time.sleep, clock=fake_time.clock, random=lambda: 1.0,
+                          max_attempts=3)
+    cause = f"connection refused at {url}; is the cluster up, is the URL right?"
+
+    with caplog.at_level(logging.WARNING, logger="ingest.shipper"), pytest.raises(RetriesExhausted) as raised:
+        sink.send([make_item(1)], FAR_AWAY)
+
+    retries = [r.getMessage() for r in caplog.records if r.getMessage().startswith("retrying")]
+    assert retries == [f"retrying 1 items in 0.5 s (attempt 2 of 3): {cause}",
+                       f"retrying 1 items in 1.0 s (attempt 3 of 3): {cause}"]
+    assert str(raised.value) == f"1 items still unsent after repeated retryable failures: {cause}"
+    assert "Lambda" not in str(raised.value)
