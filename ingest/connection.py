@@ -141,6 +141,15 @@ def is_tls_failure(error: BaseException) -> bool:
     return False
 
 
+def tls_reason(text: str) -> str:
+    """The useful part of a TLS failure text (urllib3 wraps it three levels deep)."""
+    for pattern in (r"certificate verify failed: [^()'\"]+", r"\[SSL: [A-Z_]+\][^()'\"]*"):
+        match = re.search(pattern, text)
+        if match:
+            return match.group(0).strip()
+    return text[:200]
+
+
 def tls_hint(option: str = CA_OPTION) -> str:
     return (f"if the cluster's certificate comes from a private CA, pass {option} FILE with that CA "
             "(it takes precedence over REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE)")
