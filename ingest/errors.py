@@ -56,7 +56,8 @@ def _describe_aws(error: BaseException, name: str) -> str:
         return f"{error}; check AWS_PROFILE / --profile against `aws configure list-profiles`"
     if name == "NoRegionError":
         return "no AWS region; pass --region or set AWS_REGION"
-    if name == "ClientError":
+    if isinstance(getattr(error, "response", None), dict) and "Error" in error.response:  # ClientError and its
+        # modeled subclasses (s3.exceptions.NoSuchBucket, ...)
         info = getattr(error, "response", {}).get("Error", {})
         code, message = info.get("Code", "?"), info.get("Message", "")
         operation = getattr(error, "operation_name", "the AWS call")
