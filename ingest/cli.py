@@ -2,7 +2,7 @@
 
     python -m ingest parse --format alb|s3-access [PATH|-]
         one JSON document per input line (failure records included) on stdout
-    python -m ingest run SOURCE... (--out DIR | --opensearch-url URL [--auth …])
+    python -m ingest run SOURCE... (--out DIR | --opensearch-url URL [--auth auto|sigv4|basic|none])
         index files, directories or s3://bucket/prefix into OpenSearch, or write the bulk bodies
         that would be sent as NDJSON files (`curl --data-binary @file URL/_bulk`)
 """
@@ -16,41 +16,62 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
 
+from .connection import AUTH_CHOICES
+from .errors import UserError, run_main
 from .formats import FORMATS, key_info
 from .pipeline import LocalFile, Options, S3Object, process_object
 
+PROG = "python -m ingest"
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ingest", description=__doc__.split("\n\n")[0])
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Every option's default in --help, and the description as written."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0],
+                                     epilog="Expected errors print one line; --debug or INGEST_DEBUG=1 shows "
+                                            "the traceback.")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks instead of one-line errors")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    parse = commands.add_parser("parse", help="print one JSON document per log line")
-    parse.add_argument("--format", required=True, choices=sorted(FORMATS))
-    parse.add_argument("path", nargs="?", default="-", help="a plain or gzip file; - for stdin (default)")
+    parse = commands.add_parser("parse", help="print one JSON document per log line", formatter_class=_HelpFormatter)
+    parse.add_argument("--format", required=True, choices=sorted(FORMATS), help="log format")
+    parse.add_argument("path", nargs="?", default="-", help="a plain or gzip file; - for stdin")
     parse.add_argument("--include-raw", action="store_true", help="also keep each raw line in event.original")
 
-    run = commands.add_parser("run", help="index log objects, or write the bulk bodies to files")
+    run = commands.add_parser(
+        "run", help="index log objects, or write the bulk bodies to files", formatter_class=_HelpFormatter,
+        description="Index files, directories or s3://bucket/prefix into OpenSearch, or write the bulk bodies.\n\n"
+                    "--auth auto (the default, as in the Lambda and the bootstrap): sigv4 for an Amazon OpenSearch\n"
+                    "endpoint (*.es.amazonaws.com, *.aoss.amazonaws.com, *.aos.<region>.on.aws; region and service\n"
+                    "taken from the host), none for localhost/127.0.0.1/::1; for any other host choose --auth.")
     run.add_argument("sources", nargs="+", help="files, directories, or s3://bucket[/prefix]")
     where = run.add_mutually_exclusive_group(required=True)
     where.add_argument("--out", help="write bulk bodies as NDJSON files into this directory")
     where.add_argument("--opensearch-url", help="e.g. https://search-x.eu-west-1.es.amazonaws.com")
-    run.add_argument("--auth", choices=["sigv4", "basic", "none"], default="none")
-    run.add_argument("--region", default=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"))
-    run.add_argument("--service", choices=["es", "aoss"], default="es")
+    run.add_argument("--auth", choices=AUTH_CHOICES, default="auto", help="how to authenticate to --opensearch-url")
+    run.add_argument("--region", help="SigV4 region (default: the endpoint's, else the profile's / $AWS_REGION)")
+    run.add_argument("--service", choices=["es", "aoss"],
+                     help="SigV4 service (default: aoss for *.aoss.amazonaws.com, else es)")
     run.add_argument("--secret-id", help="Secrets Manager secret with username/password (--auth basic)")
-    run.add_argument("--ca-certs", help="CA bundle for a cluster with a private certificate")
-    run.add_argument("--dead-letter", help="directory, or s3://bucket/prefix/ (default: <out>/dead-letter or ./dead-letter)")
-    run.add_argument("--format", default="auto", choices=["auto", *sorted(FORMATS)])
-    run.add_argument("--include-raw", action="store_true")
-    run.add_argument("--alb-index-prefix", default="alb-logs")
-    run.add_argument("--s3-access-index-prefix", default="s3-access-logs")
-    run.add_argument("--bulk-max-bytes", type=int, default=5 * 1024 * 1024)
-    run.add_argument("--bulk-max-docs", type=int, default=5000)
+    run.add_argument("--ca-bundle", help="CA certificate file (PEM) for a cluster with a private CA; it is "
+                                         "trusted instead of REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE")
+    run.add_argument("--ca-certs", dest="ca_bundle", help=argparse.SUPPRESS)  # deprecated name of --ca-bundle
+    run.add_argument("--dead-letter", help="directory, or s3://bucket/prefix/ (default: <out>/dead-letter or "
+                                           "./dead-letter)")
+    run.add_argument("--format", default="auto", choices=["auto", *sorted(FORMATS)], help="log format")
+    run.add_argument("--include-raw", action="store_true", help="also keep each raw line in event.original")
+    run.add_argument("--alb-index-prefix", default="alb-logs", help="daily index <prefix>-YYYY.MM.DD")
+    run.add_argument("--s3-access-index-prefix", default="s3-access-logs", help="daily index <prefix>-YYYY.MM.DD")
+    run.add_argument("--bulk-max-bytes", type=int, default=5 * 1024 * 1024, help="uncompressed bytes per request")
+    run.add_argument("--bulk-max-docs", type=int, default=5000, help="documents per request")
+    return parser
 
-    args = parser.parse_args(argv)
-    if args.command == "parse":
-        return _parse(args)
-    return _run(args)
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return run_main(PROG, lambda: _parse(args) if args.command == "parse" else _run(args), debug=args.debug)
 
 
 def _parse(args) -> int:
@@ -79,11 +100,11 @@ def _parse(args) -> int:
 def _run(args) -> int:
     from .deadletter import DeadLetterWriter, LocalDeadLetterWriter
 
+    _check_sources(args.sources)
+    dead_letter_target = args.dead_letter or str(Path(args.out or ".") / "dead-letter")
     s3 = None
-    if any(s.startswith("s3://") for s in args.sources) or (args.dead_letter or "").startswith("s3://"):
-        import boto3
-
-        s3 = boto3.client("s3")
+    if any(s.startswith("s3://") for s in args.sources) or dead_letter_target.startswith("s3://"):
+        s3 = _s3_client()
     if args.out:
         from .shipper import NdjsonFileSink
 
@@ -92,12 +113,12 @@ def _run(args) -> int:
         from .auth import build_auth
         from .shipper import OpenSearchSink
 
-        auth = build_auth(args.auth, region=args.region, service=args.service, secret_id=args.secret_id)
-        sink = OpenSearchSink(args.opensearch_url, auth, max_bytes=args.bulk_max_bytes,
-                              max_docs=args.bulk_max_docs, ca_certs=args.ca_certs)
-    dead_letter_target = args.dead_letter or str(Path(args.out or ".") / "dead-letter")
+        auth = build_auth(args.auth, url=args.opensearch_url, region=args.region, service=args.service,
+                          secret_id=args.secret_id)
+        sink = _StopOnRequestError(OpenSearchSink(args.opensearch_url, auth, max_bytes=args.bulk_max_bytes,
+                                                  max_docs=args.bulk_max_docs, ca_certs=args.ca_bundle))
     if dead_letter_target.startswith("s3://"):
-        bucket, _, prefix = dead_letter_target[5:].partition("/")
+        bucket, prefix = _s3_location(dead_letter_target, "--dead-letter")
         dead_letter = DeadLetterWriter(s3, bucket, prefix)
     else:
         dead_letter = LocalDeadLetterWriter(dead_letter_target)
@@ -111,6 +132,10 @@ def _run(args) -> int:
     try:
         for obj in objects:
             report = process_object(obj, sink, dead_letter, options)
+            if isinstance(sink, _StopOnRequestError) and sink.error is not None:
+                # Every further object would fail the same way (auth, TLS, wrong URL): stop here, in one line.
+                progress.abandon()
+                raise UserError(_request_error_line(sink.error))
             totals[report.status] += 1
             progress.update(report)
     finally:
@@ -119,10 +144,70 @@ def _run(args) -> int:
     return 1 if totals["failed"] else 0
 
 
+class _StopOnRequestError:
+    """The sink, remembering a request error that retrying cannot fix (the pipeline only records it)."""
+
+    def __init__(self, sink):
+        self.sink = sink
+        self.error = None
+
+    def send(self, items, deadline):
+        from .shipper import BulkRequestError
+
+        try:
+            return self.sink.send(items, deadline)
+        except BulkRequestError as error:
+            self.error = error
+            raise
+
+    def close(self) -> None:
+        self.sink.close()
+
+
+def _request_error_line(error) -> str:
+    from .connection import is_tls_failure, tls_hint, tls_reason
+
+    if is_tls_failure(error):
+        return f"TLS certificate of {error.url} not trusted ({tls_reason(error.detail)}); {tls_hint()}"
+    if error.status in (401, 403):
+        return (f"{error.url} refused the request: HTTP {error.status}: {error.detail}; check --auth "
+                "(and --region/--service for sigv4, --secret-id for basic) and that this identity may write "
+                "the log indices")
+    return f"{error}; check --opensearch-url"
+
+
+def _check_sources(sources: list[str]) -> None:
+    for source in sources:
+        if source.startswith("s3://"):
+            _s3_location(source, "source")
+        elif "://" in source:
+            raise UserError(f"{source}: not a file, directory or s3:// URI; give a local path or "
+                            "s3://bucket[/prefix]")
+        elif not os.path.exists(source):
+            raise UserError(f"{source}: no such file or directory; give a file, a directory or s3://bucket[/prefix]")
+
+
+def _s3_location(uri: str, what: str) -> tuple[str, str]:
+    bucket, _, prefix = uri[5:].partition("/")
+    if not bucket:
+        raise UserError(f"{what} {uri!r} names no bucket; write s3://bucket[/prefix]")
+    return bucket, prefix
+
+
+def _s3_client():
+    import boto3
+
+    session = boto3.Session()
+    if session.get_credentials() is None:
+        raise UserError("no AWS credentials found, and s3:// needs them; set AWS_PROFILE (or run `aws sso "
+                        "login`), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+    return session.client("s3")
+
+
 def _objects(sources: list[str], s3) -> Iterator:
     for source in sources:
         if source.startswith("s3://"):
-            bucket, _, prefix = source[5:].partition("/")
+            bucket, prefix = _s3_location(source, "source")
             for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
                 for entry in page.get("Contents", []):
                     if entry["Size"] and not entry["Key"].endswith("/"):
@@ -161,6 +246,10 @@ class _Progress:
                   file=sys.stderr)
         if self.tty and report.status != "ok":
             print(f"\n{report.status}: {report.uri}: {report.error}", file=sys.stderr)
+
+    def abandon(self) -> None:
+        if self.tty and self.done:
+            print(file=sys.stderr)  # end the redrawn status line before an error line
 
     def finish(self, totals: dict) -> None:
         seconds = time.monotonic() - self.started

@@ -4,6 +4,11 @@ Read once at cold start with ``Settings.from_env()``. Every problem found is rep
 ``ConfigError`` whose message names the variable, the accepted values and what was given.
 
 Judgment calls (documented here because the table is terse):
+  * ``OPENSEARCH_AUTH`` defaults to ``auto``, as on the command line and in the bootstrap: ``sigv4`` for an
+    Amazon OpenSearch endpoint (``*.es.amazonaws.com``, ``*.aoss.amazonaws.com``, ``*.aos.<region>.on.aws``),
+    ``none`` for a loopback host, and a configuration error for any other host. ``Settings.auth`` is always
+    the resolved mode. SigV4's region is the endpoint's own when its host names one (else ``AWS_REGION``,
+    ``AWS_DEFAULT_REGION``) and ``OPENSEARCH_SERVICE`` defaults to the endpoint's (``aoss`` for Serverless).
   * ``OPENSEARCH_URL`` must be ``https://``. Plain ``http://`` is accepted only for a loopback host
     (localhost, 127.0.0.1, ::1) together with ``OPENSEARCH_AUTH=none`` — a local test cluster; nothing
     signed or password-protected ever travels unencrypted. Credentials in the URL
@@ -25,6 +30,8 @@ import re
 from dataclasses import dataclass
 from typing import Mapping, TypeVar
 from urllib.parse import urlsplit
+
+from .connection import endpoint_region_service, resolve_auth_mode
 
 __all__ = ["ConfigError", "Settings", "Auth", "LogFormat", "MAX_BULK_BYTES"]
 
@@ -98,13 +105,17 @@ class Settings:
                     "with OPENSEARCH_AUTH=basic"
                 )
 
-        auth = reader.enum("OPENSEARCH_AUTH", Auth, Auth.SIGV4)
-        service = reader.enum("OPENSEARCH_SERVICE", SigV4Service, SigV4Service.ES)
+        auth = _auth(reader)
         url = _check_url(reader, auth)
+        endpoint = endpoint_region_service(url) if url else None
+        service = reader.enum("OPENSEARCH_SERVICE", SigV4Service,
+                              SigV4Service(endpoint[1]) if endpoint else SigV4Service.ES)
 
-        region = reader.get("AWS_REGION") or reader.get("AWS_DEFAULT_REGION")
+        # The endpoint's own region first: AWS refuses a signature for any other (the function may run elsewhere).
+        region = (endpoint[0] if endpoint else None) or reader.get("AWS_REGION") or reader.get("AWS_DEFAULT_REGION")
         if auth == Auth.SIGV4 and region is None:
-            reader.problem("AWS_REGION (or AWS_DEFAULT_REGION) must be set for OPENSEARCH_AUTH=sigv4; got nothing")
+            reader.problem("AWS_REGION (or AWS_DEFAULT_REGION) must be set for OPENSEARCH_AUTH=sigv4 when "
+                           "OPENSEARCH_URL does not name a region; got nothing")
 
         secret_id = reader.get("OPENSEARCH_SECRET_ID")
         if auth == Auth.BASIC and secret_id is None:
@@ -180,14 +191,14 @@ class _Reader:
             return default
         return value.strip()
 
-    def enum(self, name: str, kind: type[E], default: E) -> E:
+    def enum(self, name: str, kind: type[E], default: E, *, extra: tuple[str, ...] = ()) -> E:
         raw = self.get(name)
         if raw is None:
             return default
         try:
             return kind(raw.lower())
         except ValueError:
-            accepted = ", ".join(member.value for member in kind)
+            accepted = ", ".join([*extra, *(member.value for member in kind)])
             self.problem(f"{name} must be one of {accepted}; got {raw!r}")
             return default
 
@@ -217,6 +228,21 @@ class _Reader:
             return False
         self.problem(f"{name} must be one of true, false (also 1/0, yes/no, on/off); got {raw!r}")
         return default
+
+
+def _auth(reader: _Reader) -> Auth:
+    """OPENSEARCH_AUTH, with `auto` (the default) resolved from OPENSEARCH_URL as the command line does."""
+    raw = (reader.get("OPENSEARCH_AUTH") or "auto").lower()
+    if raw != "auto":
+        return reader.enum("OPENSEARCH_AUTH", Auth, Auth.SIGV4, extra=("auto",))
+    url = reader.get("OPENSEARCH_URL")
+    if url is None:
+        return Auth.SIGV4  # OPENSEARCH_URL's own problem is reported
+    try:
+        return Auth(resolve_auth_mode("auto", url, option="OPENSEARCH_AUTH"))
+    except ValueError as error:
+        reader.problem(str(error))
+        return Auth.SIGV4
 
 
 def _check_url(reader: _Reader, auth: Auth) -> str:

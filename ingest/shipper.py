@@ -23,10 +23,10 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 from urllib.parse import urlsplit
 
-from opensearchpy import OpenSearch, RequestsHttpConnection
 from opensearchpy.exceptions import ConnectionError as TransportConnectionError
 from opensearchpy.exceptions import SSLError, TransportError
 
+from .connection import opensearch_client
 from .sinks import BulkItem, DeadlineExceeded, Rejection
 
 log = logging.getLogger(__name__)
@@ -113,12 +113,12 @@ class OpenSearchSink:
         # level 9, about 3x slower than level 6 on bulk bodies for under 1% smaller output. The body is
         # compressed before the auth hook runs, so SigV4 signs the bytes actually sent either way.
         # max_retries=0: the transport's own retries are immediate (no backoff) and skip 429; we retry here.
-        self._client = OpenSearch(
-            hosts=[self.url],
-            http_auth=auth,
-            connection_class=RequestsHttpConnection,
+        # ca_certs, when given, is pinned: REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE cannot replace it.
+        self._client = opensearch_client(
+            self.url,
+            auth,
             verify_certs=verify_certs,
-            ca_certs=ca_certs,
+            ca_bundle=ca_certs,
             http_compress=False,
             max_retries=0,
             retry_on_timeout=False,

@@ -33,6 +33,7 @@ from urllib.parse import quote_plus
 
 SQS_BATCH_LIMIT = 10
 SEND_ATTEMPTS = 5
+SETUP_ERROR_EXIT = 2  # `ingest run` exit code for a problem every object would hit (auth, TLS, bad arguments)
 
 # `.../2025/01/31/<file>`: ALB (delivery date) and date-partitioned S3 access logs (event or delivery date).
 PATH_DATE = re.compile(r"(?:^|/)(\d{4})/(\d{2})/(\d{2})/[^/]+$")
@@ -243,11 +244,16 @@ def process_locally(cli_main: Callable[[list[str]], int], pending: list[LogObjec
                     state: StateFile, progress: Progress) -> list[str]:
     """One `ingest run` per object, so a failure pins down exactly which object to retry."""
     failures = []
-    for obj in pending:
+    for position, obj in enumerate(pending):
         try:
             code = cli_main(["run", *cli_args, obj.uri])
         except Exception as error:  # keep going: the rest of the backfill is independent
             code = f"{type(error).__name__}: {error}"
+        if code == SETUP_ERROR_EXIT:
+            # ingest run printed why (one line); the same would happen for every remaining object.
+            raise BackfillError(f"stopped at {obj.uri}: `ingest run` refused to start (see the error above); fix "
+                                f"that and rerun: the {len(pending) - position} objects not done yet are picked up "
+                                "then")
         if code == 0:
             state.mark_done([obj])
         else:
@@ -272,8 +278,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         split = argv.index("--")
         argv, extra = argv[:split], argv[split + 1:]
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     epilog="Arguments after `--` are passed on to `ingest run` with --local.")
-    parser.add_argument("--bucket", required=True)
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+                                     epilog="Arguments after `--` are passed on to `ingest run` with --local. "
+                                            "Expected errors print one line; INGEST_DEBUG=1 shows the traceback.")
+    parser.add_argument("--bucket", required=True, help="the log bucket")
     parser.add_argument("--prefix", action="append", default=[],
                         help="key prefix to list (repeatable; default: the whole bucket)")
     parser.add_argument("--from", dest="start", type=parse_date, help="first day, inclusive (UTC, from the key)")
@@ -281,11 +289,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     mode = parser.add_mutually_exclusive_group(required=True)
     mode.add_argument("--to-queue", metavar="QUEUE_URL", help="send S3-notification messages to this SQS queue")
     mode.add_argument("--local", action="store_true", help="process here with `ingest run`")
-    parser.add_argument("--rate", type=float, default=10.0, help="--to-queue: messages per second (default 10)")
+    parser.add_argument("--rate", type=float, default=10.0, help="--to-queue: messages per second")
     parser.add_argument("--objects-per-message", type=int, default=1,
-                        help="--to-queue: objects per message (default 1: a failure retries only that object)")
+                        help="--to-queue: objects per message (1: a failure retries only that object)")
     parser.add_argument("--opensearch-url", help="--local: the cluster URL")
-    parser.add_argument("--auth", choices=["sigv4", "basic", "none"], default="sigv4")
+    parser.add_argument("--auth", choices=["auto", "sigv4", "basic", "none"], default="auto",
+                        help="--local: as `ingest run --auth` (auto: sigv4 for an Amazon OpenSearch endpoint, none "
+                             "for localhost, otherwise choose)")
     parser.add_argument("--region", help="default: the profile's / $AWS_REGION")
     parser.add_argument("--profile")
     parser.add_argument("--state-file", type=Path, help="default: .backfill/<bucket>-<hash of the scope>.jsonl")
@@ -348,6 +358,13 @@ def run(args: argparse.Namespace, session, cli_main: Callable[[list[str]], int] 
 
 def main(argv: list[str] | None = None, session=None, cli_main=None) -> int:
     args = parse_args(argv)
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from ingest.errors import run_main  # AWS errors (unknown profile, AccessDenied, no such queue) in one line
+
+    return run_main("backfill", lambda: _main(args, session, cli_main))
+
+
+def _main(args: argparse.Namespace, session, cli_main) -> int:
     if session is None:
         import boto3
         session = boto3.Session(profile_name=args.profile, region_name=args.region)

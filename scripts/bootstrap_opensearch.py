@@ -9,35 +9,42 @@ Order: component templates, index templates (they name the components), ISM poli
 updated with if_seq_no/if_primary_term), then the saved objects through the Dashboards import API.
 Running it twice converges to the same state. It stops at the first failed step with exit code 1;
 Dashboards import failures come back inside an HTTP 200, so the response body is checked too.
-Credentials: SigV4 from the default boto3 chain (Amazon OpenSearch Service), basic auth with a
-password from Secrets Manager (--secret-id), $OPENSEARCH_PASSWORD or a prompt, or none. Passwords
-and Authorization headers are never printed.
+Credentials (ingest/auth.py, the same code as the Lambda and `python -m ingest run`): --auth auto (the
+default) is sigv4 for an Amazon OpenSearch endpoint and none for localhost, else asks you to choose;
+sigv4 uses the default boto3 chain and the endpoint's region and service; basic takes the password from
+Secrets Manager (--secret-id), $OPENSEARCH_PASSWORD or a prompt. Passwords and Authorization headers are
+never printed. Expected errors are one line; INGEST_DEBUG=1 shows the traceback.
 """
 from __future__ import annotations
 
 import argparse
-import copy
 import getpass
-import ipaddress
 import json
 import os
 import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 from urllib.parse import quote, urlsplit
 
 import requests
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))
+from ingest import auth as ingest_auth  # noqa: E402  (one implementation of SigV4 and Secrets Manager auth)
+from ingest.connection import (  # noqa: E402
+    AUTH_CHOICES, endpoint_region_service, http_session, is_loopback, is_tls_failure, resolve_auth_mode, tls_hint,
+    tls_reason,
+)
+from ingest.errors import run_main  # noqa: E402
+
 ASSETS = REPO_ROOT / "opensearch"
 DEFAULT_PREFIXES = {"alb": "alb-logs", "s3": "s3-access-logs"}
 # Saved objects per family; each file holds one index-pattern whose title is "<prefix>-*".
 NDJSON_FILES = {"alb": "alb-logs.ndjson", "s3": "s3-access-logs.ndjson"}
 DEFAULT_RETENTION_DAYS = 30
 PREFIX_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,200}$")  # a valid index name start, no wildcards
-AWS_HOST_RE = re.compile(r"\.([a-z0-9-]+)\.(?:es\.amazonaws\.com|aos\.[a-z0-9-]+\.on\.aws)$")
 
 
 class BootstrapError(Exception):
@@ -130,15 +137,6 @@ def saved_objects(prefixes: dict[str, str]) -> list[tuple[str, bytes, int]]:
 # Connection
 
 
-def is_loopback(host: str | None) -> bool:
-    if host in ("localhost",):
-        return True
-    try:
-        return ipaddress.ip_address(host or "").is_loopback
-    except ValueError:
-        return False
-
-
 def check_url(name: str, url: str, auth: str) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("https", "http") or not parts.hostname:
@@ -151,38 +149,21 @@ def check_url(name: str, url: str, auth: str) -> str:
 
 def default_dashboards_url(opensearch_url: str) -> str:
     parts = urlsplit(opensearch_url)
-    if AWS_HOST_RE.search(parts.hostname or ""):
+    if endpoint_region_service(opensearch_url):
         return f"{opensearch_url}/_dashboards"  # Amazon OpenSearch Service serves Dashboards here
     return f"{parts.scheme}://{parts.hostname}:5601"  # self-managed default port
 
 
-def resolve_region(args, boto3_session_factory) -> str:
-    if args.region:
-        return args.region
-    for var in ("AWS_REGION", "AWS_DEFAULT_REGION"):
-        if os.environ.get(var):
-            return os.environ[var]
-    match = AWS_HOST_RE.search(urlsplit(args.opensearch_url).hostname or "")
-    if match:
-        return match.group(1)
-    region = boto3_session_factory().region_name
-    if not region:
-        raise BootstrapError("--auth sigv4 needs a region: pass --region or set AWS_REGION")
-    return region
+def auth_mode(args) -> str:
+    """--auth with `auto` resolved from the endpoint (sigv4 for Amazon OpenSearch, none for localhost)."""
+    try:
+        return resolve_auth_mode(args.auth, args.opensearch_url)
+    except ValueError as error:
+        raise BootstrapError(str(error)) from None
 
 
-def basic_credentials(args, secrets_client_factory, prompt: Callable[[str], str]) -> tuple[str, str]:
-    if args.secret_id:
-        try:
-            raw = secrets_client_factory().get_secret_value(SecretId=args.secret_id)["SecretString"]
-            secret = json.loads(raw)
-            return secret["username"], secret["password"]
-        except (KeyError, ValueError, TypeError) as exc:
-            raise BootstrapError(
-                f"secret {args.secret_id} must be a JSON object with username and password ({type(exc).__name__})"
-            ) from None
-        except Exception as exc:  # botocore errors: name the secret, never print its value
-            raise BootstrapError(f"cannot read secret {args.secret_id}: {exc}") from None
+def prompted_credentials(args, prompt: Callable[[str], str]) -> tuple[str, str]:
+    """--auth basic without --secret-id: --username, with $OPENSEARCH_PASSWORD or a prompt."""
     if not args.username:
         raise BootstrapError("--auth basic needs --secret-id, or --username with $OPENSEARCH_PASSWORD or a prompt")
     password = os.environ.get("OPENSEARCH_PASSWORD")
@@ -193,27 +174,16 @@ def basic_credentials(args, secrets_client_factory, prompt: Callable[[str], str]
     return args.username, password
 
 
-def build_auth(args, *, boto3_session_factory=None, secrets_client_factory=None, prompt=getpass.getpass):
-    if args.auth == "none":
-        return None
-    if args.auth == "basic":
-        if secrets_client_factory is None:
-            def secrets_client_factory():
-                import boto3
-                return boto3.client("secretsmanager", region_name=args.region or None)
-        return requests.auth.HTTPBasicAuth(*basic_credentials(args, secrets_client_factory, prompt))
-    # sigv4: pass the refreshable credentials object, so an assumed role's keys are renewed while we run.
-    from requests_aws4auth import AWS4Auth
-
-    if boto3_session_factory is None:
-        def boto3_session_factory():
-            import boto3
-            return boto3.Session()
-    region = resolve_region(args, boto3_session_factory)
-    credentials = boto3_session_factory().get_credentials()
-    if credentials is None:
-        raise BootstrapError("--auth sigv4: no AWS credentials found (profile, environment or instance role)")
-    return AWS4Auth(refreshable_credentials=credentials, region=region, service="es")
+def build_auth(args, *, session: Any = None, prompt: Callable[[str], str] = getpass.getpass):
+    """The requests auth for --auth, built by ingest.auth (the Lambda's own code); `session` is a boto3 Session."""
+    mode = auth_mode(args)
+    if mode == "basic" and not args.secret_id:
+        return ingest_auth.BasicAuth(*prompted_credentials(args, prompt))
+    try:
+        return ingest_auth.build_auth(mode, url=args.opensearch_url, region=args.region, service=args.service,
+                                      secret_id=args.secret_id, session=session)
+    except ValueError as error:
+        raise BootstrapError(str(error)) from None
 
 
 # ------------------------------------------------------------------------------------------
@@ -231,11 +201,10 @@ def request_headers(req: Request) -> dict:
 class Runner:
     """Sends (or, in dry-run, prints) requests and reports each step."""
 
-    def __init__(self, session: requests.Session | None, *, dry_run: bool, timeout: float, verify, out):
-        self.session = session
+    def __init__(self, session: requests.Session | None, *, dry_run: bool, timeout: float, out):
+        self.session = session  # from ingest.connection.http_session: auth, and --ca-bundle pinned
         self.dry_run = dry_run
         self.timeout = timeout
-        self.verify = verify
         self.out = out
 
     def say(self, text: str) -> None:
@@ -257,10 +226,13 @@ class Runner:
         data = json.dumps(req.json_body).encode("utf-8") if req.json_body is not None else None
         try:
             return self.session.request(req.method, req.url, headers=request_headers(req), data=data,
-                                        files=req.files,
-                                        timeout=self.timeout, verify=self.verify)
+                                        files=req.files, timeout=self.timeout)
         except requests.RequestException as exc:
-            raise BootstrapError(f"{req.describe}: {req.method} {req.url} failed: {exc}") from None
+            if is_tls_failure(exc):
+                raise BootstrapError(f"{req.describe}: TLS certificate of {req.url} not trusted "
+                                     f"({tls_reason(str(exc))}); {tls_hint('--ca-bundle')}") from None
+            raise BootstrapError(f"{req.describe}: {req.method} {req.url} failed: {exc}; check the URL and that "
+                                 "the cluster is reachable from here") from None
 
 
 def excerpt(response: requests.Response, limit: int = 2000) -> str:
@@ -374,22 +346,27 @@ def import_saved_objects(runner: Runner, dashboards: str, tenant: str | None, fi
 
 def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--opensearch-url", default=os.environ.get("OPENSEARCH_URL"),
                    help="cluster endpoint, e.g. https://search-logs-abc.eu-west-1.es.amazonaws.com "
                         "(default $OPENSEARCH_URL)")
     p.add_argument("--dashboards-url", help="default: <opensearch-url>/_dashboards on Amazon OpenSearch "
                                             "Service, else port 5601 on the same host")
-    p.add_argument("--auth", choices=("sigv4", "basic", "none"), default="sigv4")
-    p.add_argument("--region", help="SigV4 region (default: $AWS_REGION, the endpoint's region, or the profile's)")
+    p.add_argument("--auth", choices=AUTH_CHOICES, default="auto",
+                   help="auto: sigv4 for an Amazon OpenSearch endpoint (*.es.amazonaws.com, *.aoss.amazonaws.com, "
+                        "*.aos.<region>.on.aws), none for localhost/127.0.0.1/::1, otherwise choose")
+    p.add_argument("--region", help="SigV4 region (default: the endpoint's, else the profile's / $AWS_REGION)")
+    p.add_argument("--service", choices=("es", "aoss"),
+                   help="SigV4 service (default: aoss for *.aoss.amazonaws.com, else es)")
     p.add_argument("--secret-id", help="basic auth: Secrets Manager secret holding {\"username\",\"password\"}")
     p.add_argument("--username", help="basic auth without --secret-id; password from $OPENSEARCH_PASSWORD "
                                       "or a prompt")
-    p.add_argument("--ca-bundle", help="CA certificate file for a cluster with a private CA (TLS is always verified)")
+    p.add_argument("--ca-bundle", help="CA certificate file (PEM) for a cluster with a private CA; trusted instead "
+                                       "of REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE (TLS is always verified)")
+    p.add_argument("--ca-certs", dest="ca_bundle", help=argparse.SUPPRESS)  # the name `python -m ingest` used
     p.add_argument("--tenant", default="global",
-                   help="Dashboards tenant for the saved objects (securitytenant header; default global; "
-                        "'' to send none)")
-    p.add_argument("--retention-days", type=int, default=DEFAULT_RETENTION_DAYS)
+                   help="Dashboards tenant for the saved objects (securitytenant header; '' to send none)")
+    p.add_argument("--retention-days", type=int, default=DEFAULT_RETENTION_DAYS, help="delete indices this old")
     p.add_argument("--shards", type=int, help="primary shards per daily index (default 1)")
     p.add_argument("--replicas", type=int, help="replicas per daily index (default 1)")
     p.add_argument("--alb-prefix", default=DEFAULT_PREFIXES["alb"], help="as ALB_INDEX_PREFIX in the Lambda")
@@ -416,20 +393,28 @@ def parse_args(argv):
     return args
 
 
-def main(argv: list[str] | None = None, *, out=None, err=None, **auth_factories) -> int:
-    """Entry point; `auth_factories` (boto3_session_factory, secrets_client_factory, prompt) let tests
-    supply credentials sources."""
+def main(argv: list[str] | None = None, *, out=None, err=None, session: Any = None,
+         prompt: Callable[[str], str] = getpass.getpass) -> int:
+    """Entry point; `session` (a boto3 Session) and `prompt` let tests supply the credential sources.
+    Expected errors are one line on `err` (exit 1 for a failed step, 2 for anything else the user can fix)."""
     out = out or sys.stdout
     err = err or sys.stderr
     args = parse_args(argv)
+    return run_main("bootstrap_opensearch", lambda: _bootstrap(args, out, err, session, prompt))
+
+
+def _bootstrap(args, out, err, boto3_session: Any, prompt: Callable[[str], str]) -> int:
     try:
-        base = check_url("--opensearch-url", args.opensearch_url, args.auth)
-        dashboards = check_url("--dashboards-url", args.dashboards_url or default_dashboards_url(base), args.auth)
+        mode = auth_mode(args)
+        base = check_url("--opensearch-url", args.opensearch_url, mode)
+        dashboards = check_url("--dashboards-url", args.dashboards_url or default_dashboards_url(base), mode)
         session = None
         if not args.dry_run:  # a dry run needs no credentials
-            session = requests.Session()
-            session.auth = build_auth(args, **auth_factories)
-        runner = Runner(session, dry_run=args.dry_run, timeout=args.timeout, verify=args.ca_bundle or True, out=out)
+            try:
+                session = http_session(build_auth(args, session=boto3_session, prompt=prompt), args.ca_bundle)
+            except ValueError as error:  # --ca-bundle that does not exist
+                raise BootstrapError(str(error)) from None
+        runner = Runner(session, dry_run=args.dry_run, timeout=args.timeout, out=out)
         prefixes = {"alb": args.alb_prefix, "s3": args.s3_prefix}
         tenant = args.tenant if args.tenant != "" else None
 

@@ -41,6 +41,7 @@ PACKAGE_DIR = REPO_ROOT / "ingest"
 # Provided by every Lambda Python runtime; shipping our own copy would only add ~25 MB.
 RUNTIME_PROVIDED = frozenset({"boto3", "botocore", "s3transfer", "jmespath"})
 ARCH_PLATFORMS = {"x86_64": "manylinux2014_x86_64", "arm64": "manylinux2014_aarch64"}
+DEFAULT_ARCH = "arm64"  # the same as scripts/deploy.py --arch and the template's Architecture parameter
 LAMBDA_PYTHONS = ("3.12", "3.13")
 
 # 1980-01-01 is the earliest timestamp a zip entry can hold.
@@ -243,13 +244,15 @@ def build(output: Path, python: str, arch: str, use_env_constraints: bool = True
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--arch", choices=sorted(ARCH_PLATFORMS), default="x86_64",
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+                                     epilog="Expected errors print one line; INGEST_DEBUG=1 shows the traceback.")
+    parser.add_argument("--arch", choices=sorted(ARCH_PLATFORMS), default=DEFAULT_ARCH,
                         help="Lambda architecture (ignored with --python local)")
     parser.add_argument("--python", default="3.13",
                         help=f"Lambda Python version {' or '.join(LAMBDA_PYTHONS)}, or 'local' to build "
                              "for the interpreter running this script (for tests on this machine)")
-    parser.add_argument("--output", type=Path, default=REPO_ROOT / "build" / "lambda.zip")
+    parser.add_argument("--output", type=Path, default=REPO_ROOT / "build" / "lambda.zip", help="the zip to write")
     parser.add_argument("--package-dir", type=Path, default=PACKAGE_DIR,
                         help="the ingest package to ship (default: the one in this repository)")
     parser.add_argument("--no-env-constraints", action="store_true",
@@ -257,11 +260,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.python != "local" and not re.fullmatch(r"3\.\d+", args.python):
         parser.error(f"--python must look like 3.13 or be 'local', got {args.python!r}")
+    if not (args.package_dir / "__init__.py").is_file():
+        parser.error(f"--package-dir {args.package_dir} is not a Python package (no __init__.py)")
     return args
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    sys.path.insert(0, str(REPO_ROOT))
+    from ingest.errors import run_main  # one-line errors (a missing --package-dir, an unwritable --output, ...)
+
+    return run_main("build_zip", lambda: _main(args))
+
+
+def _main(args: argparse.Namespace) -> int:
     if args.python not in LAMBDA_PYTHONS + ("local",):
         print(f"warning: python {args.python} is not one of the Lambda runtimes this project targets "
               f"({', '.join(LAMBDA_PYTHONS)})", file=sys.stderr)

@@ -17,20 +17,30 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import ipaddress
 import json
 import re
 import subprocess
 import sys
 import time
+import zipfile
 from pathlib import Path
 from typing import Any, Callable
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))
+from ingest.connection import endpoint_region_service  # noqa: E402
+from ingest.errors import run_main  # noqa: E402
+
 TEMPLATE = REPO_ROOT / "infra" / "template.yaml"
 BUILD_ZIP = REPO_ROOT / "scripts" / "build_zip.py"
 BOOTSTRAP = REPO_ROOT / "scripts" / "bootstrap_opensearch.py"
 NOTIFICATION_ID_PREFIX = "access-logs-to-opensearch-"
 NO_CHANGES_REASONS = ("didn't contain changes", "No updates are to be performed")
+DEFAULT_ARCH = "arm64"  # the template's Architecture default; build_zip.py defaults to the same
+# ELF e_machine values of the Lambda architectures.
+ELF_MACHINES = {62: "x86_64", 183: "arm64"}
+MIN_ADMIN_PREFIX = 8  # AdminCidr: the template's AllowedPattern accepts IPv4 /8 to /32
 
 
 class DeployError(Exception):
@@ -56,6 +66,65 @@ def check_prefixes(alb_prefix: str, s3_access_prefix: str, dead_letter_prefix: s
             if dead_letter_prefix.startswith(prefix) or prefix.startswith(dead_letter_prefix):
                 raise DeployError(f"dead-letter prefix {dead_letter_prefix!r} overlaps log prefix {prefix!r}: "
                                   "dead-letter files would be fed back to the function")
+
+
+def zip_native_architectures(zip_path: Path) -> dict[str, str]:
+    """{entry name: architecture} of the ELF shared libraries inside the zip (unknown machines by number)."""
+    found = {}
+    with zipfile.ZipFile(zip_path) as archive:
+        for info in archive.infolist():
+            name = info.filename
+            if not (name.endswith(".so") or ".so." in name.rsplit("/", 1)[-1]):
+                continue
+            with archive.open(info) as member:
+                header = member.read(20)
+            if header[:4] != b"\x7fELF" or len(header) < 20:
+                continue
+            machine = int.from_bytes(header[18:20], "little" if header[5] == 1 else "big")
+            found[name] = ELF_MACHINES.get(machine, f"ELF machine {machine}")
+    return found
+
+
+def check_zip_architecture(zip_path: Path, arch: str) -> None:
+    """Refuse a zip whose native libraries are for another CPU than the function's architecture."""
+    try:
+        native = zip_native_architectures(zip_path)
+    except zipfile.BadZipFile:
+        raise DeployError(f"{zip_path} is not a zip file; build one with scripts/build_zip.py") from None
+    wrong = {name: found for name, found in native.items() if found != arch}
+    if wrong:
+        kinds = ", ".join(sorted(set(wrong.values())))
+        example = sorted(wrong)[0]
+        raise DeployError(f"{zip_path.name} holds native code for {kinds} ({example} and {len(wrong) - 1} more), not "
+                          f"for --arch {arch}; rebuild it with `scripts/build_zip.py --arch {arch}` or deploy with "
+                          f"--arch {sorted(set(wrong.values()))[0]} (nothing was changed)")
+
+
+def check_admin_cidr(value: str) -> None:
+    """AdminCidr opens the domain's HTTP API (behind the master user) to a network; never to everyone."""
+    if value == "":
+        return
+    try:
+        network = ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        raise DeployError(f"AdminCidr {value!r} is not a CIDR; give an IPv4 range such as 203.0.113.0/24") from None
+    if network.version != 4 or network.prefixlen < MIN_ADMIN_PREFIX or "/" not in value:
+        who = "anyone on the internet" if network.prefixlen == 0 else "too wide a network"
+        raise DeployError(f"AdminCidr {value} would let {who} try the domain's master password; give an IPv4 "
+                          f"range from /{MIN_ADMIN_PREFIX} to /32 (e.g. your office's 203.0.113.0/24), or leave it "
+                          "empty")
+
+
+def resolve_deploy_auth(auth: str, opensearch_url: str | None, create_domain: bool) -> str:
+    """--auth auto: sigv4 for a created domain or an Amazon OpenSearch endpoint; otherwise the user chooses."""
+    if auth != "auto":
+        return auth
+    if create_domain or (opensearch_url and endpoint_region_service(opensearch_url)):
+        return "sigv4"
+    if not opensearch_url:
+        return "sigv4"  # --code-only: the stack keeps its own setting
+    raise DeployError(f"--auth auto cannot tell how the function should authenticate to {opensearch_url} (not an "
+                      "Amazon OpenSearch endpoint); pass --auth basic --secret-name NAME, or --auth sigv4")
 
 
 def our_queue_configurations(queue_arn: str, prefixes: list[str]) -> list[dict]:
@@ -111,6 +180,8 @@ def template_parameters(args: argparse.Namespace, key: str) -> dict[str, str]:
         name, separator, value = item.partition("=")
         if not separator or not name:
             raise DeployError(f"--parameter {item!r}: expected Name=Value")
+        if name == "AdminCidr":
+            check_admin_cidr(value)
         parameters[name] = value
     return parameters
 
@@ -203,7 +274,8 @@ class Deployer:
         if self.dry_run and not zip_path.exists():
             return zip_path, f"{self.args.code_prefix}lambda-<sha256 of the zip>.zip"
         if not zip_path.is_file():
-            raise DeployError(f"zip not found: {zip_path}")
+            raise DeployError(f"zip not found: {zip_path}; build it with scripts/build_zip.py, or leave out --zip")
+        check_zip_architecture(zip_path, self.args.arch)
         return zip_path, code_key(self.args.code_prefix, zip_path.read_bytes())
 
     def upload(self, zip_path: Path, key: str) -> None:
@@ -318,6 +390,9 @@ class Deployer:
 def deploy(args: argparse.Namespace, deployer: Deployer) -> int:
     if not args.code_only:
         check_prefixes(args.alb_prefix, args.s3_access_prefix, args.dead_letter_prefix, same_bucket=True)
+        template_parameters(args, "<key>")  # refuse bad --parameter values (AdminCidr) before anything happens
+    if args.zip and args.zip.is_file():
+        check_zip_architecture(args.zip, args.arch)  # before credentials are even looked at
     if not args.dry_run:
         deployer.session()  # fail on missing credentials before building anything
     zip_path, key = deployer.build_zip()
@@ -339,23 +414,28 @@ def deploy(args: argparse.Namespace, deployer: Deployer) -> int:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--stack-name", default="access-logs-to-opensearch")
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+                                     epilog="Expected errors print one line; INGEST_DEBUG=1 shows the traceback.")
+    parser.add_argument("--stack-name", default="access-logs-to-opensearch", help="CloudFormation stack")
     parser.add_argument("--region", help="default: the profile's / $AWS_REGION")
     parser.add_argument("--profile")
     parser.add_argument("--code-bucket", required=True, help="bucket the zip is uploaded to (same Region)")
-    parser.add_argument("--code-prefix", default="access-logs-to-opensearch/")
-    parser.add_argument("--zip", type=Path, help="deploy this zip instead of building one")
-    parser.add_argument("--arch", choices=["x86_64", "arm64"], default="arm64")
-    parser.add_argument("--python", choices=["3.12", "3.13"], default="3.13")
-    parser.add_argument("--function-name", default="access-logs-to-opensearch")
+    parser.add_argument("--code-prefix", default="access-logs-to-opensearch/", help="key prefix for the zip")
+    parser.add_argument("--zip", type=Path, help="deploy this zip instead of building one (its native libraries "
+                                                 "must match --arch)")
+    parser.add_argument("--arch", choices=["x86_64", "arm64"], default=DEFAULT_ARCH, help="Lambda architecture")
+    parser.add_argument("--python", choices=["3.12", "3.13"], default="3.13", help="Lambda Python runtime")
+    parser.add_argument("--function-name", default="access-logs-to-opensearch", help="Lambda function name")
     parser.add_argument("--log-bucket", help="bucket the logs are written to (required unless --code-only)")
     parser.add_argument("--create-log-bucket", action="store_true", help="create it (with notifications)")
-    parser.add_argument("--alb-prefix", default="AWSLogs/")
-    parser.add_argument("--s3-access-prefix", default="")
-    parser.add_argument("--dead-letter-prefix", default="dead-letter/")
+    parser.add_argument("--alb-prefix", default="AWSLogs/", help="key prefix of the ALB logs ('' for none)")
+    parser.add_argument("--s3-access-prefix", default="", help="key prefix of the S3 access logs ('' for none)")
+    parser.add_argument("--dead-letter-prefix", default="dead-letter/", help="key prefix for dead letters")
     parser.add_argument("--opensearch-url", help="existing cluster/domain (not with --create-domain)")
-    parser.add_argument("--auth", choices=["sigv4", "basic"], default="sigv4")
+    parser.add_argument("--auth", choices=["auto", "sigv4", "basic"], default="auto",
+                        help="how the function authenticates: auto is sigv4 for an Amazon OpenSearch endpoint or "
+                             "--create-domain, otherwise choose basic (with --secret-name) or sigv4")
     parser.add_argument("--secret-name", help="basic auth: Secrets Manager secret name with username/password")
     parser.add_argument("--domain-name", default="access-logs",
                         help="Amazon OpenSearch Service domain (existing or to create); scopes the IAM policy")
@@ -367,6 +447,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--bootstrap", action="store_true", help="then run scripts/bootstrap_opensearch.py")
     parser.add_argument("--dry-run", action="store_true", help="print the commands and AWS calls; change nothing")
     args = parser.parse_args(argv)
+    if args.opensearch_url and not re.match(r"^https://", args.opensearch_url):
+        parser.error("--opensearch-url must be https://")
+    try:
+        args.auth = resolve_deploy_auth(args.auth, args.opensearch_url, args.create_domain)
+    except DeployError as error:
+        parser.error(str(error))
     if not args.code_only:
         if not args.log_bucket:
             parser.error("--log-bucket is required (unless --code-only)")
@@ -378,8 +464,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
             parser.error("--auth basic needs --secret-name")
         if args.create_domain and args.auth != "sigv4":
             parser.error("a created domain is reached with --auth sigv4 (the function's role)")
-        if args.opensearch_url and not re.match(r"^https://", args.opensearch_url):
-            parser.error("--opensearch-url must be https://")
     return args
 
 
@@ -387,7 +471,8 @@ def main(argv: list[str] | None = None, session_factory=None, run=subprocess.run
     args = parse_args(argv)
     deployer = Deployer(args, session_factory=session_factory, run=run)
     try:
-        return deploy(args, deployer)
+        # AWS API errors (AccessDenied, a missing bucket, a failed waiter) become one line too.
+        return run_main("deploy", lambda: deploy(args, deployer))
     except DeployError as error:
         print(f"deploy: error: {error}", file=sys.stderr)
         return 2

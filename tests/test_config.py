@@ -91,18 +91,20 @@ def test_empty_variables_count_as_unset():
 
 
 def test_region_falls_back_to_aws_default_region():
-    assert settings(AWS_REGION=None, AWS_DEFAULT_REGION="us-east-2").region == "us-east-2"
+    assert settings(AWS_REGION=None, AWS_DEFAULT_REGION="us-east-2", OPENSEARCH_URL="https://search.example.com",
+                    OPENSEARCH_AUTH="sigv4").region == "us-east-2"
 
 
 def test_trailing_slash_is_dropped_from_the_url():
-    assert settings(OPENSEARCH_URL="https://search.example.com/").opensearch_url == "https://search.example.com"
+    assert settings(OPENSEARCH_URL="https://search.example.com/",
+                    OPENSEARCH_AUTH="sigv4").opensearch_url == "https://search.example.com"
 
 
 # --- refusals --------------------------------------------------------------------------------------
 
 
 def test_unknown_auth_names_the_variable_and_the_accepted_values():
-    assert "OPENSEARCH_AUTH must be one of sigv4, basic, none; got 'sigv5'" in problem(OPENSEARCH_AUTH="sigv5")
+    assert "OPENSEARCH_AUTH must be one of auto, sigv4, basic, none; got 'sigv5'" in problem(OPENSEARCH_AUTH="sigv5")
 
 
 @pytest.mark.parametrize(
@@ -115,7 +117,8 @@ def test_unknown_auth_names_the_variable_and_the_accepted_values():
         ({"OPENSEARCH_URL": "https://search.example.com/?pretty"}, "OPENSEARCH_URL must not have a query string"),
         ({"OPENSEARCH_URL": "https://search.example.com:99999"}, "OPENSEARCH_URL is not a valid URL"),
         ({"OPENSEARCH_SERVICE": "opensearch"}, "OPENSEARCH_SERVICE must be one of es, aoss; got 'opensearch'"),
-        ({"AWS_REGION": None}, "AWS_REGION (or AWS_DEFAULT_REGION) must be set for OPENSEARCH_AUTH=sigv4"),
+        ({"AWS_REGION": None, "OPENSEARCH_URL": "https://search.example.com", "OPENSEARCH_AUTH": "sigv4"},
+         "AWS_REGION (or AWS_DEFAULT_REGION) must be set for OPENSEARCH_AUTH=sigv4"),
         ({"OPENSEARCH_AUTH": "basic"}, "OPENSEARCH_SECRET_ID must name the Secrets Manager secret"),
         ({"BULK_MAX_BYTES": "0"}, "BULK_MAX_BYTES must be a whole number between 1 and 104857600; got '0'"),
         ({"BULK_MAX_BYTES": str(100 * 1024 * 1024 + 1)}, "BULK_MAX_BYTES must be a whole number between 1 and 104857600"),
@@ -144,7 +147,7 @@ def test_bad_values_are_refused_with_a_message_naming_the_variable(overrides, ex
 def test_http_is_accepted_only_for_loopback_without_auth():
     for url in ("http://localhost:9200", "http://127.0.0.1:9200", "http://[::1]:9200"):
         assert settings(OPENSEARCH_URL=url, OPENSEARCH_AUTH="none").opensearch_url == url
-    assert "must use https" in problem(OPENSEARCH_URL="http://localhost:9200")  # sigv4 over http
+    assert "must use https" in problem(OPENSEARCH_URL="http://localhost:9200", OPENSEARCH_AUTH="sigv4")
     assert "must use https" in problem(
         OPENSEARCH_URL="http://localhost:9200", OPENSEARCH_AUTH="basic", OPENSEARCH_SECRET_ID="s"
     )
@@ -181,3 +184,29 @@ def test_every_problem_is_reported_at_once():
 
 def test_bulk_max_bytes_accepts_exactly_100_mib():
     assert settings(BULK_MAX_BYTES=str(100 * 1024 * 1024)).bulk_max_bytes == 104857600
+
+
+# --- OPENSEARCH_AUTH=auto (the default, as on the command line and in the bootstrap) -----------------------
+
+
+def test_auth_defaults_to_sigv4_for_an_amazon_opensearch_endpoint():
+    assert settings(OPENSEARCH_AUTH=None).auth is Auth.SIGV4
+
+
+def test_auth_defaults_to_none_for_a_local_cluster():
+    s = settings(OPENSEARCH_AUTH=None, OPENSEARCH_URL="http://localhost:9200")
+    assert (s.auth, s.opensearch_url) == (Auth.NONE, "http://localhost:9200")
+
+
+def test_auth_auto_refuses_to_guess_for_any_other_host_naming_the_variable():
+    message = problem(OPENSEARCH_AUTH="auto", OPENSEARCH_URL="https://search.example.com")
+    assert "OPENSEARCH_AUTH=auto cannot tell how to authenticate to 'search.example.com'" in message
+    assert "sigv4" in message and "basic" in message and "none" in message
+
+
+def test_sigv4_region_and_service_come_from_the_endpoint_before_the_functions_own_region():
+    s = settings(OPENSEARCH_URL="https://abc123.us-east-2.aoss.amazonaws.com", AWS_REGION="eu-west-1")
+    assert (s.auth, s.region, s.service) == (Auth.SIGV4, "us-east-2", "aoss")
+    assert settings(AWS_REGION=None, AWS_DEFAULT_REGION=None).region == "eu-west-1"  # from the host alone
+    assert settings(OPENSEARCH_SERVICE="es",
+                    OPENSEARCH_URL="https://abc123.us-east-2.aoss.amazonaws.com").service == "es"

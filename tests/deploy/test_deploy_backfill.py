@@ -239,3 +239,45 @@ def test_progress_is_reported_on_stderr(aws, tmp_path):
                       Session(), cli_main=lambda args: 0)
     assert out == ""
     assert "3/3 objects 100%" in err and "done: 3 of 3 objects" in err
+
+
+# ----------------------------------------------------------------------------- defaults and one-line errors
+
+def test_auth_defaults_to_auto_like_ingest_run_and_is_passed_on(aws, tmp_path):
+    put(aws, alb_key("2025-01-01"))
+    calls = []
+    code, _, _ = run(["--bucket", BUCKET, "--local", "--opensearch-url", URL, "--state-file", str(tmp_path / "s")],
+                     Session(), cli_main=lambda argv: calls.append(argv) or 0)
+    assert code == 0
+    assert calls[0][:5] == ["run", "--opensearch-url", URL, "--auth", "auto"]
+
+
+def test_an_ingest_run_setup_error_stops_the_backfill_at_the_first_object(aws, tmp_path, capsys):
+    put(aws, *(alb_key("2025-01-01", n) for n in range(3)))
+    calls = []
+    code = backfill.main(["--bucket", BUCKET, "--local", "--opensearch-url", URL, "--state-file", str(tmp_path / "s")],
+                         session=Session(), cli_main=lambda argv: calls.append(argv) or 2)
+    err = capsys.readouterr().err
+    assert code == 2 and len(calls) == 1
+    assert err.splitlines()[-1].startswith("backfill: error: stopped at s3://")
+
+
+def test_an_unknown_profile_is_one_line(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    code = backfill.main(["--bucket", BUCKET, "--to-queue", "https://sqs.example/q", "--profile", "nope"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith("backfill: error: ") and "nope" in err
+
+
+def test_a_queue_that_does_not_exist_is_one_line_naming_the_call(aws, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    put(aws, alb_key("2025-01-01"))
+    missing = f"https://sqs.{REGION}.amazonaws.com/123456789012/no-such-queue"
+    code = backfill.main(["--bucket", BUCKET, "--to-queue", missing, "--state-file", str(tmp_path / "s")],
+                         session=Session(sqs=boto3.client("sqs", region_name=REGION)))
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err
+    assert err.splitlines()[-1].startswith("backfill: error: SendMessageBatch: ")

@@ -188,3 +188,111 @@ def test_update_keeps_previous_values_of_parameters_not_given_this_time():
     entries = deploy.change_set_parameters({"CodeS3Key": "new.zip"}, previous={"CodeS3Key", "MemorySize"})
     assert entries == [{"ParameterKey": "CodeS3Key", "ParameterValue": "new.zip"},
                        {"ParameterKey": "MemorySize", "UsePreviousValue": True}]
+
+
+# ----------------------------------------------------------------------------- one architecture, checked
+
+def zip_with_native(tmp_path: Path, machine: int) -> Path:
+    """A zip whose ingest/_native.abi3.so is an ELF header for `machine` (62 x86_64, 183 aarch64)."""
+    header = b"\x7fELF\x02\x01\x01" + bytes(11) + machine.to_bytes(2, "little") + bytes(44)
+    path = tmp_path / f"lambda-{machine}.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("ingest/__init__.py", "")
+        archive.writestr("ingest/_native.abi3.so", header)
+    return path
+
+
+def test_build_zip_deploy_and_template_default_to_the_same_architecture():
+    build_zip_spec = importlib.util.spec_from_file_location("build_zip_for_defaults", REPO_ROOT / "scripts" / "build_zip.py")
+    build_zip = importlib.util.module_from_spec(build_zip_spec)
+    build_zip_spec.loader.exec_module(build_zip)
+    from cfnlint.decode import decode
+
+    template, _ = decode(str(REPO_ROOT / "infra" / "template.yaml"))
+    deploy_arch = deploy.parse_args(["--code-bucket", "a", "--code-only"]).arch
+    assert build_zip.parse_args([]).arch == deploy_arch == template["Parameters"]["Architecture"]["Default"]
+
+
+@pytest.mark.parametrize("script", ["build_zip.py", "deploy.py"])
+def test_help_shows_the_default_architecture(script):
+    result = subprocess.run([sys.executable, str(REPO_ROOT / "scripts" / script), "--help"], capture_output=True,
+                            text=True, check=True)
+    assert "(default: arm64)" in " ".join(result.stdout.split())
+
+
+def test_a_zip_built_for_another_architecture_is_refused_in_one_line_before_any_upload(tmp_path):
+    x86_zip = zip_with_native(tmp_path, 62)
+    with pytest.raises(deploy.DeployError) as raised:
+        dry_run("--arch", "arm64", zip_path=x86_zip)
+    message = str(raised.value)
+    assert "native code for x86_64" in message and "not for --arch arm64" in message
+    assert "build_zip.py --arch arm64" in message and "\n" not in message
+
+
+def test_a_zip_built_for_the_functions_architecture_is_deployed(tmp_path):
+    code, output = dry_run("--arch", "arm64", zip_path=zip_with_native(tmp_path, 183))
+    assert code == 0 and "s3.put_object(" in output
+
+
+def test_main_reports_a_wrong_architecture_zip_in_one_line_with_exit_2(tmp_path, capsys):
+    code = deploy.main(["--dry-run", "--region", "eu-west-1", "--code-bucket", "artifacts", "--code-only",
+                        "--arch", "x86_64", "--zip", str(zip_with_native(tmp_path, 183))],
+                       session_factory=refuse_sessions)
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1
+    assert err.startswith("deploy: error: ") and "native code for arm64" in err
+
+
+# ----------------------------------------------------------------------------- auth default
+
+def test_auth_auto_means_sigv4_for_an_amazon_endpoint_and_a_created_domain():
+    common = ["--code-bucket", "a", "--log-bucket", "b"]
+    assert deploy.parse_args([*common, "--opensearch-url", ENDPOINT]).auth == "sigv4"
+    assert deploy.parse_args([*common, "--create-domain"]).auth == "sigv4"
+
+
+def test_auth_auto_refuses_to_guess_for_another_cluster(capsys):
+    with pytest.raises(SystemExit) as raised:
+        deploy.parse_args(["--code-bucket", "a", "--log-bucket", "b", "--opensearch-url", "https://search.example.com"])
+    assert raised.value.code == 2
+    assert "--auth basic --secret-name NAME" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------- AdminCidr
+
+@pytest.mark.parametrize("cidr", ["0.0.0.0/0", "::/0", "10.0.0.0/0", "1.0.0.0/7", "2001:db8::/32", "not-a-cidr"])
+def test_an_admin_cidr_open_to_the_internet_is_refused_before_anything_happens(cidr, fake_zip):
+    args, deployer = _dry_run_args("--parameter", f"AdminCidr={cidr}", zip_path=fake_zip)
+    with pytest.raises(deploy.DeployError, match="AdminCidr"):
+        deploy.deploy(args, deployer)
+    assert deployer.out.getvalue() == ""  # not even a dry-run step was printed
+
+
+def test_a_narrow_admin_cidr_is_passed_to_the_stack(fake_zip):
+    _, output = dry_run("--parameter", "AdminCidr=203.0.113.0/24", zip_path=fake_zip)
+    assert '"ParameterKey": "AdminCidr", "ParameterValue": "203.0.113.0/24"' in output
+
+
+def _dry_run_args(*extra, zip_path):
+    out = io.StringIO()
+    argv = ["--dry-run", "--region", "eu-west-1", "--code-bucket", "artifacts", "--log-bucket", "alb-logs",
+            "--opensearch-url", ENDPOINT, "--domain-name", "logs", "--zip", str(zip_path), *extra]
+    args = deploy.parse_args(argv)
+    deployer = deploy.Deployer(args, session_factory=refuse_sessions,
+                               run=lambda argv: pytest.fail(f"dry run executed {argv}"), out=out)
+    assert out.getvalue() == ""
+    return args, deployer
+
+
+# ----------------------------------------------------------------------------- AWS errors in one line
+
+@mock_aws
+def test_an_aws_api_error_is_one_line_naming_the_call_and_what_to_check(fake_zip, monkeypatch, capsys):
+    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                        "AWS_DEFAULT_REGION": "eu-west-1"}.items():
+        monkeypatch.setenv(name, value)
+    code = deploy.main(["--region", "eu-west-1", "--code-bucket", "no-such-bucket", "--code-only", "--zip",
+                        str(fake_zip)], session_factory=lambda **kw: boto3.Session(**kw))
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err
+    assert err.count("\n") == 1 and err.startswith("deploy: error: PutObject: NoSuchBucket")

@@ -162,13 +162,79 @@ def test_function_writes_only_under_the_dead_letter_prefix(resources):
         assert sub_text(statement["Resource"]).endswith("/${DeadLetterPrefix}*")
 
 
-def test_opensearch_permissions_are_post_put_get_on_bulk_and_log_indices_only(resources):
+def what_the_shipper_sends() -> set[tuple[str, str]]:
+    """(HTTP method, path) of every request OpenSearchSink makes, seen by a local server."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from ingest.shipper import OpenSearchSink
+    from ingest.sinks import BulkItem
+
+    seen = set()
+
+    class Handler(BaseHTTPRequestHandler):
+        def answer(self):
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            seen.add((self.command, self.path.split("?")[0]))
+            body = json.dumps({"errors": False, "items": []}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = answer
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        items = [BulkItem(f'{{"index":{{"_index":"{index}-2026.11.25","_id":"x"}}}}\n{{}}\n'.encode(), 1, "raw")
+                 for index in ("alb-logs", "s3-access-logs")]
+        sink = OpenSearchSink(f"http://127.0.0.1:{server.server_address[1]}", None)
+        sink.send(items, float("inf"))
+        sink.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+    return seen
+
+
+def test_opensearch_permissions_are_exactly_the_verbs_the_shipper_sends_on_bulk_and_log_indices(resources):
+    sent = what_the_shipper_sends()
+    assert sent == {("POST", "/_bulk")}
+    verbs = sorted({f"es:ESHttp{method.title()}" for method, _ in sent})
     statements = role_statements(resources, "BulkIndexIntoLogIndices")
     assert statements
     for statement in statements:
-        assert sorted(statement["Action"]) == ["es:ESHttpGet", "es:ESHttpPost", "es:ESHttpPut"]
+        assert sorted(as_list(statement["Action"])) == verbs
         paths = [sub_text(r).split(":domain/${OpenSearchDomainName}/")[1] for r in statement["Resource"]]
         assert paths == ["_bulk", "${AlbIndexPrefix}-*", "${S3AccessIndexPrefix}-*"]
+
+
+def test_created_domains_access_policy_grants_the_function_no_more_than_its_own_iam_policy(resources):
+    iam = role_statements(resources, "BulkIndexIntoLogIndices")[0]
+    domain = next(s for s in resources["Domain"]["Properties"]["AccessPolicies"]["Statement"]
+                  if s.get("Sid") == "FunctionRoleIndexes")
+    assert domain["Principal"] == {"AWS": {"Fn::GetAtt": ["FunctionRole", "Arn"]}}
+    assert sorted(as_list(domain["Action"])) == sorted(as_list(iam["Action"]))
+    assert [sub_text(r) for r in as_list(domain["Resource"])] == [sub_text(r) for r in as_list(iam["Resource"])]
+
+
+@pytest.mark.parametrize("cidr", ["0.0.0.0/0", "::/0", "10.0.0.0/0", "1.2.3.4/4", "0.0.0.0/7", "999.1.1.1/24",
+                                  "10.0.0.0/33", "10.0.0.0"])
+def test_admin_cidr_refuses_the_whole_internet_and_anything_wider_than_a_slash_8(template, cidr):
+    pattern = template["Parameters"]["AdminCidr"]["AllowedPattern"]
+    assert not re.fullmatch(pattern, cidr)
+
+
+@pytest.mark.parametrize("cidr", ["", "203.0.113.0/24", "198.51.100.7/32", "10.0.0.0/8"])
+def test_admin_cidr_accepts_a_narrow_ipv4_range_or_nothing(template, cidr):
+    pattern = template["Parameters"]["AdminCidr"]["AllowedPattern"]
+    assert re.fullmatch(pattern, cidr)
 
 
 def test_secret_is_readable_only_with_basic_auth_and_only_that_secret(resources):

@@ -8,6 +8,7 @@ import email.policy
 import hashlib
 import io
 import json
+import os
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
@@ -384,8 +385,118 @@ def test_dashboards_url_defaults_to_the_dashboards_path_on_amazon_opensearch_ser
             "?overwrite=true") in out.getvalue()
 
 
-def test_region_is_read_from_an_amazon_opensearch_endpoint(monkeypatch):
-    monkeypatch.delenv("AWS_REGION", raising=False)
-    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
-    args = bootstrap.parse_args(["--opensearch-url", "https://search-logs-abc.ap-southeast-2.es.amazonaws.com"])
-    assert bootstrap.resolve_region(args, lambda: pytest.fail("no boto3 lookup needed")) == "ap-southeast-2"
+@pytest.mark.parametrize("endpoint, region, service", [
+    ("https://search-logs-abc.ap-southeast-2.es.amazonaws.com", "ap-southeast-2", "es"),
+    ("https://abc123.eu-west-3.aoss.amazonaws.com", "eu-west-3", "aoss"),
+])
+def test_auth_auto_signs_for_the_region_and_service_an_amazon_endpoint_names(monkeypatch, endpoint, region, service):
+    from requests_aws4auth import AWS4Auth
+
+    monkeypatch.setenv("AWS_REGION", "us-east-1")  # the endpoint's own region wins: AWS refuses any other
+    args = bootstrap.parse_args(["--opensearch-url", endpoint])
+    auth = bootstrap.build_auth(args, session=boto3.Session(aws_access_key_id="AKID", aws_secret_access_key="s",
+                                                            region_name="us-east-1"))
+    assert isinstance(auth, AWS4Auth)
+    assert (auth.region, auth.service) == (region, service)
+
+
+def test_auth_auto_sends_no_credentials_to_a_local_cluster(server):
+    out, err = io.StringIO(), io.StringIO()
+    code = bootstrap.main(["--opensearch-url", server.url, "--dashboards-url", f"{server.url}/_dashboards"],
+                          out=out, err=err, session=object())  # any AWS use would fail on this session
+    assert (code, err.getvalue()) == (0, "")
+    assert server.requests and all("Authorization" not in r.headers for r in server.requests)
+
+
+def test_auth_auto_refuses_to_guess_for_another_host_in_one_line():
+    err = io.StringIO()
+    code = bootstrap.main(["--opensearch-url", "https://search.example.com"], out=io.StringIO(), err=err)
+    assert code == 1
+    assert err.getvalue().count("\n") == 1
+    assert "cannot tell how to authenticate to 'search.example.com'" in err.getvalue()
+
+
+def test_a_missing_secret_is_one_line_with_the_aws_error_code_and_what_to_check(server, monkeypatch):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    err = io.StringIO()
+    with mock_aws():
+        code = bootstrap.main(["--opensearch-url", server.url, "--auth", "basic", "--secret-id", "opensearch/absent"],
+                              out=io.StringIO(), err=err)
+    assert code == 1 and err.getvalue().count("\n") == 1
+    assert "'opensearch/absent'" in err.getvalue() and "ResourceNotFoundException; check" in err.getvalue()
+    assert server.requests == []
+
+
+def test_sigv4_without_aws_credentials_is_one_line_saying_where_to_put_them(tmp_path, monkeypatch):
+    for name in [n for n in os.environ if n.startswith("AWS_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    err = io.StringIO()
+    code = bootstrap.main(["--opensearch-url", "https://search-logs-abc.eu-west-1.es.amazonaws.com"],
+                          out=io.StringIO(), err=err)
+    assert code == 1 and err.getvalue().count("\n") == 1
+    assert "credentials" in err.getvalue() and "AWS_PROFILE" in err.getvalue()
+
+
+def test_an_untrusted_certificate_fails_in_one_line_naming_ca_bundle(server, tmp_path):
+    import ssl
+
+    cert_file, key_file = self_signed_certificate(tmp_path)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_file, key_file)
+    server.httpd.socket = context.wrap_socket(server.httpd.socket, server_side=True)
+    err = io.StringIO()
+    code = bootstrap.main(["--opensearch-url", server.url.replace("http:", "https:"), "--auth", "none"],
+                          out=io.StringIO(), err=err)
+    assert code == 1 and err.getvalue().count("\n") == 1
+    assert "not trusted" in err.getvalue() and "--ca-bundle" in err.getvalue()
+
+
+def test_the_ca_bundle_given_wins_over_requests_ca_bundle(server, tmp_path, monkeypatch):
+    import ssl
+
+    import certifi
+
+    cert_file, key_file = self_signed_certificate(tmp_path)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_file, key_file)
+    server.httpd.socket = context.wrap_socket(server.httpd.socket, server_side=True)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", certifi.where())
+    url = server.url.replace("http:", "https:")
+    err = io.StringIO()
+    code = bootstrap.main(["--opensearch-url", url, "--dashboards-url", f"{url}/_dashboards", "--auth", "none",
+                           "--ca-bundle", str(cert_file)], out=io.StringIO(), err=err)
+    assert (code, err.getvalue()) == (0, "")
+
+
+def self_signed_certificate(directory):
+    """(cert.pem, key.pem) for 127.0.0.1, trusted by nothing but itself."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test cluster")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    certificate = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                       critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = directory / "cert.pem", directory / "key.pem"
+    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_file, key_file

@@ -123,3 +123,140 @@ def test_parse_reads_stdin_and_exits_1_on_a_truncated_gzip(tmp_path):
     assert b"<stdin>" in result.stderr and b"truncated" in result.stderr
     complete_lines = zlib.decompressobj(31).decompress(whole[: len(whole) // 2]).count(b"\n")
     assert len(result.stdout.splitlines()) >= complete_lines > 0  # what came before the cut is still printed
+
+
+# -- expected errors: one line, exit 2, never a traceback ------------------------------------------------
+
+def no_aws_env(tmp_path) -> dict:
+    """An environment with no AWS credentials anywhere (no variables, files or instance metadata)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(PYTHONPATH=str(REPO), AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"),
+               AWS_CONFIG_FILE=str(tmp_path / "none"), AWS_EC2_METADATA_DISABLED="true")
+    env.pop("INGEST_DEBUG", None)
+    return env
+
+
+def cli_env(env: dict, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "ingest", *args], cwd=REPO, env=env, capture_output=True,
+                          text=True, timeout=120)
+
+
+def assert_one_error_line(result: subprocess.CompletedProcess, *expected: str) -> None:
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("python -m ingest: error: "), result.stderr
+    for text in expected:
+        assert text in lines[0], lines[0]
+
+
+def test_parse_of_a_missing_file_is_one_error_line_naming_it(tmp_path):
+    result = cli_env(no_aws_env(tmp_path), "parse", "--format", "alb", str(tmp_path / "absent.log"))
+    assert_one_error_line(result, "absent.log", "No such file or directory", "; check the path")
+
+
+def test_run_of_a_missing_local_source_is_one_error_line(tmp_path):
+    result = cli_env(no_aws_env(tmp_path), "run", str(tmp_path / "absent"), "--out", str(tmp_path / "out"))
+    assert_one_error_line(result, "absent: no such file or directory", "s3://bucket")
+
+
+def test_run_of_an_s3_uri_without_a_bucket_is_one_error_line(tmp_path):
+    result = cli_env(no_aws_env(tmp_path), "run", "s3://", "--out", str(tmp_path / "out"))
+    assert_one_error_line(result, "names no bucket", "s3://bucket[/prefix]")
+
+
+def test_run_from_s3_without_aws_credentials_is_one_error_line_saying_where_to_put_them(tmp_path):
+    result = cli_env(no_aws_env(tmp_path), "run", "s3://my-logs/AWSLogs/", "--out", str(tmp_path / "out"))
+    assert_one_error_line(result, "no AWS credentials", "AWS_PROFILE")
+
+
+def test_sigv4_to_a_host_that_names_no_region_without_one_is_one_error_line(tmp_path):
+    result = cli_env(no_aws_env(tmp_path), "run", str(tmp_path), "--opensearch-url", "https://search.example.com",
+                     "--auth", "sigv4")
+    assert_one_error_line(result, "region", "pass --region")
+
+
+def test_debug_shows_the_traceback_of_an_expected_error(tmp_path):
+    env = no_aws_env(tmp_path)
+    flag = cli_env(env, "--debug", "parse", "--format", "alb", str(tmp_path / "absent.log"))
+    variable = cli_env({**env, "INGEST_DEBUG": "1"}, "parse", "--format", "alb", str(tmp_path / "absent.log"))
+    for result in (flag, variable):
+        assert result.returncode != 0
+        assert "Traceback" in result.stderr and "FileNotFoundError" in result.stderr
+
+
+# -- auth default: auto -------------------------------------------------------------------------------------
+
+def test_help_shows_that_auth_defaults_to_auto_and_what_auto_means(tmp_path):
+    result = cli_env(no_aws_env(tmp_path), "run", "--help")
+    help_text = " ".join(result.stdout.split())
+    assert "--auth {auto,sigv4,basic,none}" in help_text
+    assert "(default: auto)" in help_text
+    assert "sigv4 for an Amazon OpenSearch endpoint" in help_text and "none for localhost" in help_text
+
+
+def test_auto_refuses_to_guess_for_a_host_that_is_neither_aws_nor_local(tmp_path):
+    result = cli_env(no_aws_env(tmp_path), "run", str(tmp_path), "--opensearch-url", "https://search.example.com")
+    assert_one_error_line(result, "cannot tell how to authenticate to 'search.example.com'", "sigv4", "basic", "none")
+
+
+def test_auto_sends_to_a_local_cluster_without_credentials(generated, opensearch, tmp_path):
+    result = cli_env(no_aws_env(tmp_path), "run", str(generated), "--opensearch-url", opensearch.url)
+
+    assert result.returncode == 0, result.stderr
+    assert len({doc.id for doc in opensearch.docs}) == ALB_LINES + S3_LINES
+
+
+# -- TLS: --ca-bundle, and it wins over REQUESTS_CA_BUNDLE ------------------------------------------------------
+
+@pytest.fixture
+def tls_opensearch(opensearch, tmp_path):
+    """The recording cluster behind TLS, with a self-signed certificate for 127.0.0.1 (cert.pem)."""
+    import datetime
+    import ipaddress
+    import ssl
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test cluster")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    certificate = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                       critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_file, key_file)
+    opensearch.server.socket = context.wrap_socket(opensearch.server.socket, server_side=True)
+    return opensearch, f"https://127.0.0.1:{opensearch.server.server_address[1]}", cert_file
+
+
+def test_an_untrusted_certificate_stops_the_run_with_one_line_naming_ca_bundle(generated, tls_opensearch, tmp_path):
+    _, url, _ = tls_opensearch
+    result = cli_env(no_aws_env(tmp_path), "run", str(generated), "--opensearch-url", url)
+    assert_one_error_line(result, "TLS certificate", "not trusted", "--ca-bundle")
+
+
+@pytest.mark.parametrize("option", ["--ca-bundle", "--ca-certs"])
+def test_the_ca_bundle_given_wins_over_requests_ca_bundle_in_the_environment(generated, tls_opensearch, tmp_path,
+                                                                             option):
+    import certifi
+
+    opensearch, url, cert_file = tls_opensearch
+    env = {**no_aws_env(tmp_path), "REQUESTS_CA_BUNDLE": certifi.where(), "CURL_CA_BUNDLE": certifi.where()}
+    result = cli_env(env, "run", str(generated), "--opensearch-url", url, option, str(cert_file))
+
+    assert result.returncode == 0, result.stderr
+    assert len({doc.id for doc in opensearch.docs}) == ALB_LINES + S3_LINES

@@ -86,9 +86,72 @@ def test_sigv4_signs_each_request_with_the_credentials_current_at_that_moment(cl
     assert [r.headers["x-amz-security-token"] for r in cluster.received] == ["token-0", "token-1"]
 
 
-def test_sigv4_needs_a_region():
-    with pytest.raises(ValueError, match="region"):
-        build_auth("sigv4", session=StubSession(Credentials("AKID", "secret"), region_name=None))
+def test_sigv4_needs_a_region(monkeypatch):
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    with pytest.raises(ValueError, match="region.*pass --region or set AWS_REGION"):
+        build_auth("sigv4", url="https://search.example.com",
+                   session=StubSession(Credentials("AKID", "secret"), region_name=None))
+
+
+@pytest.mark.parametrize("endpoint, region, service", [
+    ("https://search-logs-abc.ap-southeast-2.es.amazonaws.com", "ap-southeast-2", "es"),
+    ("https://vpc-logs-abc.us-gov-west-1.es.amazonaws.com", "us-gov-west-1", "es"),
+    ("https://search-logs-abc.aos.eu-central-1.on.aws", "eu-central-1", "es"),
+    ("https://abc123.eu-west-3.aoss.amazonaws.com", "eu-west-3", "aoss"),
+])
+def test_sigv4_without_a_region_signs_for_the_region_and_service_the_endpoint_names(cluster, monkeypatch,
+                                                                                    endpoint, region, service):
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    auth = build_auth("sigv4", url=endpoint, session=StubSession(Credentials("AKID", "secret"), region_name=None))
+
+    send_one(cluster.url, auth)
+
+    signature = SIGV4.fullmatch(cluster.received[0].headers["authorization"])
+    assert (signature["region"], signature["service"]) == (region, service)
+
+
+def test_the_endpoints_region_wins_over_the_environments_default_region(cluster, monkeypatch):
+    # AWS refuses a signature scoped to any other region than the domain's.
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    auth = build_auth("sigv4", url="https://search-logs-abc.eu-north-1.es.amazonaws.com",
+                      session=StubSession(Credentials("AKID", "secret"), region_name="us-east-1"))
+    send_one(cluster.url, auth)
+    assert SIGV4.fullmatch(cluster.received[0].headers["authorization"])["region"] == "eu-north-1"
+
+
+def test_an_explicit_region_and_service_win_over_the_endpoints(cluster):
+    auth = build_auth("sigv4", url="https://search-logs-abc.eu-north-1.es.amazonaws.com", region="us-west-2",
+                      service="aoss", session=StubSession(Credentials("AKID", "secret")))
+    send_one(cluster.url, auth)
+    signature = SIGV4.fullmatch(cluster.received[0].headers["authorization"])
+    assert (signature["region"], signature["service"]) == ("us-west-2", "aoss")
+
+
+# -- auto (the default) -----------------------------------------------------------------------------
+
+def test_auto_signs_requests_to_an_amazon_opensearch_endpoint(cluster):
+    auth = build_auth("auto", url="https://search-logs-abc.eu-west-1.es.amazonaws.com",
+                      session=StubSession(Credentials("AKID", "secret")))
+    send_one(cluster.url, auth)
+    assert SIGV4.fullmatch(cluster.received[0].headers["authorization"])["service"] == "es"
+
+
+@pytest.mark.parametrize("url", ["http://localhost:9200", "https://127.0.0.1:9200", "http://[::1]:9200"])
+def test_auto_sends_no_credentials_to_this_machine(url):
+    assert build_auth("auto", url=url, session=StubSession(None)) is None
+
+
+def test_auto_refuses_to_guess_for_any_other_host_and_says_how_to_choose():
+    with pytest.raises(ValueError, match=r"cannot tell how to authenticate to 'search\.example\.com'.*"
+                                         r"sigv4 .*basic .*none"):
+        build_auth("auto", url="https://search.example.com:9200", session=StubSession(None))
+
+
+def test_sigv4_without_credentials_says_where_to_put_them():
+    with pytest.raises(ValueError, match="credentials and none were found.*AWS_PROFILE"):
+        build_auth("sigv4", url="https://search-logs-abc.eu-west-1.es.amazonaws.com", session=StubSession(None))
 
 
 def test_sigv4_needs_credentials():
@@ -163,7 +226,7 @@ def test_a_missing_secret_is_reported_with_the_aws_error_code(secrets):
 
 
 def test_basic_auth_needs_a_secret_id():
-    with pytest.raises(ValueError, match="OPENSEARCH_SECRET_ID"):
+    with pytest.raises(ValueError, match="--secret-id.*OPENSEARCH_SECRET_ID"):
         build_auth("basic")
 
 
@@ -177,5 +240,5 @@ def test_none_sends_no_authorization_header(cluster):
 
 
 def test_an_unknown_mode_is_rejected_naming_the_choices():
-    with pytest.raises(ValueError, match="'iam'.*sigv4, basic, none"):
+    with pytest.raises(ValueError, match="'iam'.*auto, sigv4, basic, none"):
         build_auth("iam")

@@ -59,7 +59,6 @@ def test_an_untrusted_certificate_fails_the_request_without_retrying(https_clust
 
 
 def test_a_certificate_signed_by_the_given_ca_bundle_is_accepted(https_cluster, self_signed, fake_time, monkeypatch):
-    # requests lets these variables override an explicit CA bundle; this machine sets them
     monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
     monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
     cluster, url = https_cluster
@@ -67,3 +66,36 @@ def test_a_certificate_signed_by_the_given_ca_bundle_is_accepted(https_cluster, 
 
     assert sink.send([make_item(1)], FAR_AWAY) == []
     assert [r.ids for r in cluster.received] == [["id-0001"]]
+
+
+@pytest.mark.parametrize("variable", ["REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"])
+def test_the_given_ca_bundle_wins_over_a_ca_bundle_environment_variable(https_cluster, self_signed, fake_time,
+                                                                        monkeypatch, variable):
+    # requests merges these variables over session.verify on every request (trust_env); the CA the user
+    # names must still be the one trusted. certifi's bundle does not contain our self-signed CA.
+    import certifi
+
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    monkeypatch.setenv(variable, certifi.where())
+    cluster, url = https_cluster
+    sink = OpenSearchSink(url, None, ca_certs=str(self_signed[0]), sleep=fake_time.sleep, clock=fake_time.clock)
+
+    assert sink.send([make_item(1)], FAR_AWAY) == []
+    assert [r.ids for r in cluster.received] == [["id-0001"]]
+
+
+def test_without_a_given_ca_bundle_the_environment_bundle_is_still_honoured(https_cluster, self_signed, fake_time,
+                                                                            monkeypatch):
+    # Pinning only applies to a CA the user named; otherwise requests' usual trust (incl. the variable) applies.
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(self_signed[0]))
+    cluster, url = https_cluster
+    sink = OpenSearchSink(url, None, sleep=fake_time.sleep, clock=fake_time.clock)
+
+    assert sink.send([make_item(1)], FAR_AWAY) == []
+
+
+def test_a_ca_bundle_that_does_not_exist_is_refused_naming_the_option(tmp_path):
+    with pytest.raises(ValueError, match=r"--ca-bundle .*missing\.pem: no such file"):
+        OpenSearchSink("https://127.0.0.1:9", None, ca_certs=str(tmp_path / "missing.pem"))
