@@ -20,6 +20,7 @@ from .connection import AUTH_CHOICES
 from .errors import UserError, run_main
 from .formats import FORMATS, key_info
 from .pipeline import LocalFile, Options, S3Object, process_object
+from .reader import DEFAULT_MAX_LINE_BYTES
 
 PROG = "python -m ingest"
 
@@ -66,7 +67,26 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--s3-access-index-prefix", default="s3-access-logs", help="daily index <prefix>-YYYY.MM.DD")
     run.add_argument("--bulk-max-bytes", type=int, default=5 * 1024 * 1024, help="uncompressed bytes per request")
     run.add_argument("--bulk-max-docs", type=int, default=5000, help="documents per request")
+    run.add_argument("--max-line-bytes", type=_positive_int, default=DEFAULT_MAX_LINE_BYTES,
+                     help="a longer line is a failure record, kept whole in the dead letter")
+    run.add_argument("--max-failure-share", type=_share, default=0.5,
+                     help="an object with a larger share of lines that do not parse is flagged, and the exit "
+                          "code is 1: most likely the wrong --format")
     return parser
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _share(text: str) -> float:
+    value = float(text)
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"must be a share from 0 to 1, got {value}")
+    return value
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -124,24 +144,52 @@ def _run(args) -> int:
         dead_letter = LocalDeadLetterWriter(dead_letter_target)
     options = Options(log_format=args.format, include_raw=args.include_raw,
                       index_prefixes={"alb": args.alb_index_prefix, "s3-access": args.s3_access_index_prefix},
-                      bulk_max_bytes=args.bulk_max_bytes, bulk_max_docs=args.bulk_max_docs)
+                      bulk_max_bytes=args.bulk_max_bytes, bulk_max_docs=args.bulk_max_docs,
+                      max_line_bytes=args.max_line_bytes, max_failure_share=args.max_failure_share)
 
     objects = list(_objects(args.sources, s3))
     progress = _Progress(len(objects))
-    totals = {"ok": 0, "failed": 0, "skipped": 0}
+    totals = {"ok": 0, "failed": 0, "skipped": 0, "flagged": 0}
+    retries = _show_retries(progress)
     try:
         for obj in objects:
             report = process_object(obj, sink, dead_letter, options)
             if isinstance(sink, _StopOnRequestError) and sink.error is not None:
-                # Every further object would fail the same way (auth, TLS, wrong URL): stop here, in one line.
+                # Every further object would fail the same way (auth, TLS, wrong URL, a cluster that
+                # cannot be reached): stop here, in one line.
                 progress.abandon()
                 raise UserError(_request_error_line(sink.error))
             totals[report.status] += 1
+            totals["flagged"] += report.mostly_unparsed
             progress.update(report)
     finally:
+        retries.close()
         sink.close()
     progress.finish(totals)
-    return 1 if totals["failed"] else 0
+    return 1 if totals["failed"] or totals["flagged"] else 0
+
+
+class _show_retries:
+    """The shipper's retry warnings on stderr while a run goes on (attempt, wait, cause)."""
+
+    def __init__(self, progress: "_Progress"):
+        import logging
+
+        class Handler(logging.Handler):
+            def emit(self, record: logging.LogRecord) -> None:
+                progress.note(record.getMessage())
+
+        self._logger = logging.getLogger("ingest.shipper")
+        self._handler = Handler(logging.WARNING)
+        self._logger.addHandler(self._handler)
+        self._propagate, self._logger.propagate = self._logger.propagate, False
+        self._level = self._logger.level
+        self._logger.setLevel(logging.WARNING)
+
+    def close(self) -> None:
+        self._logger.removeHandler(self._handler)
+        self._logger.propagate = self._propagate
+        self._logger.setLevel(self._level)
 
 
 class _StopOnRequestError:
@@ -152,12 +200,16 @@ class _StopOnRequestError:
         self.error = None
 
     def send(self, items, deadline):
-        from .shipper import BulkRequestError
+        from .shipper import BulkRequestError, RetriesExhausted
 
         try:
             return self.sink.send(items, deadline)
         except BulkRequestError as error:
             self.error = error
+            raise
+        except RetriesExhausted as error:
+            if error.unreachable:
+                self.error = error
             raise
 
     def close(self) -> None:
@@ -166,7 +218,10 @@ class _StopOnRequestError:
 
 def _request_error_line(error) -> str:
     from .connection import is_tls_failure, tls_hint, tls_reason
+    from .shipper import RetriesExhausted
 
+    if isinstance(error, RetriesExhausted):
+        return f"gave up after {error.attempts} attempts: {error.last_failure}"
     if is_tls_failure(error):
         return f"TLS certificate of {error.url} not trusted ({tls_reason(error.detail)}); {tls_hint()}"
     if error.status in (401, 403):
@@ -246,6 +301,12 @@ class _Progress:
                   file=sys.stderr)
         if self.tty and report.status != "ok":
             print(f"\n{report.status}: {report.uri}: {report.error}", file=sys.stderr)
+        if report.warning:
+            print(f"{chr(10) if self.tty else ''}warning: {report.uri}: {report.warning}", file=sys.stderr)
+
+    def note(self, text: str) -> None:
+        """A line said while an object is under way (e.g. a retry), below the status line."""
+        print(f"{chr(10) if self.tty and self.done else ''}{PROG}: {text}", file=sys.stderr, flush=True)
 
     def abandon(self) -> None:
         if self.tty and self.done:
@@ -258,6 +319,9 @@ class _Progress:
         print(f"{self.done} objects ({totals['ok']} ok, {totals['failed']} failed, {totals['skipped']} skipped); "
               f"{self.lines:,} lines: {self.indexed:,} documents, {self.failed:,} failure records, "
               f"{self.dead:,} dead-lettered; {seconds:.1f} s", file=sys.stderr)
+        if totals["flagged"]:
+            print(f"warning: {totals['flagged']} object(s) had more than the --max-failure-share of their lines "
+                  "fail to parse; check --format (exit code 1)", file=sys.stderr)
 
 
 if __name__ == "__main__":

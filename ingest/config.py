@@ -86,6 +86,8 @@ class Settings:
     dead_letter_bucket: str | None = None
     dead_letter_prefix: str = "dead-letter/"
     include_raw_line: bool = False
+    max_line_bytes: int = 256 * 1024  # a longer line is a failure record, whole in the dead letter
+    max_failure_share: float = 0.5  # objects with more unparsed lines are flagged (ObjectsMostlyUnparsed)
     log_format: LogFormat = LogFormat.AUTO
     time_margin_seconds: int = 20
     log_level: str = "INFO"
@@ -162,6 +164,8 @@ class Settings:
             dead_letter_bucket=dead_letter_bucket,
             dead_letter_prefix=dead_letter_prefix,
             include_raw_line=reader.boolean("INCLUDE_RAW_LINE", False),
+            max_line_bytes=reader.integer("MAX_LINE_BYTES", 256 * 1024, minimum=1, maximum=MAX_BULK_BYTES),
+            max_failure_share=reader.share("MAX_FAILURE_SHARE", 0.5),
             log_format=reader.enum("LOG_FORMAT", LogFormat, LogFormat.AUTO),
             time_margin_seconds=reader.integer("TIME_MARGIN_SECONDS", 20, minimum=0, maximum=MAX_LAMBDA_SECONDS - 1),
             log_level=log_level,
@@ -214,6 +218,19 @@ class _Reader:
             return default
         if value < minimum or (maximum is not None and value > maximum):
             self.problem(f"{name} must be a whole number {bounds}; got {raw!r}")
+            return default
+        return value
+
+    def share(self, name: str, default: float) -> float:
+        raw = self.get(name)
+        if raw is None:
+            return default
+        try:
+            value = float(raw)
+        except ValueError:
+            value = -1.0
+        if not 0 <= value <= 1:
+            self.problem(f"{name} must be a share from 0 to 1 (e.g. 0.5); got {raw!r}")
             return default
         return value
 

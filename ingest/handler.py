@@ -42,6 +42,8 @@ class _Runtime:
             include_raw=settings.include_raw_line,
             bulk_max_bytes=settings.bulk_max_bytes,
             bulk_max_docs=settings.bulk_max_docs,
+            max_line_bytes=settings.max_line_bytes,
+            max_failure_share=settings.max_failure_share,
         )
 
 

@@ -120,7 +120,7 @@ def process_object(obj: LogObject, sink: Sink, dead_letter: DeadLetter, options:
     except TruncatedObject as e:
         report.status, report.error = "failed", f"{e}; the lines before the cut were indexed"
     except DeadlineExceeded as e:
-        report.status, report.error = "failed", f"{e}; the object will be retried"
+        report.status, report.error = "failed", str(e)
     except Exception as e:  # unreadable object, destination refusing requests: retry the object later
         report.status, report.error = "failed", f"{type(e).__name__}: {e}"
     finally:

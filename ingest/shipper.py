@@ -51,12 +51,15 @@ class BulkRequestError(Exception):
 
 
 class RetriesExhausted(DeadlineExceeded):
-    """Retryable failures persisted through `max_attempts` tries; the object must be retried later."""
+    """Retryable failures persisted through `max_attempts` tries; the object must be retried later.
+    `unreachable`: the last failure was a connection failure (nothing answered)."""
 
-    def __init__(self, pending: int, last_failure: str):
+    def __init__(self, pending: int, last_failure: str, attempts: int = 0, unreachable: bool = False):
         super().__init__(pending)
-        self.args = (f"{pending} items still unsent after repeated retryable failures: {last_failure}",)
+        self.args = (f"{pending} items still unsent after {attempts} attempts: {last_failure}",)
         self.last_failure = last_failure
+        self.attempts = attempts
+        self.unreachable = unreachable
 
 
 @dataclass
@@ -167,7 +170,8 @@ class OpenSearchSink:
                     return rejections + too_large, halves
                 if not _request_error_is_retryable(error):
                     raise BulkRequestError(self.url, status, _error_detail(error, self.url)) from None
-                if isinstance(error, TransportConnectionError):
+                unreachable = isinstance(error, TransportConnectionError)
+                if unreachable:
                     last_failure = _error_detail(error, self.url)
                 else:
                     last_failure = f"HTTP {status}: {_error_detail(error, self.url)}"
@@ -178,12 +182,12 @@ class OpenSearchSink:
                 if not retry:
                     return rejections, []
                 last_failure = f"item status {sorted({status for _, status in retry})}"
+                unreachable = False
                 pending = [item for item, _ in retry]
                 self.stats.retried_items += len(pending)
             attempt += 1
             if attempt >= self.max_attempts:
-                log.warning("giving up on %d items after %d attempts (%s)", len(pending), attempt, last_failure)
-                raise RetriesExhausted(len(pending) + queued, last_failure)
+                raise RetriesExhausted(len(pending) + queued, last_failure, attempt, unreachable)
             # Full jitter: a random wait in [0, base * 2^attempt), capped, so throttled clients spread out.
             delay = self._random() * min(self.backoff_cap, self.backoff_base * 2 ** (attempt - 1))
             if self._clock() + delay >= deadline:

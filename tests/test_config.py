@@ -41,6 +41,8 @@ def test_minimal_environment_gives_the_documented_defaults():
         dead_letter_bucket="my-dead-letters",
         dead_letter_prefix="dead-letter/",
         include_raw_line=False,
+        max_line_bytes=262_144,
+        max_failure_share=0.5,
         log_format=LogFormat.AUTO,
         time_margin_seconds=20,
         log_level="INFO",
@@ -69,7 +71,10 @@ def test_every_variable_is_read_and_typed():
         TIME_MARGIN_SECONDS="30",
         LOG_LEVEL="debug",
         METRICS_NAMESPACE="Team/AccessLogs",
+        MAX_LINE_BYTES="65536",
+        MAX_FAILURE_SHARE="0.2",
     )
+    assert (s.max_line_bytes, s.max_failure_share) == (65536, 0.2)
     assert (s.auth, s.secret_id, s.service) == (
         "basic",
         "arn:aws:secretsmanager:eu-west-1:123456789012:secret:opensearch-AbCdEf",
@@ -210,3 +215,12 @@ def test_sigv4_region_and_service_come_from_the_endpoint_before_the_functions_ow
     assert settings(AWS_REGION=None, AWS_DEFAULT_REGION=None).region == "eu-west-1"  # from the host alone
     assert settings(OPENSEARCH_SERVICE="es",
                     OPENSEARCH_URL="https://abc123.us-east-2.aoss.amazonaws.com").service == "es"
+
+
+@pytest.mark.parametrize("raw", ["1.5", "-0.1", "half", "nan"])
+def test_a_failure_share_outside_0_to_1_is_refused_naming_the_variable(raw):
+    assert "MAX_FAILURE_SHARE must be a share from 0 to 1" in problem(MAX_FAILURE_SHARE=raw)
+
+
+def test_a_max_line_bytes_below_1_is_refused():
+    assert "MAX_LINE_BYTES must be a whole number" in problem(MAX_LINE_BYTES="0")

@@ -260,3 +260,56 @@ def test_the_ca_bundle_given_wins_over_requests_ca_bundle_in_the_environment(gen
 
     assert result.returncode == 0, result.stderr
     assert len({doc.id for doc in opensearch.docs}) == ALB_LINES + S3_LINES
+
+
+# -- a cluster that cannot be reached; objects of the wrong format ------------------------------------
+
+
+def test_an_unreachable_cluster_shows_each_retry_with_its_cause_then_stops_in_one_line(tmp_path, monkeypatch,
+                                                                                       capsys):
+    import functools
+    import socket
+
+    from ingest import cli as cli_module
+    from ingest import shipper
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setattr(shipper, "OpenSearchSink", functools.partial(shipper.OpenSearchSink, backoff_base=0.001,
+                                                                     backoff_cap=0.002))
+    for n in range(3):
+        (tmp_path / f"2026-11-25-12-05-0{n}-0123456789ABCDEF").write_bytes(text(s3_access_lines(3)))
+
+    code = cli_module.main(["run", str(tmp_path), "--opensearch-url", f"http://127.0.0.1:{port}"])
+
+    err = capsys.readouterr().err
+    cause = f"connection refused at http://127.0.0.1:{port}; is the cluster up, is the URL right?"
+    assert code == 2
+    assert err.count(cause) == 10  # nine retries, then the one error line
+    assert "retrying 3 items in" in err and "(attempt 10 of 10)" in err
+    assert err.splitlines()[-1] == f"python -m ingest: error: gave up after 10 attempts: {cause}"
+    assert "Lambda" not in err and "Traceback" not in err
+
+
+def test_a_run_where_most_lines_of_an_object_do_not_parse_warns_and_exits_1(tmp_path):
+    lines = s3_access_lines(10)
+    path = tmp_path / "2026-11-25-12-05-00-0123456789ABCDEF"
+    path.write_bytes(text(lines))
+
+    result = cli("run", str(path), "--format", "alb", "--out", str(tmp_path / "out"))
+
+    err = result.stderr.decode()
+    assert result.returncode == 1, err
+    assert "10 of 10 lines did not parse as alb (more than 50%): is this the right format?" in err
+    assert "1 object(s) had more than the --max-failure-share" in err
+
+
+def test_the_failure_share_that_flags_an_object_is_an_option(tmp_path):
+    lines = s3_access_lines(10)
+    lines[0] = UNPARSABLE_LINE
+    path = tmp_path / "2026-11-25-12-05-00-0123456789ABCDEF"
+    path.write_bytes(text(lines))
+
+    assert cli("run", str(path), "--out", str(tmp_path / "a"), "--max-failure-share", "0.05").returncode == 1
+    assert cli("run", str(path), "--out", str(tmp_path / "b")).returncode == 0

@@ -313,5 +313,6 @@ def test_a_refused_connection_is_named_as_such_in_every_retry_warning_and_in_the
     retries = [r.getMessage() for r in caplog.records if r.getMessage().startswith("retrying")]
     assert retries == [f"retrying 1 items in 0.5 s (attempt 2 of 3): {cause}",
                        f"retrying 1 items in 1.0 s (attempt 3 of 3): {cause}"]
-    assert str(raised.value) == f"1 items still unsent after repeated retryable failures: {cause}"
+    assert str(raised.value) == f"1 items still unsent after 3 attempts: {cause}"
+    assert raised.value.unreachable
     assert "Lambda" not in str(raised.value)
