@@ -35,3 +35,32 @@ def test_filter_path_keeps_errors_and_item_statuses_in_order():
 def test_refuses_to_listen_beyond_loopback():
     with pytest.raises(ValueError, match="loopback"):
         bulk_endpoint.BulkEndpoint(host="0.0.0.0")
+
+
+def test_discard_mode_counts_the_items_without_reading_them_and_the_sink_takes_its_answer_as_success():
+    items = [make_item(n) for n in range(1, 8)]
+    with bulk_endpoint.BulkEndpoint(discard=True) as endpoint:
+        sink = OpenSearchSink(endpoint.url, None, max_docs=3)
+        rejections = sink.send(items, FAR_AWAY)
+        stats = endpoint.stats
+
+    assert rejections == []
+    assert (stats.requests, stats.items) == (3, 7)
+
+
+def test_replies_are_not_held_back_by_nagle_so_small_requests_take_no_delayed_ack_stall(monkeypatch):
+    # Without TCP_NODELAY on the server, each reply on loopback waits ~40 ms for the client's delayed ACK.
+    import socket
+
+    nodelay = []
+    setup = bulk_endpoint._Handler.setup
+
+    def recording_setup(handler):
+        setup(handler)
+        nodelay.append(handler.connection.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+
+    monkeypatch.setattr(bulk_endpoint._Handler, "setup", recording_setup)
+    with bulk_endpoint.BulkEndpoint() as endpoint:
+        OpenSearchSink(endpoint.url, None).send([make_item(1)], FAR_AWAY)
+
+    assert nodelay and all(nodelay)
