@@ -1,22 +1,34 @@
-# Two entry points (see README): `make demo` and `make test`. Both create .venv on first use and
-# build the C accelerator for this machine in place (ingest/_native.abi3.so, never committed).
+# Two entry points (see README): `make demo` and `make test`. Both create .venv on first use.
+# `make demo` installs only what the product runs on (about 70 MB); `make test` adds the test and
+# build tools (pytest, moto, cfn-lint, zig for the Lambda cross-build: about 650 MB more).
+# The C accelerator is built in place for this machine (ingest/_native.abi3.so, never committed).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 NATIVE := ingest/_native.abi3.so
+PIP    := $(BIN)/pip install --disable-pip-version-check --progress-bar off
 
 .PHONY: demo test clean
 
-$(BIN)/.installed: pyproject.toml
+$(BIN)/.runtime: pyproject.toml
+	@echo "make: creating $(VENV) with the runtime dependencies (about 30 s, 70 MB) ..."
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(PIP) -e .
+	touch $@
+
+$(BIN)/.installed: pyproject.toml $(BIN)/.runtime
+	@echo "make: installing the test and build tools into $(VENV) (about 2 min the first time, 650 MB) ..."
+	$(PIP) -e '.[dev]'
 	touch $@
 
 # Rebuilt when the C source or the build script changes; abi3, so a new venv does not need a rebuild.
-$(NATIVE): ingest/_native.c scripts/build_native.py | $(BIN)/.installed
+# Host cc, or zig from the dev tools when there is no cc.
+$(NATIVE): ingest/_native.c scripts/build_native.py | $(BIN)/.runtime
 	$(BIN)/python scripts/build_native.py
 
-demo: $(BIN)/.installed $(NATIVE)
+# Without a C compiler the demo runs on the pure-Python path (same documents, about 3x slower).
+demo: $(BIN)/.runtime
+	@$(MAKE) --no-print-directory $(NATIVE) || echo "make: no C compiler here: the demo runs without the C accelerator"
 	$(BIN)/python scripts/generate_logs.py --out demo/logs --alb-lines 20000 --s3-lines 20000
 	$(BIN)/python -m ingest run demo/logs --out demo/bulk
 
