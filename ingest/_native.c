@@ -361,9 +361,17 @@ static int alb_body(Out *o, const char *line, Py_ssize_t n, Field prefix, Field 
     if (count < ALB_MIN_FIELDS) return 0;
     for (int i = 0; i < count; i++)
         if (f[i].quoted != ALB_QUOTED[i]) return 0;
-    /* After the last known field only `-` placeholders (what the Python path drops) are taken. */
-    for (Py_ssize_t i = 0; i < rest_n; i++)
-        if (!in(rest[i], " \"-")) return 0;
+    /* After the last known field only `-` and `"-"` placeholders (what the Python path drops) are
+     * taken: the shortcut of alb.py's _emit, `rest.replace('"-"', "").strip(" -")` empty. A `"`
+     * not starting a `"-"` (e.g. `" -"`, a field holding a space, which Python keeps) declines. */
+    for (Py_ssize_t i = 0; i < rest_n; i++) {
+        if (rest[i] == '"') {
+            if (i + 2 >= rest_n || rest[i + 1] != '-' || rest[i + 2] != '"') return 0;
+            i += 2;
+        } else if (rest[i] != ' ' && rest[i] != '-') {
+            return 0;
+        }
+    }
 
     Field cip, cport, tip = {0}, tport = {0};
     int has_target = !is_dash(f[A_TARGET]);

@@ -198,9 +198,13 @@ def _emit(g: tuple) -> tuple[str, str]:
             add(',"ip_address":"' + node_ip + '"')
         if rest is not None:  # a string (fast path) or escaped tokens (slow path)
             if rest.__class__ is str:
-                rest = slow_tokens(rest) if rest.strip(' "-') else ()
+                # Shortcut for the usual tail, only `-` and `"-"` placeholders: what is left once
+                # the `"-"` are gone holds no quote, so every token was `-`s or `"-"`s, which the
+                # filter below drops. A space must not be stripped before the `"-"` are gone: `" -"`
+                # is a field holding a space, kept by the filter (ingest/_native.c does the same).
+                rest = slow_tokens(rest) if rest.replace('"-"', "").strip(" -") else ()
             # `-`: placeholders of fields not yet released. Tokens of only dashes and (escaped)
-            # quotes say nothing either, and dropping them agrees with the fast path's shortcut.
+            # quotes say nothing either.
             kept = [t for t in rest if t.strip('\\"-')]
             if kept:
                 add(',"extra_fields":' + json_list(kept))

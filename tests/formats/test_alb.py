@@ -203,6 +203,22 @@ def test_extra_fields_with_backslashes_take_the_slow_path_and_stay_valid(alb):
     assert alb(line)["aws"]["elb"]["extra_fields"] == ['say \\"hi\\"']
 
 
+# Found by hypothesis (a space sprinkled into the last `"-"` of the 2026 example): the fast path
+# took the tail for placeholders because it stripped spaces, the slow path kept the field.
+@pytest.mark.parametrize("tail, kept", [
+    ('" -"', [" -"]),
+    ('"- "', ["- "]),
+    ('" "', [" "]),
+    ('"-" " -" -', [" -"]),
+    ('"- -"', ["- -"]),
+    ('"-" "-"', None),
+    ('- "-" --', None),
+])
+def test_a_quoted_extra_field_holding_a_space_gives_the_same_document_on_both_paths(alb, tail, kept):
+    elb = alb(" ".join(HTTP_FIELDS) + ' TID_1 "-" "-" "-" 10.1.2.3 ' + tail)["aws"]["elb"]
+    assert elb.get("extra_fields") == kept
+
+
 # --- tokenizing -----------------------------------------------------------------------------------
 
 def test_user_agent_with_spaces_stays_one_field(alb):

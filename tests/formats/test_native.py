@@ -109,6 +109,14 @@ def test_lines_the_python_path_must_handle_are_declined(fmt):
 
 
 @requires_native
+@pytest.mark.parametrize("tail", ['" -"', '"- "', '" "', '"-" "-" " -"', '"-"-"', '"'])
+def test_a_quoted_extra_field_that_is_not_a_placeholder_is_declined(tail):
+    line = ALB_EXAMPLES["fixed_response_2026_ip_address_and_placeholders"] + " " + tail
+    assert accepted(ALB, [line.encode()]) == [False]
+    assert_same_bodies(ALB, [line])
+
+
+@requires_native
 def test_an_s3_time_in_another_zone_is_left_to_the_python_path_which_converts_it():
     line = next(iter(S3_EXAMPLES.values()))
     start = line.index("[")
