@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 
-from .base import JSON_INT, ParseError, PatternDetection, group_count, json_list, line_patterns, slow_tokens, split_request, url_members
+from .base import (JSON_INT, ParseError, PatternDetection, UnclosedQuote, group_count, json_list, line_patterns, slow_tokens,
+                   split_request, url_members)
 
 _TIME = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z"
 _SECONDS = r"(-1|" + JSON_INT + r"(?:\.[0-9]+)?)"  # -1: not recorded
@@ -97,9 +98,19 @@ class AlbFormat(PatternDetection):
         return _emit(_slow_groups(line))
 
 
+def _cut_short(e: UnclosedQuote, first: int = 0) -> ParseError:
+    """The error for a line that ends inside the quoted value of token `first + e.token`."""
+    at = first + e.token
+    field = f"quoted field {FIELDS[at][0]}" if at < KNOWN else f"quoted value of field {at + 1}"
+    return ParseError(f"the line ends inside the {field}: cut short?")
+
+
 def _slow_groups(line: str) -> tuple:
     """The fast pattern's groups, from a quote-aware tokenizer, with values JSON-escaped."""
-    tokens = slow_tokens(line)
+    try:
+        tokens = slow_tokens(line)
+    except UnclosedQuote as e:  # e.g. the last line of a truncated object
+        raise _cut_short(e) from None
     if len(tokens) < REQUIRED:
         raise ParseError(f"expected at least {REQUIRED} fields, found {len(tokens)}")
     groups: list = []
@@ -202,7 +213,10 @@ def _emit(g: tuple) -> tuple[str, str]:
                 # the `"-"` are gone holds no quote, so every token was `-`s or `"-"`s, which the
                 # filter below drops. A space must not be stripped before the `"-"` are gone: `" -"`
                 # is a field holding a space, kept by the filter (ingest/_native.c does the same).
-                rest = slow_tokens(rest) if rest.replace('"-"', "").strip(" -") else ()
+                try:
+                    rest = slow_tokens(rest) if rest.replace('"-"', "").strip(" -") else ()
+                except UnclosedQuote as e:
+                    raise _cut_short(e, KNOWN) from None
             # `-`: placeholders of fields not yet released. Tokens of only dashes and (escaped)
             # quotes say nothing either.
             kept = [t for t in rest if t.strip('\\"-')]

@@ -84,11 +84,19 @@ _ANY_TOKEN = re.compile(r'"((?:[^"\\]|\\.)*)"|([^ ]+)')  # only spaces separate 
 _CONTROL = re.compile(r'[\x00-\x1f]')
 
 
+class UnclosedQuote(ParseError):
+    """The line ends inside a quoted value: it was cut short (e.g. the last line of a truncated
+    object). Whatever follows the opening quote would shift into the wrong fields."""
+
+    def __init__(self, token: int):
+        super().__init__(f"the line ends inside a quoted value (token {token + 1}): cut short?")
+        self.token = token  # index of the token the quote opens
+
+
 def slow_tokens(line: str) -> list[str]:
     """Tokens of a line that failed the fast path, each JSON-escaped, quotes removed.
 
-    A quote without a closing one does not fail: the token it starts runs to the next space,
-    quote included, so that a truncated line still reports a field count."""
+    A token that opens a quote must close it, else UnclosedQuote."""
     tokens = []
     pos, end = 0, len(line)
     while pos < end:
@@ -96,7 +104,11 @@ def slow_tokens(line: str) -> list[str]:
             pos += 1
             continue
         m = _ANY_TOKEN.match(line, pos)  # never None: any non-space character starts a token
-        value = m.group(1) if m.group(1) is not None else m.group(2)
+        value = m.group(1)
+        if value is None:
+            if line[pos] == '"':
+                raise UnclosedQuote(len(tokens))
+            value = m.group(2)
         tokens.append(json_escape(value))
         pos = m.end()
     return tokens
