@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 
-from .base import (JSON_INT, ParseError, PatternDetection, UnclosedQuote, group_count, json_list, line_patterns, slow_tokens,
-                   split_request, url_members)
+from .base import (JSON_INT, ParseError, PatternDetection, UnclosedQuote, group_count, json_list, line_patterns, possible_time,
+                   slow_tokens, split_request, url_members)
 
 _TIME = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z"
 _SECONDS = r"(-1|" + JSON_INT + r"(?:\.[0-9]+)?)"  # -1: not recorded
@@ -133,6 +133,11 @@ def _emit(g: tuple) -> tuple[str, str]:
      proto, tg, trace, domain, cert, prio, rct, actions, redirect, error, tpl, tscl, cls, clsr, conn,
      thost, turi, tstatus, node_ip, rest) = g
 
+    # The patterns check the times' shape; possible_time their ranges (no month 13, no :60).
+    if not possible_time(ts):
+        raise ParseError(f"impossible timestamp {ts!r} in the time field")
+    if rct is not None and rct != "-" and not possible_time(rct):
+        raise ParseError(f"impossible timestamp {rct!r} in the request_creation_time field")
     out = ['"@timestamp":"' + ts + '","source":{"ip":"' + cip.strip("[]") + '","port":' + cport + "}"]
     add = out.append
     if tip is not None:
