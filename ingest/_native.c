@@ -137,15 +137,32 @@ static int seconds(const char *p, Py_ssize_t n) {
     return json_int(p, dot - p) && digits(dot + 1, n - (dot - p) - 1);
 }
 
-/* \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z */
+static inline int two(const char *p) { return (p[0] - '0') * 10 + (p[1] - '0'); }
+
+/* base.possible_time, on digits already checked: month 1-12, a day the month has (29 February in
+ * leap years only), hour 0-23, minute and second 0-59 (no leap second). The Python path raises
+ * ParseError ("impossible timestamp") on the rest: declining sends the line there. */
+static int possible_time(const char *year, const char *month, const char *day, const char *h, const char *m,
+                         const char *s) {
+    static const int days[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int mo = two(month), d = two(day);
+    if (mo < 1 || mo > 12 || d < 1 || d > days[mo - 1] || two(h) > 23 || two(m) > 59 || two(s) > 59) return 0;
+    if (mo == 2 && d == 29) {
+        int y = two(year) * 100 + two(year + 2);
+        return y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+    }
+    return 1;
+}
+
+/* \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z, a possible time */
 static int iso_time(const char *p, Py_ssize_t n) {
     static const char shape[] = "dddd-dd-ddTdd:dd:dd";
     if (n < 20) return 0;
     for (int i = 0; i < 19; i++) {
         if (shape[i] == 'd' ? !digit(p[i]) : p[i] != shape[i]) return 0;
     }
-    if (n == 20) return p[19] == 'Z';
-    return p[19] == '.' && p[n - 1] == 'Z' && digits(p + 20, n - 21);
+    if (n == 20 ? p[19] != 'Z' : !(p[19] == '.' && p[n - 1] == 'Z' && digits(p + 20, n - 21))) return 0;
+    return possible_time(p, p + 5, p + 8, p + 11, p + 14, p + 17);
 }
 
 /* ([^ "]+):(JSON_INT), the address with its brackets stripped (Python's .strip("[]")). */
@@ -361,9 +378,17 @@ static int alb_body(Out *o, const char *line, Py_ssize_t n, Field prefix, Field 
     if (count < ALB_MIN_FIELDS) return 0;
     for (int i = 0; i < count; i++)
         if (f[i].quoted != ALB_QUOTED[i]) return 0;
-    /* After the last known field only `-` placeholders (what the Python path drops) are taken. */
-    for (Py_ssize_t i = 0; i < rest_n; i++)
-        if (!in(rest[i], " \"-")) return 0;
+    /* After the last known field only `-` and `"-"` placeholders (what the Python path drops) are
+     * taken: the shortcut of alb.py's _emit, `rest.replace('"-"', "").strip(" -")` empty. A `"`
+     * not starting a `"-"` (e.g. `" -"`, a field holding a space, which Python keeps) declines. */
+    for (Py_ssize_t i = 0; i < rest_n; i++) {
+        if (rest[i] == '"') {
+            if (i + 2 >= rest_n || rest[i + 1] != '-' || rest[i + 2] != '"') return 0;
+            i += 2;
+        } else if (rest[i] != ' ' && rest[i] != '-') {
+            return 0;
+        }
+    }
 
     Field cip, cport, tip = {0}, tport = {0};
     int has_target = !is_dash(f[A_TARGET]);
@@ -584,7 +609,7 @@ static int s3_body(Out *o, const char *line, Py_ssize_t n, Field prefix, Field i
     const char *month = NULL;
     for (int m = 0; m < 12; m++)
         if (memcmp(t + 4, MONTHS + 3 * m, 3) == 0) month = &"010203040506070809101112"[2 * m];
-    if (!month) return 0;
+    if (!month || !possible_time(t + 8, month, t + 1, t + 13, t + 16, t + 19)) return 0;
     f[S_TIME].p = t;
     f[S_TIME].n = 28;
     f[S_TIME].quoted = 0;

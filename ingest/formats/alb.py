@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 
-from .base import JSON_INT, ParseError, PatternDetection, group_count, json_list, line_patterns, slow_tokens, split_request, url_members
+from .base import (JSON_INT, ParseError, PatternDetection, UnclosedQuote, group_count, json_list, line_patterns, possible_time,
+                   slow_tokens, split_request, url_members)
 
 _TIME = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z"
 _SECONDS = r"(-1|" + JSON_INT + r"(?:\.[0-9]+)?)"  # -1: not recorded
@@ -97,9 +98,19 @@ class AlbFormat(PatternDetection):
         return _emit(_slow_groups(line))
 
 
+def _cut_short(e: UnclosedQuote, first: int = 0) -> ParseError:
+    """The error for a line that ends inside the quoted value of token `first + e.token`."""
+    at = first + e.token
+    field = f"quoted field {FIELDS[at][0]}" if at < KNOWN else f"quoted value of field {at + 1}"
+    return ParseError(f"the line ends inside the {field}: cut short?")
+
+
 def _slow_groups(line: str) -> tuple:
     """The fast pattern's groups, from a quote-aware tokenizer, with values JSON-escaped."""
-    tokens = slow_tokens(line)
+    try:
+        tokens = slow_tokens(line)
+    except UnclosedQuote as e:  # e.g. the last line of a truncated object
+        raise _cut_short(e) from None
     if len(tokens) < REQUIRED:
         raise ParseError(f"expected at least {REQUIRED} fields, found {len(tokens)}")
     groups: list = []
@@ -122,6 +133,11 @@ def _emit(g: tuple) -> tuple[str, str]:
      proto, tg, trace, domain, cert, prio, rct, actions, redirect, error, tpl, tscl, cls, clsr, conn,
      thost, turi, tstatus, node_ip, rest) = g
 
+    # The patterns check the times' shape; possible_time their ranges (no month 13, no :60).
+    if not possible_time(ts):
+        raise ParseError(f"impossible timestamp {ts!r} in the time field")
+    if rct is not None and rct != "-" and not possible_time(rct):
+        raise ParseError(f"impossible timestamp {rct!r} in the request_creation_time field")
     out = ['"@timestamp":"' + ts + '","source":{"ip":"' + cip.strip("[]") + '","port":' + cport + "}"]
     add = out.append
     if tip is not None:
@@ -198,9 +214,16 @@ def _emit(g: tuple) -> tuple[str, str]:
             add(',"ip_address":"' + node_ip + '"')
         if rest is not None:  # a string (fast path) or escaped tokens (slow path)
             if rest.__class__ is str:
-                rest = slow_tokens(rest) if rest.strip(' "-') else ()
+                # Shortcut for the usual tail, only `-` and `"-"` placeholders: what is left once
+                # the `"-"` are gone holds no quote, so every token was `-`s or `"-"`s, which the
+                # filter below drops. A space must not be stripped before the `"-"` are gone: `" -"`
+                # is a field holding a space, kept by the filter (ingest/_native.c does the same).
+                try:
+                    rest = slow_tokens(rest) if rest.replace('"-"', "").strip(" -") else ()
+                except UnclosedQuote as e:
+                    raise _cut_short(e, KNOWN) from None
             # `-`: placeholders of fields not yet released. Tokens of only dashes and (escaped)
-            # quotes say nothing either, and dropping them agrees with the fast path's shortcut.
+            # quotes say nothing either.
             kept = [t for t in rest if t.strip('\\"-')]
             if kept:
                 add(',"extra_fields":' + json_list(kept))

@@ -72,6 +72,28 @@ def line_patterns(fields: list[str], required: int, common: int) -> tuple[re.Pat
     return pattern(common), pattern(required)
 
 
+# Impossible times: the patterns only check the shape (digits where digits belong), so that a
+# `2026-13-45T25:61:61` would become an index alb-logs-2026.13.45. Rather than parse a datetime per
+# line, the fields are range-checked as strings (two-digit strings compare like their numbers).
+# A leap second (`:60`) is impossible too: AWS smears leap seconds (its clocks never show :60),
+# Python's datetime rejects it, and OpenSearch's date fields would reject the document.
+_MONTH_DAYS = frozenset(f"{m:02d}-{d:02d}" for m, days in enumerate((31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31), 1)
+                        for d in range(1, days + 1))  # "MM-DD" of a leap year: 02-29 is checked against the year
+
+
+def possible_time(iso: str) -> bool:
+    """Whether `iso`, `YYYY-MM-DDThh:mm:ss…` with digits where the patterns want them, names a real
+    instant: month 01-12, a day its month has (29 February in leap years only), hour 00-23,
+    minute and second 00-59."""
+    md = iso[5:10]
+    if md not in _MONTH_DAYS or iso[11:13] > "23" or iso[14] > "5" or iso[17] > "5":
+        return False
+    if md == "02-29":
+        year = int(iso[:4])
+        return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+    return True
+
+
 GROUP = re.compile(r"\((?!\?)")
 
 
@@ -84,11 +106,19 @@ _ANY_TOKEN = re.compile(r'"((?:[^"\\]|\\.)*)"|([^ ]+)')  # only spaces separate 
 _CONTROL = re.compile(r'[\x00-\x1f]')
 
 
+class UnclosedQuote(ParseError):
+    """The line ends inside a quoted value: it was cut short (e.g. the last line of a truncated
+    object). Whatever follows the opening quote would shift into the wrong fields."""
+
+    def __init__(self, token: int):
+        super().__init__(f"the line ends inside a quoted value (token {token + 1}): cut short?")
+        self.token = token  # index of the token the quote opens
+
+
 def slow_tokens(line: str) -> list[str]:
     """Tokens of a line that failed the fast path, each JSON-escaped, quotes removed.
 
-    A quote without a closing one does not fail: the token it starts runs to the next space,
-    quote included, so that a truncated line still reports a field count."""
+    A token that opens a quote must close it, else UnclosedQuote."""
     tokens = []
     pos, end = 0, len(line)
     while pos < end:
@@ -96,7 +126,11 @@ def slow_tokens(line: str) -> list[str]:
             pos += 1
             continue
         m = _ANY_TOKEN.match(line, pos)  # never None: any non-space character starts a token
-        value = m.group(1) if m.group(1) is not None else m.group(2)
+        value = m.group(1)
+        if value is None:
+            if line[pos] == '"':
+                raise UnclosedQuote(len(tokens))
+            value = m.group(2)
         tokens.append(json_escape(value))
         pos = m.end()
     return tokens

@@ -13,7 +13,8 @@ from __future__ import annotations
 import re
 from datetime import datetime, timezone
 
-from .base import JSON_INT, ParseError, PatternDetection, json_escape, json_list, line_patterns, slow_tokens, split_request, url_members
+from .base import (JSON_INT, ParseError, PatternDetection, UnclosedQuote, json_escape, json_list, line_patterns, possible_time,
+                   slow_tokens, split_request, url_members)
 
 _QUOTED_OR_DASH = r'(?:"([^"]*)"|-)'
 _NUMBER_OR_DASH = "(" + JSON_INT + "|-)"
@@ -90,7 +91,11 @@ class S3AccessFormat(PatternDetection):
 def _why_not(line: str) -> str:
     if S3AccessFormat._LINE.match(line) is None:
         return "does not start like an S3 server access log record (owner bucket [dd/Mon/yyyy:hh:mm:ss +zzzz])"
-    return f"expected at least {REQUIRED} fields, found {len(slow_tokens(line))} tokens"
+    try:
+        tokens = slow_tokens(line)
+    except UnclosedQuote as e:  # e.g. the last line of a truncated object
+        return f"the line ends inside a quoted value (token {e.token + 1}): cut short?"
+    return f"expected at least {REQUIRED} fields, found {len(tokens)} tokens"
 
 
 def _timestamp(day: str, month: str, year: str, clock: str, offset: str) -> str:
@@ -98,13 +103,16 @@ def _timestamp(day: str, month: str, year: str, clock: str, offset: str) -> str:
     mm = _MONTHS.get(month)
     if mm is None:
         raise ParseError(f"unknown month {month!r} in the time field")
+    local = f"{year}-{mm}-{day}T{clock}"
+    if not possible_time(local):  # the pattern checks the shape only; see base.possible_time
+        raise ParseError(f"impossible timestamp [{day}/{month}/{year}:{clock} {offset}] in the time field")
     if offset == "+0000":
-        return f"{year}-{mm}-{day}T{clock}Z"
+        return local + "Z"
     try:
-        moment = datetime.strptime(f"{year}-{mm}-{day}T{clock}{offset}", "%Y-%m-%dT%H:%M:%S%z")
+        moment = datetime.strptime(local + offset, "%Y-%m-%dT%H:%M:%S%z")
         return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    except (ValueError, OverflowError) as e:  # Overflow: year 1 shifted before year 1
-        raise ParseError(f"invalid time: {e}") from None
+    except (ValueError, OverflowError) as e:  # e.g. offset +2400; Overflow: year 1 shifted before year 1
+        raise ParseError(f"impossible timestamp [{day}/{month}/{year}:{clock} {offset}] in the time field: {e}") from None
 
 
 def _emit(g: tuple) -> tuple[str, str]:
@@ -177,7 +185,11 @@ def _emit(g: tuple) -> tuple[str, str]:
     if region is not None and region != "-":
         add(',"source_region":"' + region + '"')
     if rest is not None:
-        kept = [t for t in slow_tokens(rest) if t != "-"]
+        try:
+            tokens = slow_tokens(rest)
+        except UnclosedQuote:
+            raise ParseError("the line ends inside a quoted value after the known fields: cut short?") from None
+        kept = [t for t in tokens if t != "-"]
         if kept:
             add(',"extra_fields":' + json_list(kept))
     add("}}")

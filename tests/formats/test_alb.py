@@ -1,7 +1,11 @@
 """ALB access log parsing, specified by AWS's documented examples and the shapes real files take."""
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ingest.formats import ALB, ParseError
 
@@ -201,6 +205,72 @@ def test_fields_after_the_last_known_one_are_kept_as_extra_fields(alb):
 def test_extra_fields_with_backslashes_take_the_slow_path_and_stay_valid(alb):
     line = " ".join(HTTP_FIELDS) + ' TID_1 "-" "-" "-" 10.1.2.3 "say \\"hi\\""'
     assert alb(line)["aws"]["elb"]["extra_fields"] == ['say \\"hi\\"']
+
+
+# Found by hypothesis (a space sprinkled into the last `"-"` of the 2026 example): the fast path
+# took the tail for placeholders because it stripped spaces, the slow path kept the field.
+@pytest.mark.parametrize("tail, kept", [
+    ('" -"', [" -"]),
+    ('"- "', ["- "]),
+    ('" "', [" "]),
+    ('"-" " -" -', [" -"]),
+    ('"- -"', ["- -"]),
+    ('"-" "-"', None),
+    ('- "-" --', None),
+])
+def test_a_quoted_extra_field_holding_a_space_gives_the_same_document_on_both_paths(alb, tail, kept):
+    elb = alb(" ".join(HTTP_FIELDS) + ' TID_1 "-" "-" "-" 10.1.2.3 ' + tail)["aws"]["elb"]
+    assert elb.get("extra_fields") == kept
+
+
+# --- impossible timestamps -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("field, value", [
+    (2, "2026-13-45T25:61:61.000000Z"),  # the issue's example: index alb-logs-2026.13.45
+    (2, "2026-00-10T12:00:00.000000Z"),
+    (2, "2026-11-00T12:00:00.000000Z"),
+    (2, "2026-04-31T12:00:00.000000Z"),
+    (2, "2026-02-29T12:00:00.000000Z"),  # not a leap year
+    (2, "1900-02-29T12:00:00.000000Z"),  # nor is a century not divisible by 400
+    (2, "2026-11-25T24:00:00.000000Z"),
+    (2, "2026-11-25T12:60:00.000000Z"),
+    (2, "2026-11-25T23:59:60.000000Z"),  # a leap second: see alb.py
+    (2, "2026-11-25T12:00:00Z".replace("12", "99")),
+    (22, "2026-11-25T12:00:61.000000Z"),  # request_creation_time
+    (22, "2026-06-31T12:00:00.000000Z"),
+])
+def test_an_impossible_timestamp_is_a_parse_error_on_both_paths(field, value):
+    line = with_fields(**{f"f{field}": value})
+    for safe in (True, False):
+        with pytest.raises(ParseError, match="impossible timestamp"):
+            ALB.to_json(line, safe)
+
+
+@pytest.mark.parametrize("value", ["2024-02-29T12:00:00.000000Z", "2000-02-29T00:00:00Z", "2026-12-31T23:59:59.999999Z",
+                                   "2026-01-01T00:00:00.000000Z", "2026-04-30T12:00:00.000000Z"])
+def test_the_edges_of_possible_timestamps_parse(alb, value):
+    doc = alb(with_fields(f2=value, f22=value))
+    assert doc["@timestamp"] == doc["aws"]["elb"]["request_creation_time"] == value
+
+
+TWO_DIGITS = st.one_of(st.integers(0, 61), st.integers(0, 99)).map("{:02d}".format)  # mostly near the ranges
+
+
+@given(year=st.sampled_from([1900, 2000, 2023, 2024, 2026, 2100]), month=TWO_DIGITS, day=TWO_DIGITS, hour=TWO_DIGITS,
+       minute=TWO_DIGITS, second=TWO_DIGITS)
+def test_a_time_parses_exactly_when_it_is_a_real_instant(year, month, day, hour, minute, second):
+    value = f"{year}-{month}-{day}T{hour}:{minute}:{second}.123456Z"
+    try:
+        datetime(year, int(month), int(day), int(hour), int(minute), int(second))
+        real = True
+    except ValueError:
+        real = False
+    for safe in (True, False):
+        if real:
+            assert ALB.to_json(with_fields(f2=value), safe)[0] == value
+        else:
+            with pytest.raises(ParseError, match="impossible timestamp"):
+                ALB.to_json(with_fields(f2=value), safe)
 
 
 # --- tokenizing -----------------------------------------------------------------------------------

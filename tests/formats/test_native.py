@@ -109,6 +109,50 @@ def test_lines_the_python_path_must_handle_are_declined(fmt):
 
 
 @requires_native
+@pytest.mark.parametrize("tail", ['" -"', '"- "', '" "', '"-" "-" " -"', '"-"-"', '"'])
+def test_a_quoted_extra_field_that_is_not_a_placeholder_is_declined(tail):
+    line = ALB_EXAMPLES["fixed_response_2026_ip_address_and_placeholders"] + " " + tail
+    assert accepted(ALB, [line.encode()]) == [False]
+    assert_same_bodies(ALB, [line])
+
+
+@requires_native
+@pytest.mark.parametrize("fmt, old, new", [
+    (ALB, "2018-07-02T22:23:00.186641Z", "2026-13-45T25:61:61.000000Z"),
+    (ALB, "2018-07-02T22:23:00.186641Z", "2018-02-29T22:23:00.186641Z"),
+    (ALB, "2018-07-02T22:23:00.186641Z", "2018-07-02T23:59:60.186641Z"),
+    (ALB, "2018-07-02T22:22:48.364000Z", "2018-07-02T22:22:48.364000Z".replace("22:22", "24:22")),
+    (S3, "[06/Feb/2019:00:00:38 +0000]", "[31/Feb/2019:00:00:38 +0000]"),
+    (S3, "[06/Feb/2019:00:00:38 +0000]", "[29/Feb/2019:00:00:38 +0000]"),
+    (S3, "[06/Feb/2019:00:00:38 +0000]", "[06/Feb/2019:24:00:38 +0000]"),
+    (S3, "[06/Feb/2019:00:00:38 +0000]", "[06/Feb/2019:00:00:60 +0000]"),
+    (S3, "[06/Feb/2019:00:00:38 +0000]", "[06/Feb/2019:00:60:38 +0000]"),
+], ids=lambda v: v if isinstance(v, str) and v[0] in "2[" else None)
+def test_an_impossible_timestamp_is_declined_and_becomes_a_failure_record(fmt, old, new):
+    line = next(iter((ALB_EXAMPLES if fmt is ALB else S3_EXAMPLES).values()))
+    assert old in line
+    line = line.replace(old, new)
+    assert accepted(fmt, [line.encode()]) == [False]
+    assert_same_bodies(fmt, [line])
+    assert encoders(fmt)[1].encode([line.encode()], 1)[1] == 1  # a failure, not a document
+
+
+TWO_DIGITS = st.one_of(st.integers(0, 61), st.integers(0, 99)).map("{:02d}".format)  # mostly near the ranges
+
+
+@requires_native
+@given(year=st.sampled_from(["1900", "2000", "2019", "2024"]), month=st.integers(0, 13), day=TWO_DIGITS, hour=TWO_DIGITS,
+       minute=TWO_DIGITS, second=TWO_DIGITS)
+def test_times_real_or_impossible_give_the_python_body_or_are_declined(year, month, day, hour, minute, second):
+    alb = ALB_EXAMPLES["http"].replace("2018-07-02T22:23:00", f"{year}-{month:02d}-{day}T{hour}:{minute}:{second}")
+    alb_rct = ALB_EXAMPLES["http"].replace("2018-07-02T22:22:48", f"{year}-{month:02d}-{day}T{hour}:{minute}:{second}")
+    assert_same_bodies(ALB, [alb, alb_rct])
+    name = "JanFebMarAprMayJunJulAugSepOctNovDec"[3 * (month % 12):][:3]
+    s3 = next(iter(S3_EXAMPLES.values())).replace("06/Feb/2019:00:00:38", f"{day}/{name}/{year}:{hour}:{minute}:{second}")
+    assert_same_bodies(S3, [s3])
+
+
+@requires_native
 def test_an_s3_time_in_another_zone_is_left_to_the_python_path_which_converts_it():
     line = next(iter(S3_EXAMPLES.values()))
     start = line.index("[")

@@ -72,7 +72,7 @@ SPRINKLES = st.sampled_from(['"', "\\", "\\\"", " ", '""', "\x00", "\t", "\x1f",
 
 @pytest.mark.parametrize("fmt", [ALB, S3], ids=["alb", "s3-access"])
 @given(raw=lines)
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 def test_random_bytes_yield_exactly_one_valid_item(fmt, raw):
     if raw:
         assert_one_valid_item(fmt, raw)
@@ -95,6 +95,16 @@ def test_documented_lines_with_quotes_backslashes_and_control_characters_sprinkl
         line = line[:at] + data.draw(SPRINKLES) + line[at:]
     assert_one_valid_item(fmt, line.encode())
     assert_paths_agree(fmt, line)
+
+
+def test_a_space_sprinkled_into_the_last_placeholder_of_the_2026_example_gives_one_document_on_both_paths():
+    # What the sprinkle test above found (seeds 1148 and 1156 of a random run): kept as a named
+    # example, since the derandomized CI profile need not draw it again.
+    line = ALB_EXAMPLES["fixed_response_2026_ip_address_and_placeholders"]
+    assert line.endswith(' "-" "-"')
+    line = line[:-2] + ' -"'
+    assert_one_valid_item(ALB, line.encode())
+    assert_paths_agree(ALB, line)
 
 
 @given(example=st.sampled_from(FORMAT_EXAMPLES), data=st.data())

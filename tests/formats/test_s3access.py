@@ -1,11 +1,16 @@
 """S3 server access log parsing, specified by AWS's documented examples and the shapes real files take."""
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ingest.formats import FORMATS, ParseError
 
 S3 = FORMATS["s3-access"]
+MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 OWNER = "79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be"
 
 # The documented PUT record's 26 fields, one item per field (the time is one field holding a space).
@@ -178,6 +183,48 @@ def test_an_impossible_time_is_a_parse_error(logged):
     for safe in (True, False):
         with pytest.raises(ParseError):
             S3.to_json(with_fields(f3=logged), safe)
+
+
+@pytest.mark.parametrize("offset", ["+0000", "+0100"])
+@pytest.mark.parametrize("logged", [
+    "31/Feb/2019:00:01:57", "29/Feb/2019:00:01:57", "30/Apr/2019:00:01:57".replace("30", "31"), "00/Feb/2019:00:01:57",
+    "32/Jan/2019:00:01:57", "06/Feb/2019:24:00:00", "06/Feb/2019:00:60:00", "06/Feb/2019:23:59:60",
+    "06/Feb/2019:99:99:99",
+])
+def test_an_impossible_time_says_so_in_any_zone_on_both_paths(logged, offset):
+    line = with_fields(f3=f"[{logged} {offset}]")
+    for safe in (True, False):
+        with pytest.raises(ParseError, match="impossible timestamp"):
+            S3.to_json(line, safe)
+
+
+@pytest.mark.parametrize("logged, utc", [
+    ("[29/Feb/2024:23:59:59 +0000]", "2024-02-29T23:59:59Z"),
+    ("[31/Dec/2026:00:00:00 +0000]", "2026-12-31T00:00:00Z"),
+    ("[30/Apr/2026:12:00:00 +0000]", "2026-04-30T12:00:00Z"),
+])
+def test_the_edges_of_possible_times_parse(s3, logged, utc):
+    assert s3(with_fields(f3=logged))["@timestamp"] == utc
+
+
+TWO_DIGITS = st.one_of(st.integers(0, 61), st.integers(0, 99)).map("{:02d}".format)  # mostly near the ranges
+
+
+@given(year=st.sampled_from([1900, 2000, 2019, 2024]), month=st.sampled_from(list(MONTHS)), day=TWO_DIGITS,
+       hour=TWO_DIGITS, minute=TWO_DIGITS, second=TWO_DIGITS, offset=st.sampled_from(["+0000", "-0130"]))
+def test_a_time_parses_exactly_when_it_is_a_real_instant(year, month, day, hour, minute, second, offset):
+    line = with_fields(f3=f"[{day}/{month}/{year}:{hour}:{minute}:{second} {offset}]")
+    try:
+        datetime(year, MONTHS.index(month) + 1, int(day), int(hour), int(minute), int(second))
+        real = True
+    except ValueError:
+        real = False
+    for safe in (True, False):
+        if real:
+            S3.to_json(line, safe)
+        else:
+            with pytest.raises(ParseError, match="impossible timestamp"):
+                S3.to_json(line, safe)
 
 
 # --- field counts ---------------------------------------------------------------------------------
