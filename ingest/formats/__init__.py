@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 
 from .alb import ALB
-from .base import LogFormat, ParseError
+from .base import LogFormat, ParseError, possible_time
 from .s3access import S3_ACCESS
 
 FORMATS: dict[str, LogFormat] = {f.name: f for f in (ALB, S3_ACCESS)}
@@ -78,7 +78,7 @@ def key_info(key: str) -> KeyInfo:
     m = _ALB_KEY.search(key)
     if m:
         account, region, y, mo, d, h, mi = m.groups()
-        return KeyInfo(account, region, f"{y}-{mo}-{d}T{h}:{mi}:00Z")
+        return KeyInfo(account, region, _possible(f"{y}-{mo}-{d}T{h}:{mi}:00Z"))
     account = region = time = None
     m = _S3_PARTITIONED_KEY.search(key)
     if m:
@@ -86,5 +86,10 @@ def key_info(key: str) -> KeyInfo:
     m = _S3_KEY_TIME.search(key)
     if m:
         y, mo, d, h, mi, s = m.groups()
-        time = f"{y}-{mo}-{d}T{h}:{mi}:{s}Z"
+        time = _possible(f"{y}-{mo}-{d}T{h}:{mi}:{s}Z")
     return KeyInfo(account, region, time)
+
+
+def _possible(time: str) -> str | None:
+    """The key's time, or None when it names no real instant (it would make an index like …2026.13.45)."""
+    return time if possible_time(time) else None

@@ -113,3 +113,14 @@ def test_key_info_of_a_simple_s3_key_is_only_the_delivery_time(key):
 
 def test_key_info_of_an_unknown_key_is_empty():
     assert key_info("uploads/some-file.txt") == KeyInfo()
+
+
+@pytest.mark.parametrize("key, expected", [
+    ("logs/2026-13-45-21-32-16-E568B2907131C0C0", KeyInfo()),
+    ("logs/2025-02-29-00-00-00-E568B2907131C0C0", KeyInfo()),
+    ("logs/2024-02-29-23-59-59-E568B2907131C0C0", KeyInfo(None, None, "2024-02-29T23:59:59Z")),
+    (ALB_DOC_KEY.replace("20220215T2340Z", "20220215T2560Z"), KeyInfo("123456789012", "us-east-2", None)),
+])
+def test_a_key_naming_an_impossible_time_gives_no_time(key, expected):
+    # It would otherwise date failure records into an index such as s3-access-logs-2026.13.45.
+    assert key_info(key) == expected
