@@ -67,6 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--s3-access-index-prefix", default="s3-access-logs", help="daily index <prefix>-YYYY.MM.DD")
     run.add_argument("--bulk-max-bytes", type=int, default=5 * 1024 * 1024, help="uncompressed bytes per request")
     run.add_argument("--bulk-max-docs", type=int, default=5000, help="documents per request")
+    run.add_argument("--compress-level", type=int, choices=range(10), default=1, metavar="0-9",
+                     help="gzip level of the bulk requests: 0-3 igzip (fast), 4-9 zlib (smaller, slower)")
     run.add_argument("--max-line-bytes", type=_positive_int, default=DEFAULT_MAX_LINE_BYTES,
                      help="a longer line is a failure record, kept whole in the dead letter")
     run.add_argument("--max-failure-share", type=_share, default=0.5,
@@ -136,7 +138,8 @@ def _run(args) -> int:
         auth = build_auth(args.auth, url=args.opensearch_url, region=args.region, service=args.service,
                           secret_id=args.secret_id)
         sink = _StopOnRequestError(OpenSearchSink(args.opensearch_url, auth, max_bytes=args.bulk_max_bytes,
-                                                  max_docs=args.bulk_max_docs, ca_certs=args.ca_bundle))
+                                                  max_docs=args.bulk_max_docs, ca_certs=args.ca_bundle,
+                                                  compress_level=args.compress_level))
     if dead_letter_target.startswith("s3://"):
         bucket, prefix = _s3_location(dead_letter_target, "--dead-letter")
         dead_letter = DeadLetterWriter(s3, bucket, prefix)

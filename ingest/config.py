@@ -83,6 +83,7 @@ class Settings:
     s3_access_index_prefix: str = "s3-access-logs"
     bulk_max_bytes: int = 5 * 1024 * 1024
     bulk_max_docs: int = 5000
+    bulk_compress_level: int = 1  # gzip level of bulk bodies: 0-3 igzip (fast), 4-9 zlib (smaller)
     dead_letter_bucket: str | None = None
     dead_letter_prefix: str = "dead-letter/"
     include_raw_line: bool = False
@@ -161,6 +162,7 @@ class Settings:
             s3_access_index_prefix=_index_prefix(reader, "S3_ACCESS_INDEX_PREFIX", "s3-access-logs"),
             bulk_max_bytes=reader.integer("BULK_MAX_BYTES", 5 * 1024 * 1024, minimum=1, maximum=MAX_BULK_BYTES),
             bulk_max_docs=reader.integer("BULK_MAX_DOCS", 5000, minimum=1),
+            bulk_compress_level=reader.integer("BULK_COMPRESS_LEVEL", 1, minimum=0, maximum=9),
             dead_letter_bucket=dead_letter_bucket,
             dead_letter_prefix=dead_letter_prefix,
             include_raw_line=reader.boolean("INCLUDE_RAW_LINE", False),

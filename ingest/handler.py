@@ -34,7 +34,8 @@ class _Runtime:
         auth = build_auth(settings.auth.value, region=settings.region, service=settings.service.value,
                           secret_id=settings.secret_id)
         self.sink = OpenSearchSink(settings.opensearch_url, auth, timeout=settings.timeout_seconds,
-                                   max_bytes=settings.bulk_max_bytes, max_docs=settings.bulk_max_docs)
+                                   max_bytes=settings.bulk_max_bytes, max_docs=settings.bulk_max_docs,
+                                   compress_level=settings.bulk_compress_level)
         self.dead_letter = DeadLetterWriter(self.s3, settings.dead_letter_bucket, settings.dead_letter_prefix)
         self.options = Options(
             log_format=settings.log_format.value,

@@ -10,7 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
-import zlib
+
+try:  # ISA-L's inflate (python-isal): the same API as zlib, about twice as fast; zlib where it is missing
+    from isal import isal_zlib as zlib
+except ImportError:  # pragma: no cover - isal is a pinned dependency
+    import zlib
 from typing import Callable, Iterator, Union
 
 GZIP_MAGIC = b"\x1f\x8b"  # known by its magic bytes, never by the object's name

@@ -14,6 +14,12 @@ bytes, and peak memory for a small and a large object. All figures come from one
 - --e2e: the same pipeline through the OpenSearch bulk writer (gzip, chunking, per-item response
   handling) into scripts/bulk_endpoint.py running in another process on 127.0.0.1, reporting
   lines/s and bulk requests per 100k lines.
+- --callgrind [N]: instructions per line, counted by `valgrind --tool=callgrind` (noise does not move
+  them), for N lines (default 20,000) of each format: `floor` (gunzip + split), `parse` (gzip bytes to
+  bulk bodies, C accelerator), `parse_python` (the same without it), `compress` (parse, then gzip the
+  bodies as the shipper does), `end_to_end` (the whole pipeline through the OpenSearch bulk writer into
+  a discarding endpoint in another process, which is not counted). Each figure is one process's count
+  less that of a process that only starts and reads the file, divided by N.
 """
 from __future__ import annotations
 
@@ -200,6 +206,86 @@ def progress(text: str) -> None:
     print(f"benchmark: {text} …", file=sys.stderr, flush=True)
 
 
+CALLGRIND_STEPS = ("floor", "parse", "parse_python", "compress", "end_to_end")
+
+
+def callgrind_child(step: str, fmt: str, path: str, url: str) -> None:
+    """One step on one file, in a process that valgrind counts (see --callgrind)."""
+    data = Path(path).read_bytes()
+    if step == "start":
+        return
+    if step == "floor":
+        baseline(data)
+    elif step in ("parse", "parse_python"):
+        ingest(data, fmt, native=step == "parse")
+    elif step == "compress":
+        from ingest.shipper import DEFAULT_COMPRESS_LEVEL, compress_body
+
+        key = ALB_KEY if fmt == "alb" else S3_KEY
+        encoder = BulkEncoder(FORMATS[fmt], "s3://bucket/" + key, key=key_info(key))
+        for items, _ in encode_batches(encoder, line_batches(io.BytesIO(data).read)):
+            compress_body(b"".join(item.body for item in items), DEFAULT_COMPRESS_LEVEL)
+    elif step == "end_to_end":
+        from ingest.pipeline import LocalFile, Options, process_object
+        from ingest.shipper import OpenSearchSink
+
+        class NoDeadLetter:
+            def store(self, letter, day):
+                return None
+
+        report = process_object(LocalFile(path, ALB_KEY if fmt == "alb" else S3_KEY), OpenSearchSink(url, None),
+                                NoDeadLetter(), Options(log_format=fmt))
+        assert report.status == "ok", report
+
+
+def callgrind(lines: int) -> list[dict]:
+    import re
+    import shutil
+
+    if shutil.which("valgrind") is None:
+        raise SystemExit("benchmark: --callgrind needs valgrind (apt-get install valgrind)")
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp, _discard_endpoint() as url:
+        for fmt in ("alb", "s3-access"):
+            path = Path(tmp) / f"{fmt}.log.gz"
+            path.write_bytes(make_log(fmt, lines))
+            counts = {}
+            for step in ("start", *CALLGRIND_STEPS):
+                progress(f"callgrind: {fmt}, {step}, {lines:,} lines (valgrind is ~50x slower)")
+                run = subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={tmp}/out.%p",
+                                      sys.executable, __file__, "--callgrind-child", step, fmt, str(path), url],
+                                     capture_output=True, text=True, check=True)
+                counts[step] = int(re.search(r"Collected : (\d+)", run.stderr).group(1))
+            row = {"format": fmt, "lines": lines}
+            row.update({f"{step}_instr_per_line": round((counts[step] - counts["start"]) / lines)
+                        for step in CALLGRIND_STEPS})
+            rows.append(row)
+    return rows
+
+
+class _discard_endpoint:
+    """scripts/bulk_endpoint.py --discard in another process on a free loopback port; its URL."""
+
+    def __enter__(self) -> str:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        self.server = subprocess.Popen([sys.executable, str(ROOT / "scripts" / "bulk_endpoint.py"), "--port",
+                                        str(port), "--discard"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(url + "/_stats", timeout=1)
+                return url
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("the discarding _bulk endpoint did not start")
+
+    def __exit__(self, *exc) -> None:
+        self.server.terminate()
+        self.server.wait()
+
+
 def _table(rows: list[dict]) -> str:
     keys = list(rows[0])
     widths = [max(len(k), *(len(f"{r[k]:,}" if isinstance(r[k], int) else str(r[k])) for r in rows)) for k in keys]
@@ -216,10 +302,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--memory-lines", default="20000,1000000", help="comma-separated object sizes in lines")
     parser.add_argument("--e2e", action="store_true", help="also run end to end through the bulk writer")
     parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    parser.add_argument("--callgrind", nargs="?", type=int, const=20_000, metavar="LINES",
+                        help="only instructions per line, counted by valgrind (default 20,000 lines)")
     parser.add_argument("--memory-child", nargs=2, metavar=("PATH", "FORMAT"), help=argparse.SUPPRESS)
+    parser.add_argument("--callgrind-child", nargs=4, metavar=("STEP", "FORMAT", "PATH", "URL"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.memory_child:
         memory_child(*args.memory_child)
+        return 0
+    if args.callgrind_child:
+        callgrind_child(*args.callgrind_child)
+        return 0
+    if args.callgrind:
+        rows = callgrind(args.callgrind)
+        print(json.dumps(rows, indent=2) if args.json else f"\ninstructions per line (callgrind)\n{_table(rows)}")
         return 0
     from ingest import bulk
     if bulk._native is None:

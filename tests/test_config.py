@@ -38,6 +38,7 @@ def test_minimal_environment_gives_the_documented_defaults():
         s3_access_index_prefix="s3-access-logs",
         bulk_max_bytes=5_242_880,
         bulk_max_docs=5000,
+        bulk_compress_level=1,
         dead_letter_bucket="my-dead-letters",
         dead_letter_prefix="dead-letter/",
         include_raw_line=False,
@@ -73,8 +74,9 @@ def test_every_variable_is_read_and_typed():
         METRICS_NAMESPACE="Team/AccessLogs",
         MAX_LINE_BYTES="65536",
         MAX_FAILURE_SHARE="0.2",
+        BULK_COMPRESS_LEVEL="6",
     )
-    assert (s.max_line_bytes, s.max_failure_share) == (65536, 0.2)
+    assert (s.max_line_bytes, s.max_failure_share, s.bulk_compress_level) == (65536, 0.2, 6)
     assert (s.auth, s.secret_id, s.service) == (
         "basic",
         "arn:aws:secretsmanager:eu-west-1:123456789012:secret:opensearch-AbCdEf",

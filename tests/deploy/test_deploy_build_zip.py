@@ -107,7 +107,7 @@ def import_in_clean_interpreter(task_dir: Path, runtime_dir: Path, *modules: str
         imported = [importlib.import_module(name) for name in {list(modules)!r}]
         print(json.dumps({{
             "origins": {{name: getattr(module, "__file__", None) for name, module in sys.modules.items()
-                        if name.split(".")[0] in {{"ingest", "opensearchpy", "requests_aws4auth", "orjson", "boto3"}}}},
+                        if name.split(".")[0] in {{"ingest", "opensearchpy", "requests_aws4auth", "orjson", "isal", "boto3"}}}},
             "handler": callable(getattr(imported[-1], "lambda_handler", None)),
         }}))
     """)
@@ -121,9 +121,10 @@ def import_in_clean_interpreter(task_dir: Path, runtime_dir: Path, *modules: str
 
 def test_unzipped_package_and_its_dependencies_import_from_the_zip_alone(unpacked_local, runtime_site):
     probe = import_in_clean_interpreter(unpacked_local, runtime_site,
-                                        "opensearchpy", "requests_aws4auth", "orjson", "ingest")
+                                        "opensearchpy", "requests_aws4auth", "orjson", "isal.igzip",
+                                        "isal.isal_zlib", "ingest")
     ours = {name: path for name, path in probe["origins"].items() if not name.startswith("boto3")}
-    assert {"ingest", "opensearchpy", "requests_aws4auth", "orjson"} <= ours.keys()
+    assert {"ingest", "opensearchpy", "requests_aws4auth", "orjson", "isal.igzip", "isal.isal_zlib"} <= ours.keys()
     assert all(path is None or path.startswith(str(unpacked_local)) for path in ours.values()), ours
 
 
@@ -157,6 +158,7 @@ def test_arm64_python312_build_contains_only_aarch64_cp312_native_code(arm64_bui
     native = [n for n in names if n.endswith(".so") and not n.startswith("ingest/")]  # ours is abi3, below
     assert native, "orjson ships a native extension; finding none means the check is looking in the wrong place"
     assert all(n.endswith(".cpython-312-aarch64-linux-gnu.so") for n in native), native
+    assert {"isal/igzip_lib.cpython-312-aarch64-linux-gnu.so", "isal/isal_zlib.cpython-312-aarch64-linux-gnu.so"} <= set(native)
     wheel_tags = [line.split(": ", 1)[1] for n in names if n.endswith(".dist-info/WHEEL")
                   for line in archive.read(n).decode().splitlines() if line.startswith("Tag: ")]
     platform_tags = [t for t in wheel_tags if not t.endswith("-none-any")]

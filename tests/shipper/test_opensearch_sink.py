@@ -316,3 +316,27 @@ def test_a_refused_connection_is_named_as_such_in_every_retry_warning_and_in_the
     assert str(raised.value) == f"1 items still unsent after 3 attempts: {cause}"
     assert raised.value.unreachable
     assert "Lambda" not in str(raised.value)
+
+
+@pytest.mark.parametrize("level", [0, 1, 2, 3, 4, 6, 9])
+def test_every_compress_level_writes_gzip_any_cluster_can_read(level):
+    import gzip as gzip_module
+
+    from ingest.shipper import compress_body
+
+    body = b"".join(make_item(n).body for n in range(1, 200))
+    compressed = compress_body(body, level)
+    assert compressed[:2] == b"\x1f\x8b" and gzip_module.decompress(compressed) == body
+    assert compress_body(body, level) == compressed  # no timestamp in the header: retries send the same bytes
+
+
+def test_the_default_compression_is_igzip_level_1():
+    from ingest import shipper
+
+    assert shipper.DEFAULT_COMPRESS_LEVEL == 1 and shipper._igzip is not None
+
+
+@pytest.mark.parametrize("level", [-1, 10])
+def test_a_compress_level_outside_0_to_9_is_refused(level):
+    with pytest.raises(ValueError, match="compress_level"):
+        OpenSearchSink("http://127.0.0.1:9200", None, compress_level=level)
