@@ -192,23 +192,37 @@ def test_14_word_search_in_urls_finds_only_login_urls(cluster, loaded):
     assert hits and all("login" in h["_source"]["url"]["original"] for h in hits)
 
 
+def test_15_slowest_targets_are_the_slow_ones_with_their_times(cluster, loaded):
+    found = buckets(answer(cluster, 15), "targets")
+    truth = loaded.truth.alb_target_times_by_target()
+
+    assert [ip(b["key"]) for b in found] == sorted(truth, key=lambda t: statistics.mean(truth[t]), reverse=True)
+    for b in found:
+        values = truth[ip(b["key"])]
+        assert b["avg_time"]["value"] == pytest.approx(statistics.mean(values), rel=1e-3)
+        low, high = percentile_band(values, 95)
+        assert low <= b["time"]["values"]["95.0"] <= high
+    slow = {name for name, _ in sorted(truth.items(), key=lambda kv: statistics.median(kv[1]))[-2:]}
+    assert {ip(b["key"]) for b in found[:2]} == slow
+
+
 # -- S3 -----------------------------------------------------------------------------------------
 
 
-def test_15_denied_ips_are_the_few_the_traffic_concentrates_on(cluster, loaded):
-    found = buckets(answer(cluster, 15), "ips")
+def test_16_denied_ips_are_the_few_the_traffic_concentrates_on(cluster, loaded):
+    found = buckets(answer(cluster, 16), "ips")
     truth = loaded.truth.s3_denied_ips()
 
     assert_top(found, truth, key=lambda b: ip(b["key"]))
     assert {ip(b["key"]) for b in found[:3]} == {name for name, _ in truth.most_common(3)}
 
 
-def test_16_denied_keys(cluster, loaded):
-    assert_top(buckets(answer(cluster, 16), "keys"), loaded.truth.s3_denied_keys())
+def test_17_denied_keys(cluster, loaded):
+    assert_top(buckets(answer(cluster, 17), "keys"), loaded.truth.s3_denied_keys())
 
 
-def test_17_top_objects_by_bytes_downloaded(cluster, loaded):
-    found = buckets(answer(cluster, 17), "objects")
+def test_18_top_objects_by_bytes_downloaded(cluster, loaded):
+    found = buckets(answer(cluster, 18), "objects")
     truth = loaded.truth.s3_downloads()
 
     assert found
@@ -219,8 +233,8 @@ def test_17_top_objects_by_bytes_downloaded(cluster, loaded):
         assert b["clients"]["value"] == pytest.approx(clients, rel=0.02)  # cardinality is an estimate
 
 
-def test_18_slowest_operations_with_percentiles_within_tolerance(cluster, loaded):
-    found = buckets(answer(cluster, 18), "operations")
+def test_19_slowest_operations_with_percentiles_within_tolerance(cluster, loaded):
+    found = buckets(answer(cluster, 19), "operations")
     truth = loaded.truth.s3_total_times_by_operation()
 
     assert [b["key"] for b in found] == sorted(truth, key=lambda op: statistics.mean(truth[op]), reverse=True)
@@ -232,31 +246,31 @@ def test_18_slowest_operations_with_percentiles_within_tolerance(cluster, loaded
                 assert low <= b["time"]["values"][str(percent)] <= high
 
 
-def test_19_error_codes(cluster, loaded):
-    found = buckets(answer(cluster, 19), "buckets")
+def test_20_error_codes(cluster, loaded):
+    found = buckets(answer(cluster, 20), "buckets")
     [bucket] = found
     assert_top(bucket["errors"]["buckets"], loaded.truth.s3_error_codes())
 
 
-def test_20_requesters(cluster, loaded):
-    assert_top(buckets(answer(cluster, 20), "requesters"), loaded.truth.s3_requesters())
+def test_21_requesters(cluster, loaded):
+    assert_top(buckets(answer(cluster, 21), "requesters"), loaded.truth.s3_requesters())
 
 
-def test_21_deletions(cluster, loaded):
-    result = answer(cluster, 21)
+def test_22_deletions(cluster, loaded):
+    result = answer(cluster, 22)
     assert result["hits"]["total"]["value"] == loaded.truth.s3_deletes() > 0
 
 
-def test_22_daily_traffic_adds_up(cluster, loaded):
-    days = buckets(answer(cluster, 22), "per_day")
+def test_23_daily_traffic_adds_up(cluster, loaded):
+    days = buckets(answer(cluster, 23), "per_day")
     per_bucket = [b for day in days for b in day["buckets"]["buckets"]]
 
     assert sum(b["doc_count"] for b in per_bucket) == len(loaded.truth.s3)
     assert sum(b["bytes"]["value"] for b in per_bucket) == sum(r.bytes_sent for r in loaded.truth.s3)
 
 
-def test_23_parse_failures_per_file(cluster, loaded):
-    found = buckets(answer(cluster, 23), "files")
+def test_24_parse_failures_per_file(cluster, loaded):
+    found = buckets(answer(cluster, 24), "files")
     expected: dict[str, int] = {}
     for family in ("alb", "s3-access"):
         for u in loaded.truth.unparsable[family]:
@@ -265,8 +279,8 @@ def test_23_parse_failures_per_file(cluster, loaded):
     assert {b["key"]: b["doc_count"] for b in found} == expected
 
 
-def test_24_index_sizes_list_every_daily_index(cluster, loaded):
-    response = send(cluster, RECIPES[24])
+def test_25_index_sizes_list_every_daily_index(cluster, loaded):
+    response = send(cluster, RECIPES[25])
     rows = [line.split() for line in response.text.splitlines()[1:] if line.strip()]
 
     assert sum(int(row[2]) for row in rows) == sum(loaded.truth.lines.values())
