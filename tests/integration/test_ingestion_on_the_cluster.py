@@ -3,7 +3,9 @@ every line read is a document, in its daily index, with every field indexed as t
 from __future__ import annotations
 
 import json
+import random
 from collections import Counter, defaultdict
+from datetime import datetime, timezone
 
 import pytest
 
@@ -57,6 +59,37 @@ def test_every_object_was_read_whole_and_nothing_was_dead_lettered(loaded):
         by_format[report.format] += report.lines_read
     assert by_format == {"alb": ALB_LINES + UNPARSABLE_LINES, "s3-access": S3_LINES + UNPARSABLE_LINES}
     assert by_format == {"alb": loaded.truth.lines["alb"], "s3-access": loaded.truth.lines["s3-access"]}
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "ingest bug (ingest/pipeline.py _Shipment.add/flush): `holds_failures` is reset by a flush in the middle "
+    "of a batch, so failure records after that flush are counted as `indexed`, not `failed` (make demo "
+    "showed 31 of 40); the documents themselves are right. Remove this marker when it is fixed."))
+def test_the_report_counts_a_failure_record_sent_after_a_flush_inside_its_batch(cluster, tmp_path):
+    from ingest.deadletter import LocalDeadLetterWriter
+    from ingest.pipeline import LocalFile, Options, process_object
+    from ingest.shipper import OpenSearchSink
+
+    from .conftest import generate_logs
+
+    rng = random.Random(5)
+    when = datetime.now(timezone.utc)
+    lines = [generate_logs.s3_line(rng, when) for _ in range(14)]
+    lines.insert(11, "this line is not an access log record")  # after the flush at 10 documents
+    path = tmp_path / "2026-11-25-12-05-00-0123456789ABCDEF"
+    path.write_text("\n".join(lines) + "\n")
+    prefix = f"{cluster.prefixes['s3-access']}-report"
+    sink = OpenSearchSink(cluster.url, cluster.auth, max_docs=10)
+    try:
+        report = process_object(LocalFile(str(path), path.name), sink, LocalDeadLetterWriter(str(tmp_path)),
+                                Options(log_format="s3-access", index_prefixes={"s3-access": prefix},
+                                        bulk_max_docs=10))
+    finally:
+        sink.close()
+        cluster.request("DELETE", f"{prefix}-*")
+
+    assert report.status == "ok" and report.lines_read == 15
+    assert (report.indexed, report.failed) == (14, 1)
 
 
 @pytest.mark.parametrize("family", ["alb", "s3-access"])
