@@ -47,9 +47,11 @@ MAIN_CLASS = "localnode.LocalNode"
 DEFAULT_HEAP = "512m"
 START_TIMEOUT = 240.0
 STATE_FILE = "node.json"
+JVM_FLAGS = ["-Xss1m", "-Dfile.encoding=UTF-8", "-Dlog4j2.formatMsgNoLookups=true",
+             "-Dio.netty.allocator.type=unpooled"]
 # C1 only: the node is up in about half the time, and a test run's few thousand documents do not need C2.
-JVM_FLAGS = ["-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xss1m", "-Dfile.encoding=UTF-8",
-             "-Dlog4j2.formatMsgNoLookups=true", "-Dio.netty.allocator.type=unpooled"]
+# The benchmark starts without it (fast_start=False), for the throughput a long-running node has.
+FAST_START_FLAGS = ["-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"]
 
 
 class NodeError(RuntimeError):
@@ -159,7 +161,8 @@ class LocalNode:
 
     @classmethod
     def start(cls, *, port: int | None = None, data_dir: str | Path | None = None, heap: str = DEFAULT_HEAP,
-              detach: bool = False, timeout: float = START_TIMEOUT, out=sys.stderr) -> LocalNode:
+              detach: bool = False, timeout: float = START_TIMEOUT, fast_start: bool = True,
+              out=sys.stderr) -> LocalNode:
         """Build if needed, launch the JVM and wait until the cluster is yellow.
 
         detach=False (tests, demo): the node stops when this process exits, however it exits.
@@ -178,7 +181,8 @@ class LocalNode:
         port = port or free_port()
         url = f"http://127.0.0.1:{port}"
         log_path = data / "node.log"
-        command = [java, f"-Xms{heap}", f"-Xmx{heap}", *JVM_FLAGS, f"-Djava.io.tmpdir={data / 'tmp'}",
+        flags = JVM_FLAGS + (FAST_START_FLAGS if fast_start else [])
+        command = [java, f"-Xms{heap}", f"-Xmx{heap}", *flags, f"-Djava.io.tmpdir={data / 'tmp'}",
                    "-cp", classpath, MAIN_CLASS,
                    f"path.home={data / 'home'}", f"path.data={data / 'data'}", f"path.logs={data / 'logs'}",
                    f"http.port={port}", f"transport.port={free_port()}"]
