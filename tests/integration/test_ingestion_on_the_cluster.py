@@ -14,7 +14,6 @@ from .test_bootstrap_on_the_cluster import declared_mapping
 
 pytestmark = pytest.mark.integration
 
-FAMILY_OF_FORMAT = {"alb": "alb", "s3-access": "s3-access"}
 # Fields the mapping stores in _source without indexing them (docs/documents.md: "not indexed").
 STORED_ONLY = {"event.original"}
 
