@@ -311,8 +311,14 @@ def main(argv: list[str] | None = None, *, now: datetime | None = None) -> int:
         print(f"generate_logs.py: error: {exc}", file=sys.stderr)
         return 2
     rng = random.Random(args.seed)
-    alb = write_alb(args.out, args.alb_lines, args.lines_per_file, rng, start, args.unparsable_lines if args.alb_lines else 0)
-    s3 = write_s3(args.out, args.s3_lines, args.lines_per_file, rng, start, args.unparsable_lines if args.s3_lines else 0)
+    try:
+        alb = write_alb(args.out, args.alb_lines, args.lines_per_file, rng, start,
+                        args.unparsable_lines if args.alb_lines else 0)
+        s3 = write_s3(args.out, args.s3_lines, args.lines_per_file, rng, start,
+                      args.unparsable_lines if args.s3_lines else 0)
+    except OSError as exc:
+        print(f"generate_logs.py: error: cannot write under {args.out}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
     bad = f" (+{args.unparsable_lines:,} unparsable lines each)" if args.unparsable_lines else ""
     print(f"wrote {args.alb_lines:,} ALB lines in {len(alb)} files and {args.s3_lines:,} S3 access lines "
           f"in {len(s3)} files under {args.out}{bad}, from {start:%Y-%m-%dT%H:%M}Z")

@@ -57,6 +57,16 @@ def test_a_bad_argument_is_one_line_on_stderr_and_exit_code_2(tmp_path, args):
     assert not (tmp_path / "logs").exists(), "nothing is written for a bad command line"
 
 
+def test_an_out_folder_that_cannot_be_made_is_one_line_and_exit_code_1(tmp_path):
+    (tmp_path / "a-file").write_text("")
+
+    result = run("--out", str(tmp_path / "a-file" / "logs"), "--alb-lines", "5")
+
+    assert result.returncode == 1
+    [line] = result.stderr.splitlines()
+    assert line.startswith("generate_logs.py: error: cannot write under ") and "Traceback" not in result.stderr
+
+
 def test_a_missing_out_is_one_line_too(tmp_path):
     result = run("--alb-lines", "5")
 
