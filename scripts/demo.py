@@ -168,10 +168,11 @@ def main(argv: list[str] | None = None) -> int:
     if not url:
         missing = node_tool.missing_prerequisites()
         if missing:
-            print(f"\nThe full demo puts these logs into a local OpenSearch and answers questions from it, but {missing}.\n"
-                  "Install a JDK 17+ and Maven (Debian/Ubuntu: apt-get install openjdk-17-jdk-headless maven), or set\n"
-                  "OPENSEARCH_URL (and OPENSEARCH_AUTH) to a cluster of yours, and run `make demo` again.\n"
-                  "Without them the demo stops here: the bulk bodies the Lambda would send are in demo/bulk.")
+            print(f"\nThe demo stops here: the bulk bodies the Lambda would send are in demo/bulk.\n"
+                  f"The full demo puts these logs into a local OpenSearch and answers questions from it, but this\n"
+                  f"machine cannot run one ({missing}).\n"
+                  "For the full demo, install a JDK 17+ and Maven (Debian/Ubuntu: apt-get install openjdk-17-jdk-headless\n"
+                  "maven) or set OPENSEARCH_URL (and OPENSEARCH_AUTH) to a cluster of yours, then run `make demo` again.")
             return 0
         shutil.rmtree(DATA, ignore_errors=True)
         print("Starting a local OpenSearch (first time: Maven downloads the jars, about 150 MB) ...", flush=True)
