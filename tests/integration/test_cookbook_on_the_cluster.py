@@ -73,6 +73,7 @@ def test_the_request_runs_without_error(cluster, loaded, number):
         assert response.status_code == 400
         return
     assert response.status_code == 200, response.text[:2000]
+    assert "Warning" not in response.headers, f"deprecated: {response.headers.get('Warning')}"
     if recipe.path.startswith("_cat/"):
         assert cluster.prefixes["alb"] in response.text and cluster.prefixes["s3-access"] in response.text
         return

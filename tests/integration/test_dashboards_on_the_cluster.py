@@ -56,8 +56,11 @@ def test_the_visualization_runs_and_has_buckets_on_the_loaded_data(cluster, load
             body["query"]["bool"]["filter"].append(
                 query_of(json.loads(saved["attributes"]["kibanaSavedObjectMeta"]["searchSourceJSON"])))
 
-    result = cluster.search(index_of(cluster, family, vis), body)
+    response = cluster.request("POST", f"{index_of(cluster, family, vis)}/_search", body)
 
+    assert response.status_code == 200, response.text[:2000]
+    assert "Warning" not in response.headers, f"deprecated: {response.headers.get('Warning')}"
+    result = response.json()
     assert result["_shards"]["failed"] == 0, result["_shards"]
     assert result["hits"]["total"]["value"] > 0, "no document matches the visualization's query"
     for agg_id in bucket_agg_ids(vis)[:1]:
