@@ -175,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
                   "maven) or set OPENSEARCH_URL (and OPENSEARCH_AUTH) to a cluster of yours, then run `make demo` again.")
             return 0
         shutil.rmtree(DATA, ignore_errors=True)
-        print("Starting a local OpenSearch (first time: Maven downloads the jars, about 150 MB) ...", flush=True)
+        print("Starting a local OpenSearch (first time: Maven downloads the jars, about 90 MB) ...", flush=True)
         node = node_tool.LocalNode.start(data_dir=DATA)
         url = node.url
         print(f"OpenSearch {node.version} at {url}, started in {node.started_in:.1f} s (log {node.log_path})")
