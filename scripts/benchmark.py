@@ -20,6 +20,10 @@ bytes, and peak memory for a small and a large object. All figures come from one
   bodies as the shipper does), `end_to_end` (the whole pipeline through the OpenSearch bulk writer into
   a discarding endpoint in another process, which is not counted). Each figure is one process's count
   less that of a process that only starts and reads the file, divided by N.
+- --opensearch: the same, into a real OpenSearch: the local single node of scripts/opensearch_node.py
+  (1 GiB heap, full JIT; or $OPENSEARCH_URL with OPENSEARCH_AUTH), with the product's templates
+  installed; lines/s until every document is acknowledged, --opensearch-lines per format. The node
+  shares the machine's cores with the pipeline, so this is a floor, not what a cluster takes.
 """
 from __future__ import annotations
 
@@ -286,6 +290,76 @@ class _discard_endpoint:
         self.server.wait()
 
 
+def into_opensearch(lines: int) -> list[dict]:
+    """End to end into a real OpenSearch: the local node, or $OPENSEARCH_URL."""
+    import importlib.util
+
+    from ingest.pipeline import LocalFile, Options, process_object
+    from ingest.shipper import OpenSearchSink
+
+    def script(name: str):
+        spec = importlib.util.spec_from_file_location(f"bench_{name}", ROOT / "scripts" / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module
+        spec.loader.exec_module(module)
+        return module
+
+    node, auth = None, None
+    url = os.environ.get("OPENSEARCH_URL", "")
+    prefixes = {"alb": "bench-alb-logs", "s3-access": "bench-s3-access-logs"}
+    if url:
+        from ingest.auth import build_auth
+        auth = build_auth(os.environ.get("OPENSEARCH_AUTH", "auto"), url=url, region=os.environ.get("AWS_REGION"),
+                          secret_id=os.environ.get("OPENSEARCH_SECRET_ID"))
+    else:
+        nodes = script("opensearch_node")
+        missing = nodes.missing_prerequisites()
+        if missing:
+            raise SystemExit(f"--opensearch needs OPENSEARCH_URL or a local node: {missing}")
+        node = nodes.LocalNode.start(heap="1g", fast_start=False)
+        url = node.url
+        print(f"local OpenSearch {node.version}: started in {node.started_in:.1f} s", file=sys.stderr)
+    import requests
+
+    rows = []
+    try:
+        code = script("bootstrap_opensearch").main(
+            ["--opensearch-url", url, "--auth", os.environ.get("OPENSEARCH_AUTH", "auto") if node is None else "none",
+             "--skip-dashboards", "--alb-prefix", prefixes["alb"], "--s3-prefix", prefixes["s3-access"]],
+            out=io.StringIO(), err=sys.stderr)
+        if code:
+            raise SystemExit("--opensearch: the bootstrap failed")
+
+        class NoDeadLetter:
+            def store(self, letter, day):
+                assert not letter.count
+                return None
+
+        with tempfile.TemporaryDirectory() as tmp:
+            for fmt in ("alb", "s3-access"):
+                path = Path(tmp) / f"{fmt}.log.gz"
+                path.write_bytes(make_log(fmt, lines))
+                sink = OpenSearchSink(url, auth)
+                started = time.perf_counter()
+                report = process_object(LocalFile(str(path), ALB_KEY if fmt == "alb" else S3_KEY), sink,
+                                        NoDeadLetter(), Options(log_format=fmt, index_prefixes=prefixes))
+                seconds = time.perf_counter() - started
+                sink.close()
+                assert report.status == "ok" and report.indexed == lines, report
+                pattern = f"{prefixes[fmt]}-*"
+                requests.post(f"{url}/{pattern}/_refresh", auth=auth, timeout=120).raise_for_status()
+                count = requests.get(f"{url}/{pattern}/_count", auth=auth, timeout=120).json()["count"]
+                assert count == lines, (count, lines)
+                rows.append({"format": fmt, "lines": lines, "lines_per_s": round(lines / seconds),
+                             "seconds": round(seconds, 1), "documents": count,
+                             "cluster": "local node" if node else url})
+                requests.delete(f"{url}/{pattern}", auth=auth, timeout=120)
+    finally:
+        if node is not None:
+            node.stop()
+    return rows
+
+
 def _table(rows: list[dict]) -> str:
     keys = list(rows[0])
     widths = [max(len(k), *(len(f"{r[k]:,}" if isinstance(r[k], int) else str(r[k])) for r in rows)) for k in keys]
@@ -301,6 +375,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--memory-lines", default="20000,1000000", help="comma-separated object sizes in lines")
     parser.add_argument("--e2e", action="store_true", help="also run end to end through the bulk writer")
+    parser.add_argument("--opensearch", action="store_true",
+                        help="also run end to end into a real OpenSearch (the local node, or $OPENSEARCH_URL)")
+    parser.add_argument("--opensearch-lines", type=int, default=100_000, help="lines per format for --opensearch")
+    parser.add_argument("--only-opensearch", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
     parser.add_argument("--callgrind", nargs="?", type=int, const=20_000, metavar="LINES",
                         help="only instructions per line, counted by valgrind (default 20,000 lines)")
@@ -321,14 +399,18 @@ def main(argv: list[str] | None = None) -> int:
     if bulk._native is None:
         print("note: the C accelerator is not built (python scripts/build_native.py); "
               "ingest_lines_per_s is the pure-Python path", file=sys.stderr)
-    results = {"python": sys.version.split()[0], "accelerator": bulk._native is not None, "throughput": throughput(args.lines, args.repeat),
-               "memory": memory([int(n) for n in args.memory_lines.split(",")])}
+    results = {"python": sys.version.split()[0], "accelerator": bulk._native is not None}
+    if not args.only_opensearch:
+        results["throughput"] = throughput(args.lines, args.repeat)
+        results["memory"] = memory([int(n) for n in args.memory_lines.split(",")])
     if args.e2e:
         results["end_to_end"] = end_to_end(args.lines)
+    if args.opensearch or args.only_opensearch:
+        results["into_opensearch"] = into_opensearch(args.opensearch_lines)
     if args.json:
         print(json.dumps(results, indent=2))
     else:
-        for name in ("throughput", "memory", "end_to_end"):
+        for name in ("throughput", "memory", "end_to_end", "into_opensearch"):
             if name in results:
                 accelerator = "C accelerator" if results["accelerator"] else "no C accelerator"
                 print(f"\n{name} (Python {results['python']}, one core, {accelerator})\n{_table(results[name])}")

@@ -51,6 +51,14 @@ class BootstrapError(Exception):
     """A step failed; the message says which and why."""
 
 
+class NoISM(BootstrapError):
+    """The cluster has no Index State Management plugin: it answers `no handler found` on _plugins/_ism."""
+
+
+def _no_ism(response: requests.Response) -> bool:
+    return response.status_code in (400, 404, 405) and "no handler found for uri" in response.text
+
+
 @dataclass
 class Request:
     method: str
@@ -276,6 +284,8 @@ def put_ism_policy(runner: Runner, base: str, policy_id: str, body: dict) -> Non
     for attempt in range(2):  # a second round covers a policy created between our GET and PUT
         get = Request("GET", path, describe=describe)
         current = runner.send(get)
+        if _no_ism(current):
+            raise NoISM(f"{describe}: this cluster has no ISM")
         if current.status_code == 404:
             response = runner.send(create)
             if response.status_code == 409 and attempt == 0:
@@ -422,10 +432,14 @@ def _bootstrap(args, out, err, boto3_session: Any, prompt: Callable[[str], str])
             put_template(runner, base, "_component_template", name, body)
         for name, body in index_templates(prefixes):
             put_template(runner, base, "_index_template", name, body)
-        for (policy_id, body), family in zip(ism_policies(prefixes, args.retention_days), DEFAULT_PREFIXES):
-            put_ism_policy(runner, base, policy_id, body)
-            if args.attach_existing:
-                attach_existing(runner, base, prefixes[family], policy_id)
+        try:
+            for (policy_id, body), family in zip(ism_policies(prefixes, args.retention_days), DEFAULT_PREFIXES):
+                put_ism_policy(runner, base, policy_id, body)
+                if args.attach_existing:
+                    attach_existing(runner, base, prefixes[family], policy_id)
+        except NoISM:  # e.g. the local test node (scripts/opensearch_node.py): no index-management plugin
+            runner.say("[skipped] ISM retention policies: this cluster has no ISM (Index State Management "
+                       "plugin), so old indices are not deleted automatically")
         if args.skip_dashboards:
             runner.say("[skipped] Dashboards saved objects (--skip-dashboards)")
         else:

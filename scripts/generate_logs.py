@@ -2,6 +2,7 @@
 """Generate realistic ALB access logs and S3 server access logs, named the way AWS names them.
 
     python scripts/generate_logs.py --out DIR [--alb-lines N] [--s3-lines N] [--lines-per-file N] [--seed S]
+                                    [--start now|now-6h|2026-11-25T12:00:00Z] [--unparsable-lines N]
 
 writes DIR/alb/AWSLogs/<account>/elasticloadbalancing/<region>/yyyy/mm/dd/…log.gz (gzip) and
 DIR/s3-access/logs/YYYY-mm-DD-HH-MM-SS-<unique> (plain text, as S3 delivers them). The variety is
@@ -9,12 +10,22 @@ what real traffic shows: status mixes, IPv6 clients, Lambda targets, WAF blocks,
 fixed responses (no target, -1 timings), TLS and plain listeners, anonymous and IAM requesters,
 CloudFront origin access identities (a requester with spaces), denied requests, older and newer
 field counts.
+
+The traffic has the shape the Dev Tools cookbook and the dashboards ask about: a few heavy-hitting
+clients and many repeat ones (HEAVY_HITTERS, REPEAT_CLIENTS), access denied (403) concentrated on a
+few IPs and keys (DENIED_IPS, DENIED_KEYS), a few popular objects, and two slow targets
+(SLOW_TARGETS). Each file covers five minutes, as AWS delivers them; by default the last file ends
+now, so the dashboards' default "last 24 hours" shows every line (--start sets the first line's time
+instead: an ISO 8601 UTC time, `now`, or `now-<N><m|h|d>`). --unparsable-lines adds that many lines
+per format that are not access-log records (the generator's own lines always parse).
 """
 from __future__ import annotations
 
 import argparse
 import gzip
 import random
+import re
+import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -36,12 +47,38 @@ QUERIES = ["", "", "", "?page={n}", "?q=shoes&sort=price", "?utm_source=newslett
 CIPHERS = [("ECDHE-RSA-AES128-GCM-SHA256", "TLSv1.2"), ("TLS_AES_128_GCM_SHA256", "TLSv1.3"),
            ("ECDHE-RSA-AES256-GCM-SHA384", "TLSv1.2")]
 ERROR_REASONS = ["LambdaInvalidResponse", "LambdaUnhandled", "LambdaThrottling", "AuthInvalidCookie"]
+# Who the traffic comes from: three heavy hitters (one IPv6) send about a quarter of all requests,
+# a pool of repeat clients most of the rest, and one-off addresses the remainder.
+HEAVY_HITTERS = ["203.0.113.10", "2001:db8:85a3::8a2e:370:7334", "198.51.100.77"]
+HEAVY_WEIGHTS = [12, 8, 5]
+_pool = random.Random(20261125)
+REPEAT_CLIENTS = [f"{_pool.choice([203, 198, 192, 100, 52])}.{_pool.randrange(256)}.{_pool.randrange(256)}."
+                  f"{_pool.randrange(1, 255)}" for _ in range(240)] + \
+                 [f"2001:db8:{_pool.randrange(0x10000):x}::{_pool.randrange(1, 0x10000):x}" for _ in range(30)]
+# S3 access denied: most 403s come from these IPs and are for these keys.
+DENIED_IPS = ["192.0.2.66", "198.51.100.200", "2001:db8:bad::1"]
+DENIED_KEYS = ["secret/credentials.json", "private/payroll-2026.xlsx", "backups/db.sql.gz"]
+# ALB targets; the last two answer slowly.
+TARGETS = [f"10.0.{subnet}.{host}" for subnet, host in ((1, 11), (1, 12), (2, 21), (2, 22), (3, 31), (3, 32))]
+SLOW_TARGETS = TARGETS[-2:]
+POPULAR_KEYS = ["index.html", "images/photo+1.jpg", "reports/2026/q3%20summary.pdf", "data/export.csv"]
+UNPARSABLE = ["this line is not an access log record", "-", "<html><body>502 Bad Gateway</body></html>",
+              "2026-11-25 12:00:00 truncated line http", '"unbalanced quote field 1 2 3']
 
 
-def _client_ip(rng: random.Random) -> str:
+def _one_off_ip(rng: random.Random) -> str:
     if rng.random() < 0.1:
         return f"2001:db8:{rng.randrange(0x10000):x}::{rng.randrange(0x10000):x}"
     return f"{rng.choice([203, 198, 192, 100, 52])}.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"
+
+
+def _client_ip(rng: random.Random) -> str:
+    draw = rng.random()
+    if draw < 0.25:
+        return rng.choices(HEAVY_HITTERS, HEAVY_WEIGHTS)[0]
+    if draw < 0.85:
+        return rng.choice(REPEAT_CLIENTS)
+    return _one_off_ip(rng)
 
 
 def _path(rng: random.Random) -> str:
@@ -53,7 +90,7 @@ def alb_line(rng: random.Random, when: datetime) -> str:
     kind = rng.choices(["http", "https", "h2", "wss", "grpcs"], [20, 45, 30, 3, 2])[0]
     scheme, port = ("http", 80) if kind == "http" else ("https", 443)
     client = f"{_client_ip(rng)}:{rng.randrange(1024, 65535)}"
-    target_ip = f"10.0.{rng.randrange(1, 4)}.{rng.randrange(2, 250)}"
+    target_ip = rng.choice(TARGETS)
     outcome = rng.choices(["forward", "lambda", "waf", "redirect", "fixed", "error", "noconn"],
                           [80, 5, 4, 4, 2, 4, 1])[0]
     elb_status = rng.choices([200, 201, 204, 301, 304, 400, 401, 404, 500, 503], [60, 3, 3, 2, 8, 3, 3, 12, 3, 3])[0]
@@ -78,7 +115,9 @@ def alb_line(rng: random.Random, when: datetime) -> str:
     elif outcome == "noconn":
         target, target_status, elb_status, actions, timings = "-", "-", 400, "-", ("-1", "-1", "-1")
     if timings is None:
-        timings = (f"{rng.random() / 500:.3f}", f"{rng.expovariate(8):.3f}", f"{rng.random() / 1000:.3f}")
+        slow = target_ip in SLOW_TARGETS and target != "-"
+        target_time = 1.5 + rng.expovariate(1.0) if slow else rng.expovariate(8)
+        timings = (f"{rng.random() / 500:.3f}", f"{target_time:.3f}", f"{rng.random() / 1000:.3f}")
     method = rng.choices(["GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS"], [75, 15, 4, 2, 2, 2])[0]
     version = {"h2": "HTTP/2.0", "grpcs": "HTTP/2.0"}.get(kind, "HTTP/1.1")
     host = "www.example.com"
@@ -98,7 +137,7 @@ def alb_line(rng: random.Random, when: datetime) -> str:
         TARGET_GROUP if target != "-" or outcome == "lambda" else "-", f'"{trace}"', domain, cert, priority,
         created, f'"{actions}"', f'"{redirect}"', f'"{error}"',
         f'"{target}"' if target != "-" else '"-"', f'"{target_status}"' if target_status != "-" else '"-"',
-        '"-"', '"-"',
+        *(('"Ambiguous"', '"SpaceInUri"') if rng.random() < 0.02 else ('"-"', '"-"')),
     ]
     era = rng.random()
     if era < 0.05:  # a line from 2020-2024: no conn_trace_id yet
@@ -106,9 +145,13 @@ def alb_line(rng: random.Random, when: datetime) -> str:
     fields.append(f"TID_{rng.getrandbits(128):032x}")
     if era < 0.1:  # 2024-2025: before the transform fields
         return " ".join(fields)
-    fields += ['"-"', '"-"', '"-"', f"10.0.{rng.randrange(1, 4)}.{rng.randrange(2, 250)}"]
-    if era > 0.9:  # placeholders for fields AWS has not released yet
-        fields += ['"-"', '"-"']
+    if rng.random() < 0.03:  # a listener rule rewrote the host and the URL
+        fields += ['"api.internal.example.com"', f'"{_path(rng)}"', '"TransformSuccess"']
+    else:
+        fields += ['"-"', '"-"', '"-"']
+    fields.append(f"10.0.{rng.randrange(1, 4)}.{rng.randrange(2, 250)}")
+    if era > 0.9:  # placeholders for fields AWS has not released yet, now and then with a value
+        fields += ['"-"', '"future-value"' if era > 0.997 else '"-"']
     return " ".join(fields)
 
 
@@ -122,10 +165,13 @@ def s3_line(rng: random.Random, when: datetime, bucket: str = "amzn-s3-demo-buck
                               ("REST.GET.BUCKET", "GET"), ("REST.DELETE.OBJECT", "DELETE"),
                               ("REST.COPY.OBJECT_GET", "PUT"), ("WEBSITE.GET.OBJECT", "GET")],
                              [50, 15, 10, 10, 5, 3, 7])[0]
-    key = rng.choice(["index.html", "images/photo+1.jpg", "reports/2026/q3%20summary.pdf", "data/export.csv",
-                      f"uploads/{rng.randrange(10**6)}.bin", "secret/credentials.json"])
+    key = rng.choices([*POPULAR_KEYS, f"uploads/{rng.randrange(10**6)}.bin", rng.choice(DENIED_KEYS)],
+                      [30, 20, 10, 8, 30, 2])[0]
     status, error = rng.choices([(200, "-"), (206, "-"), (304, "-"), (403, "AccessDenied"), (404, "NoSuchKey"),
                                  (503, "SlowDown")], [70, 3, 5, 10, 10, 2])[0]
+    client = _client_ip(rng)
+    if status == 403 and rng.random() < 0.8:  # denials come mostly from a few places, for a few keys
+        client, key = rng.choice(DENIED_IPS), rng.choice(DENIED_KEYS)
     size = rng.randrange(100, 50_000_000)
     sent = "-" if method in ("HEAD", "PUT", "DELETE") or status in (304, 403, 404) else str(min(size, rng.randrange(100, 10**7)))
     uri_key = "-" if op == "REST.GET.BUCKET" else key
@@ -134,70 +180,148 @@ def s3_line(rng: random.Random, when: datetime, bucket: str = "amzn-s3-demo-buck
     offset = "+0000"
     tls = rng.choice(["TLSv1.2", "TLSv1.3", "-"])
     fields = [
-        owner, bucket, f"[{when.strftime('%d/%b/%Y:%H:%M:%S')} {offset}]", _client_ip(rng), requester,
+        owner, bucket, f"[{when.strftime('%d/%b/%Y:%H:%M:%S')} {offset}]", client, requester,
         f"{rng.getrandbits(64):016X}", op, uri_key, f'"{method} {uri} HTTP/1.1"', str(status), error, sent,
         str(size) if op.endswith("OBJECT") else "-", str(total), str(rng.randrange(1, total + 1)) if status < 400 else "-",
         rng.choice(['"-"', '"https://www.example.com/"', "-"]), f'"{rng.choice(USER_AGENTS[:6] + ["aws-cli/2.17.0 Python/3.11"])}"',
         "-", f"{rng.getrandbits(256):064x}=", "SigV4" if requester != "-" else "-",
         "ECDHE-RSA-AES128-GCM-SHA256" if tls != "-" else "-", "AuthHeader" if requester != "-" else "-",
-        f"{bucket}.s3.{REGION}.amazonaws.com", tls, "-", rng.choice(["-", "Yes"]),
+        f"{bucket}.s3.{REGION}.amazonaws.com", tls,
+        f"arn:aws:s3:{REGION}:{ACCOUNT}:accesspoint/demo-ap" if rng.random() < 0.05 else "-",
+        rng.choice(["-", "Yes"]),
     ]
+    if method in ("PUT", "DELETE") and rng.random() < 0.5:  # a versioned bucket
+        fields[17] = f"3HL4kqtJvjVBH40Nrjfkd{rng.getrandbits(40):010x}"
     if rng.random() < 0.8:  # newer records end with a region
         fields.append(REGION)
+        if rng.random() < 0.003:  # and one day with a field AWS has not documented yet
+            fields.append("future-value")
     return " ".join(fields)
 
 
-def write_alb(out: Path, lines: int, per_file: int, rng: random.Random, start: datetime) -> list[Path]:
-    files, written = [], 0
-    when = start
-    while written < lines:
-        count = min(per_file, lines - written)
-        end = when + timedelta(minutes=5)
+FILE_MINUTES = 5  # AWS delivers ALB and S3 access logs in files of about five minutes
+
+
+def _files(make, lines: int, per_file: int, rng: random.Random, start: datetime, unparsable: int = 0):
+    """(end of the file's five minutes, body) per file; `unparsable` bad lines mixed in at random places."""
+    total = lines + unparsable
+    bad = set(rng.sample(range(total), unparsable)) if unparsable else set()
+    written, when = 0, start
+    while written < total:
+        count = min(per_file, total - written)
+        end = when + timedelta(minutes=FILE_MINUTES)
+        body = "\n".join(rng.choice(UNPARSABLE) if written + i in bad else
+                         make(rng, when + timedelta(seconds=60 * FILE_MINUTES * i / count))
+                         for i in range(count)) + "\n"
+        yield end, body
+        written += count
+        when = end
+
+
+def write_alb(out: Path, lines: int, per_file: int, rng: random.Random, start: datetime,
+              unparsable: int = 0) -> list[Path]:
+    files = []
+    for end, body in _files(alb_line, lines, per_file, rng, start, unparsable):
         folder = out / "alb" / "AWSLogs" / ACCOUNT / "elasticloadbalancing" / REGION / end.strftime("%Y/%m/%d")
         folder.mkdir(parents=True, exist_ok=True)
         name = (f"{ACCOUNT}_elasticloadbalancing_{REGION}_app.demo-alb.50dc6c495c0c9188_"
                 f"{end.strftime('%Y%m%dT%H%MZ')}_10.0.1.23_{rng.getrandbits(32):08x}.log.gz")
-        body = "\n".join(alb_line(rng, when + timedelta(seconds=300 * i / count)) for i in range(count)) + "\n"
         path = folder / name
         path.write_bytes(gzip.compress(body.encode(), 6, mtime=0))
         files.append(path)
-        written += count
-        when = end
     return files
 
 
-def write_s3(out: Path, lines: int, per_file: int, rng: random.Random, start: datetime) -> list[Path]:
-    files, written = [], 0
+def write_s3(out: Path, lines: int, per_file: int, rng: random.Random, start: datetime,
+             unparsable: int = 0) -> list[Path]:
+    files = []
     folder = out / "s3-access" / "logs"
     folder.mkdir(parents=True, exist_ok=True)
-    when = start
-    while written < lines:
-        count = min(per_file, lines - written)
-        end = when + timedelta(minutes=5)
+    for end, body in _files(s3_line, lines, per_file, rng, start, unparsable):
         path = folder / f"{end.strftime('%Y-%m-%d-%H-%M-%S')}-{rng.getrandbits(64):016X}"
-        body = "\n".join(s3_line(rng, when + timedelta(seconds=300 * i / count)) for i in range(count)) + "\n"
         path.write_bytes(body.encode())
         files.append(path)
-        written += count
-        when = end
     return files
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+class UsageError(Exception):
+    """A bad argument: reported as one line, exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, no usage block
+        raise UsageError(message)
+
+
+RELATIVE = re.compile(r"^now(?:-(\d+)([mhd]))?$")
+
+
+def parse_start(text: str, now: datetime) -> datetime:
+    """`now`, `now-<N>m|h|d`, or an ISO 8601 time (UTC unless it carries an offset)."""
+    match = RELATIVE.match(text.strip())
+    if match:
+        amount, unit = match.groups()
+        if amount is None:
+            return now
+        unit_name = {"m": "minutes", "h": "hours", "d": "days"}[unit]
+        return now - timedelta(**{unit_name: int(amount)})
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise UsageError(f"--start {text!r} is not a time: use now, now-<N>m|h|d, or an ISO 8601 time "
+                         "such as 2026-11-25T12:00:00Z") from None
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+
+
+def _count(name: str, minimum: int):
+    def convert(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{value} is too small: {name} must be at least {minimum}")
+        return value
+    return convert
+
+
+def main(argv: list[str] | None = None, *, now: datetime | None = None) -> int:
+    parser = _Parser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", required=True, type=Path)
-    parser.add_argument("--alb-lines", type=int, default=10_000)
-    parser.add_argument("--s3-lines", type=int, default=10_000)
-    parser.add_argument("--lines-per-file", type=int, default=5_000)
+    parser.add_argument("--alb-lines", type=_count("--alb-lines", 0), default=10_000)
+    parser.add_argument("--s3-lines", type=_count("--s3-lines", 0), default=10_000)
+    parser.add_argument("--lines-per-file", type=_count("--lines-per-file", 1), default=5_000)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--start", default="2026-11-25T12:00:00", help="UTC time of the first line")
-    args = parser.parse_args(argv)
+    parser.add_argument("--start", help="time of the first line: now, now-<N>m|h|d, or ISO 8601 UTC "
+                                        "(default: so that the last file ends now)")
+    parser.add_argument("--unparsable-lines", type=_count("--unparsable-lines", 0), default=0,
+                        help="lines per format that are not access-log records (default 0)")
+    try:
+        args = parser.parse_args(argv)
+        now = (now or datetime.now(timezone.utc)).replace(second=0, microsecond=0)
+        if args.start is None:
+            lines = max(args.alb_lines + args.unparsable_lines, args.s3_lines + args.unparsable_lines)
+            files = -(-lines // args.lines_per_file)
+            start = now - timedelta(minutes=FILE_MINUTES * files)
+        else:
+            start = parse_start(args.start, now)
+        if args.out.exists() and not args.out.is_dir():
+            raise UsageError(f"--out {str(args.out)!r} exists and is not a folder")
+    except UsageError as exc:
+        print(f"generate_logs.py: error: {exc}", file=sys.stderr)
+        return 2
     rng = random.Random(args.seed)
-    start = datetime.fromisoformat(args.start).replace(tzinfo=timezone.utc)
-    alb = write_alb(args.out, args.alb_lines, args.lines_per_file, rng, start)
-    s3 = write_s3(args.out, args.s3_lines, args.lines_per_file, rng, start)
+    try:
+        alb = write_alb(args.out, args.alb_lines, args.lines_per_file, rng, start,
+                        args.unparsable_lines if args.alb_lines else 0)
+        s3 = write_s3(args.out, args.s3_lines, args.lines_per_file, rng, start,
+                      args.unparsable_lines if args.s3_lines else 0)
+    except OSError as exc:
+        print(f"generate_logs.py: error: cannot write under {args.out}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    bad = f" (+{args.unparsable_lines:,} unparsable lines each)" if args.unparsable_lines else ""
     print(f"wrote {args.alb_lines:,} ALB lines in {len(alb)} files and {args.s3_lines:,} S3 access lines "
-          f"in {len(s3)} files under {args.out}")
+          f"in {len(s3)} files under {args.out}{bad}, from {start:%Y-%m-%dT%H:%M}Z")
     return 0
 
 

@@ -1,48 +1,41 @@
-"""Against a real cluster (opt-in): re-sending the same items leaves the same documents, readable as sent.
+"""The bulk writer against a real cluster: re-sending the same items leaves the same documents, readable
+as sent, and a document the mapping refuses comes back as a rejection.
 
-Skipped unless OPENSEARCH_URL is set. For the local cluster in compose.yaml:
-    OPENSEARCH_URL=http://127.0.0.1:9200 OPENSEARCH_AUTH=none .venv/bin/python -m pytest tests/integration -q
-For an Amazon OpenSearch Service domain: OPENSEARCH_AUTH=sigv4 (default), AWS_REGION and AWS credentials
+The cluster is the session's (tests/integration/conftest.py): the local node, or OPENSEARCH_URL. For
+an Amazon OpenSearch Service domain: OPENSEARCH_AUTH=auto (default: SigV4 for an Amazon endpoint), AWS_REGION and AWS credentials
 in the environment; or OPENSEARCH_AUTH=basic with OPENSEARCH_SECRET_ID. Writes one throw-away index
 `shipper-it-<random>` and deletes it afterwards.
 """
 from __future__ import annotations
 
 import json
-import os
 import time
 import uuid
 
 import pytest
 import requests
 
-from ingest.auth import build_auth
 from ingest.shipper import OpenSearchSink
 from ingest.sinks import BulkItem
 
-URL = os.environ.get("OPENSEARCH_URL", "").rstrip("/")
-
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.skipif(not URL, reason="needs a real OpenSearch cluster: set OPENSEARCH_URL"),
-]
-
-
-@pytest.fixture(scope="module")
-def auth():
-    return build_auth(
-        os.environ.get("OPENSEARCH_AUTH", "sigv4"),
-        region=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"),
-        service=os.environ.get("OPENSEARCH_SERVICE", "es"),
-        secret_id=os.environ.get("OPENSEARCH_SECRET_ID"),
-    )
+pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def index(auth):
+def auth(cluster):
+    return cluster.auth
+
+
+@pytest.fixture
+def URL(cluster):  # noqa: N802 - the name the tests below were written with
+    return cluster.url
+
+
+@pytest.fixture
+def index(cluster, auth):
     name = f"shipper-it-{uuid.uuid4().hex[:12]}"
     yield name
-    requests.delete(f"{URL}/{name}", auth=auth, timeout=30)
+    requests.delete(f"{cluster.url}/{name}", auth=auth, timeout=30)
 
 
 def items_for(index: str, count: int) -> list[BulkItem]:
@@ -56,7 +49,7 @@ def items_for(index: str, count: int) -> list[BulkItem]:
     return items
 
 
-def test_sending_the_same_items_twice_leaves_each_document_once(auth, index):
+def test_sending_the_same_items_twice_leaves_each_document_once(URL, auth, index):
     items = items_for(index, 25)
     sink = OpenSearchSink(URL, auth, max_docs=10)  # several requests per send
 
@@ -75,7 +68,7 @@ def test_sending_the_same_items_twice_leaves_each_document_once(auth, index):
     assert document.json()["_source"] == json.loads(items[6].body.splitlines()[1])
 
 
-def test_a_document_the_mapping_refuses_comes_back_as_a_rejection_with_the_reason(auth, index):
+def test_a_document_the_mapping_refuses_comes_back_as_a_rejection_with_the_reason(URL, auth, index):
     requests.put(f"{URL}/{index}", auth=auth, timeout=30,
                  json={"mappings": {"properties": {"source": {"properties": {"ip": {"type": "ip"}}}}}}
                  ).raise_for_status()

@@ -1,0 +1,196 @@
+"""A real OpenSearch for the integration suite, loaded once per session.
+
+Which cluster:
+- OPENSEARCH_URL set: that cluster (OPENSEARCH_AUTH auto|none|basic|sigv4, default auto: sigv4 for an Amazon endpoint, none for localhost; see ingest/connection.py).
+  The suite then writes under its own random index prefixes and deletes them afterwards.
+- otherwise, when Java 17+ and Maven are here: a local single node started by scripts/opensearch_node.py
+  (OpenSearch 2.19 from Maven Central jars, 127.0.0.1, throw-away data), stopped at the end of the
+  session, or when the run is interrupted; the default index prefixes, as the Lambda writes them.
+- otherwise the suite is skipped, unless INGEST_REQUIRE_OPENSEARCH=1 (make test, CI): then it fails.
+
+The `loaded` fixture installs the assets with scripts/bootstrap_opensearch.py, generates ALB and S3
+access logs with scripts/generate_logs.py (thousands of lines, IPv6, `-` fields, unparsable lines),
+and sends every object through the real pipeline (ingest.pipeline.process_object) and the real
+OpenSearchSink (gzip bodies). Tests compare what the cluster answers with a ground truth that
+tests/integration/truth.py computes from the generated files on its own.
+"""
+from __future__ import annotations
+
+import importlib.util
+import io
+import json
+import os
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import requests
+
+REPO = Path(__file__).resolve().parents[2]
+REQUIRE = os.environ.get("INGEST_REQUIRE_OPENSEARCH") == "1"
+DEFAULT_PREFIXES = {"alb": "alb-logs", "s3-access": "s3-access-logs"}
+ALB_LINES, S3_LINES, LINES_PER_FILE, UNPARSABLE_LINES = 6000, 6000, 1500, 25
+
+
+def load_script(name: str):
+    spec = importlib.util.spec_from_file_location(f"integration_{name}", REPO / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+opensearch_node = load_script("opensearch_node")
+generate_logs = load_script("generate_logs")
+bootstrap_script = load_script("bootstrap_opensearch")
+
+_timings: dict[str, str] = {}
+
+
+@dataclass
+class Cluster:
+    url: str
+    auth: object = None
+    node: object = None  # opensearch_node.LocalNode when the suite started it
+    prefixes: dict = field(default_factory=lambda: dict(DEFAULT_PREFIXES))
+    session: requests.Session = field(default_factory=requests.Session)
+
+    @property
+    def local(self) -> bool:
+        return self.node is not None
+
+    def request(self, method: str, path: str, body=None, **params) -> requests.Response:
+        return self.session.request(method, f"{self.url}/{path.lstrip('/')}", json=body, params=params or None,
+                                    auth=self.auth, timeout=120)
+
+    def ok(self, method: str, path: str, body=None, **params) -> dict:
+        response = self.request(method, path, body, **params)
+        assert response.status_code < 300, f"{method} {path}: HTTP {response.status_code} {response.text[:2000]}"
+        return response.json()
+
+    def search(self, index: str, body: dict) -> dict:
+        return self.ok("POST", f"{index}/_search", body)
+
+    def pattern(self, family: str) -> str:
+        return f"{self.prefixes[family]}-*"
+
+    def all_documents(self, index: str) -> list[dict]:
+        """Every hit (with _index, _id, _version, _source) through the scroll API."""
+        hits = []
+        page = self.ok("POST", f"{index}/_search", {"size": 5000, "version": True, "sort": ["_doc"]}, scroll="2m")
+        while page["hits"]["hits"]:
+            hits += page["hits"]["hits"]
+            page = self.ok("POST", "_search/scroll", {"scroll": "2m", "scroll_id": page["_scroll_id"]})
+        self.request("DELETE", "_search/scroll", {"scroll_id": page["_scroll_id"]})
+        return hits
+
+
+def _external_cluster(url: str) -> Cluster:
+    from ingest.auth import build_auth
+
+    auth = build_auth(os.environ.get("OPENSEARCH_AUTH", "auto"), url=url,
+                      region=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"),
+                      service=os.environ.get("OPENSEARCH_SERVICE", "es"),
+                      secret_id=os.environ.get("OPENSEARCH_SECRET_ID"))
+    run = uuid.uuid4().hex[:8]
+    return Cluster(url.rstrip("/"), auth, prefixes={family: f"it-{run}-{prefix}"
+                                                    for family, prefix in DEFAULT_PREFIXES.items()})
+
+
+@pytest.fixture(scope="session")
+def cluster():
+    url = os.environ.get("OPENSEARCH_URL", "")
+    if url:
+        found = _external_cluster(url)
+        yield found
+        for prefix in found.prefixes.values():
+            found.request("DELETE", f"{prefix}-*")
+            found.request("DELETE", f"_index_template/{prefix}")
+        return
+    missing = opensearch_node.missing_prerequisites()
+    if missing:
+        message = f"no OpenSearch for the integration suite: set OPENSEARCH_URL, or provide Java and Maven ({missing})"
+        if REQUIRE:
+            pytest.fail(f"INGEST_REQUIRE_OPENSEARCH=1 but {message}", pytrace=False)
+        pytest.skip(message)
+    try:
+        node = opensearch_node.LocalNode.start()
+    except opensearch_node.NodeError as exc:
+        pytest.fail(f"the local OpenSearch did not start: {exc}", pytrace=False)
+    _timings["node"] = (f"local OpenSearch {node.version} at {node.url}: started in {node.started_in:.1f} s "
+                        f"(build check {node.build_seconds:.1f} s); log {node.log_path}")
+    print(f"\n{_timings['node']}", file=sys.stderr)
+    try:
+        yield Cluster(node.url, node=node)
+    finally:
+        node.stop()
+
+
+@dataclass
+class Loaded:
+    """What the session put into the cluster, and what it should answer."""
+
+    logs: Path
+    objects: list  # ingest.pipeline.LocalFile per generated file
+    reports: list  # ingest.report.ObjectReport per object, first ingestion
+    bootstrap_runs: list  # (exit code, stdout, stderr) per bootstrap run
+    truth: object  # truth.Truth
+
+
+def run_bootstrap(cluster: Cluster) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    argv = ["--opensearch-url", cluster.url, "--skip-dashboards",
+            "--alb-prefix", cluster.prefixes["alb"], "--s3-prefix", cluster.prefixes["s3-access"]]
+    if cluster.local:
+        argv += ["--auth", "none"]
+    else:
+        argv += ["--auth", os.environ.get("OPENSEARCH_AUTH", "auto")]
+    code = bootstrap_script.main(argv, out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def ingest_all(cluster: Cluster, objects: list, dead_letter_dir: Path) -> list:
+    from ingest.deadletter import LocalDeadLetterWriter
+    from ingest.pipeline import Options, process_object
+    from ingest.shipper import OpenSearchSink
+
+    sink = OpenSearchSink(cluster.url, cluster.auth, max_docs=1000)  # several bulk requests per object
+    options = Options(index_prefixes=dict(cluster.prefixes))
+    try:
+        reports = [process_object(obj, sink, LocalDeadLetterWriter(str(dead_letter_dir)), options) for obj in objects]
+    finally:
+        sink.close()
+    cluster.ok("POST", f"{cluster.pattern('alb')},{cluster.pattern('s3-access')}/_refresh")
+    return reports
+
+
+@pytest.fixture(scope="session")
+def loaded(cluster, tmp_path_factory) -> Loaded:
+    from ingest.pipeline import LocalFile
+
+    from .truth import Truth
+
+    logs = tmp_path_factory.mktemp("generated-logs")
+    assert generate_logs.main(["--out", str(logs), "--alb-lines", str(ALB_LINES), "--s3-lines", str(S3_LINES),
+                               "--lines-per-file", str(LINES_PER_FILE), "--unparsable-lines",
+                               str(UNPARSABLE_LINES), "--seed", "9"]) == 0
+    runs = [run_bootstrap(cluster), run_bootstrap(cluster)]  # twice: it must converge, not fail
+    assert runs[0][0] == 0, f"bootstrap failed: {runs[0][2]}"
+    objects = [LocalFile(str(p), p.relative_to(logs).as_posix())
+               for p in sorted(x for x in logs.rglob("*") if x.is_file())]
+    started = time.monotonic()
+    reports = ingest_all(cluster, objects, tmp_path_factory.mktemp("dead-letter"))
+    seconds = time.monotonic() - started
+    lines = sum(r.lines_read for r in reports)
+    _timings["ingest"] = f"ingested {lines:,} lines in {len(objects)} objects in {seconds:.1f} s ({lines / seconds:,.0f} lines/s)"
+    return Loaded(logs, objects, reports, runs, Truth.from_folder(logs))
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _timings:
+        terminalreporter.write_sep("-", "integration cluster")
+        for line in _timings.values():
+            terminalreporter.write_line(line)

@@ -1,0 +1,225 @@
+"""The answers the users' questions should get, computed from the generated log files alone.
+
+Deliberately independent of ingest/: the lines are split with one regular expression (quoted
+strings, the bracketed S3 time, or runs of non-blanks) and the fields are read by their position in
+the AWS documentation. A line that does not have the shape of a record is counted as unparsable.
+"""
+from __future__ import annotations
+
+import gzip
+import ipaddress
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+TOKEN = re.compile(r'"[^"]*"|\[[^\]]*\]|\S+')
+ALB_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z$")
+S3_TIME = re.compile(r"^\[\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}\]$")
+
+
+def unquote(token: str) -> str:
+    return token[1:-1] if len(token) >= 2 and token[0] == token[-1] == '"' else token
+
+
+def ip(text: str) -> str:
+    """One spelling per address (OpenSearch answers IPv6 in its canonical form)."""
+    return str(ipaddress.ip_address(text))
+
+
+def host_of(address_and_port: str) -> str:
+    return ip(address_and_port.rsplit(":", 1)[0])
+
+
+def percentile_band(values: list[float], percent: float, slack: float = 1.5) -> tuple[float, float]:
+    """The values between the (percent - slack) and (percent + slack) ranks: where any reasonable
+    percentile estimate (OpenSearch uses t-digest) must land."""
+    ordered = sorted(values)
+    last = len(ordered) - 1
+
+    def at(p: float) -> float:
+        return ordered[min(last, max(0, round(last * p / 100)))]
+
+    return at(percent - slack), at(percent + slack)
+
+
+@dataclass
+class AlbRecord:
+    time: datetime
+    client: str
+    target: str | None
+    target_time: float | None  # None when AWS logged -1
+    elb_status: int
+    target_status: int | None
+    sent: int
+    method: str
+    url: str
+    user_agent: str | None
+    actions: list[str]
+    error_reason: str | None
+
+
+@dataclass
+class S3Record:
+    time: datetime
+    client: str
+    requester: str | None
+    operation: str
+    key: str | None
+    status: int
+    error_code: str | None
+    bytes_sent: int
+    total_time: int | None
+    bucket: str
+
+
+@dataclass
+class Unparsable:
+    path: Path
+    line_number: int
+    line: str
+
+
+@dataclass
+class Truth:
+    alb: list[AlbRecord] = field(default_factory=list)
+    s3: list[S3Record] = field(default_factory=list)
+    unparsable: dict[str, list[Unparsable]] = field(default_factory=lambda: {"alb": [], "s3-access": []})
+    lines: dict[str, int] = field(default_factory=lambda: {"alb": 0, "s3-access": 0})
+
+    @classmethod
+    def from_folder(cls, folder: Path) -> Truth:
+        truth = cls()
+        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+            family = "alb" if "/alb/" in path.as_posix() else "s3-access"
+            data = path.read_bytes()
+            text = (gzip.decompress(data) if path.suffix == ".gz" else data).decode()
+            for number, line in enumerate(text.splitlines(), 1):
+                truth.lines[family] += 1
+                record = (_alb if family == "alb" else _s3)(line)
+                if record is None:
+                    truth.unparsable[family].append(Unparsable(path, number, line))
+                else:
+                    (truth.alb if family == "alb" else truth.s3).append(record)
+        return truth
+
+    # -- answers ------------------------------------------------------------------------------
+
+    def alb_status_classes(self) -> dict[str, int]:
+        return dict(Counter(f"{r.elb_status // 100}xx" for r in self.alb))
+
+    def alb_clients(self) -> Counter:
+        return Counter(r.client for r in self.alb)
+
+    def alb_bytes_sent_by_client(self) -> dict[str, int]:
+        sums: dict[str, int] = defaultdict(int)
+        for r in self.alb:
+            sums[r.client] += r.sent
+        return sums
+
+    def alb_target_times(self) -> list[float]:
+        return [r.target_time for r in self.alb if r.target_time is not None]
+
+    def alb_target_times_by_target(self) -> dict[str, list[float]]:
+        out: dict[str, list[float]] = defaultdict(list)
+        for r in self.alb:
+            if r.target is not None and r.target_time is not None:
+                out[r.target].append(r.target_time)
+        return out
+
+    def alb_5xx_by_target(self) -> Counter:
+        return Counter(r.target for r in self.alb if r.target is not None and
+                       (r.elb_status >= 500 or (r.target_status or 0) >= 500))
+
+    def alb_actions(self) -> Counter:
+        return Counter(action for r in self.alb for action in r.actions)
+
+    def alb_user_agents(self) -> Counter:
+        return Counter(r.user_agent for r in self.alb if r.user_agent is not None)
+
+    def alb_never_reached_target_by_status(self) -> Counter:
+        return Counter(r.elb_status for r in self.alb if r.target_time is None)
+
+    def s3_denied_ips(self) -> Counter:
+        return Counter(r.client for r in self.s3 if r.status == 403)
+
+    def s3_denied_keys(self) -> Counter:
+        return Counter(r.key for r in self.s3 if r.status == 403 and r.key is not None)
+
+    def s3_downloads(self) -> dict[str, tuple[int, int, int]]:
+        """key → (bytes sent, requests, distinct clients) for REST.GET.OBJECT."""
+        sums, counts, clients = defaultdict(int), Counter(), defaultdict(set)
+        for r in self.s3:
+            if r.operation == "REST.GET.OBJECT" and r.key is not None:
+                sums[r.key] += r.bytes_sent
+                counts[r.key] += 1
+                clients[r.key].add(r.client)
+        return {key: (sums[key], counts[key], len(clients[key])) for key in counts}
+
+    def s3_total_times_by_operation(self) -> dict[str, list[int]]:
+        out: dict[str, list[int]] = defaultdict(list)
+        for r in self.s3:
+            if r.total_time is not None:
+                out[r.operation].append(r.total_time)
+        return out
+
+    def s3_error_codes(self) -> Counter:
+        return Counter(r.error_code for r in self.s3 if r.error_code is not None)
+
+    def s3_requesters(self) -> Counter:
+        return Counter(r.requester for r in self.s3 if r.requester is not None)
+
+    def s3_deletes(self) -> int:
+        return sum(r.operation in ("REST.DELETE.OBJECT", "REST.POST.MULTI_OBJECT_DELETE") for r in self.s3)
+
+
+def _number(token: str) -> int | None:
+    return None if token == "-" else int(token)
+
+
+def _alb(line: str) -> AlbRecord | None:
+    f = TOKEN.findall(line)
+    if len(f) < 12 or not ALB_TIME.match(f[1]) or ":" not in f[3]:
+        return None
+    request = unquote(f[12]).split(" ")
+    target_time = float(f[6])
+    agent = unquote(f[13])
+    return AlbRecord(
+        time=datetime.fromisoformat(f[1].replace("Z", "+00:00")),
+        client=host_of(f[3]),
+        target=None if f[4] == "-" else host_of(f[4]),
+        target_time=None if target_time < 0 else target_time,
+        elb_status=int(f[8]),
+        target_status=_number(f[9]),
+        sent=int(f[11]),
+        method=request[0],
+        url=request[1] if len(request) > 1 else "",
+        user_agent=None if agent == "-" else agent,
+        actions=[] if unquote(f[22]) == "-" else unquote(f[22]).split(","),
+        error_reason=None if unquote(f[24]) == "-" else unquote(f[24]),
+    )
+
+
+REQUEST_ID = re.compile(r"^[0-9A-F]{16}$")
+
+
+def _s3(line: str) -> S3Record | None:
+    f = TOKEN.findall(line)
+    if len(f) < 18 or not S3_TIME.match(f[2]):
+        return None
+    # A CloudFront origin access identity requester has spaces; the request id after it does not.
+    end = next((i for i in range(5, len(f)) if REQUEST_ID.match(f[i])), 5)
+    f[4:end] = [" ".join(f[4:end])]
+    return S3Record(
+        time=datetime.strptime(f[2], "[%d/%b/%Y:%H:%M:%S %z]"),
+        client=ip(f[3]),
+        requester=None if f[4] == "-" else f[4],
+        operation=f[6],
+        key=None if f[7] == "-" else f[7],
+        status=int(f[9]),
+        error_code=None if f[10] == "-" else f[10],
+        bytes_sent=_number(f[11]) or 0,
+        total_time=_number(f[13]),
+        bucket=f[1],
+    )

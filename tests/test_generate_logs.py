@@ -1,0 +1,165 @@
+"""scripts/generate_logs.py: its command line, and the traffic shape the cookbook and dashboards ask about."""
+from __future__ import annotations
+
+import gzip
+import importlib.util
+import re
+import statistics
+import subprocess
+import sys
+from collections import Counter
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SCRIPT = REPO / "scripts" / "generate_logs.py"
+
+_spec = importlib.util.spec_from_file_location("generate_logs_under_test", SCRIPT)
+generate_logs = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(generate_logs)
+
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
+TOKEN = re.compile(r'"[^"]*"|\[[^\]]*\]|\S+')
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True, timeout=120)
+
+
+def lines_of(folder: Path) -> list[str]:
+    out = []
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        data = path.read_bytes()
+        out += (gzip.decompress(data) if path.suffix == ".gz" else data).decode().splitlines()
+    return out
+
+
+@pytest.mark.parametrize("args", [
+    ["--start", "tomorrow"],
+    ["--start", "now+2h"],
+    ["--start", "now-2x"],
+    ["--alb-lines", "-5"],
+    ["--s3-lines", "-1"],
+    ["--alb-lines", "many"],
+    ["--lines-per-file", "0"],
+    ["--unparsable-lines", "-3"],
+])
+def test_a_bad_argument_is_one_line_on_stderr_and_exit_code_2(tmp_path, args):
+    result = run("--out", str(tmp_path / "logs"), *args)
+
+    assert result.returncode == 2
+    assert result.stdout == ""
+    [line] = result.stderr.splitlines()
+    assert line.startswith("generate_logs.py: error: ") and args[0] in line
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "logs").exists(), "nothing is written for a bad command line"
+
+
+def test_an_out_folder_that_cannot_be_made_is_one_line_and_exit_code_1(tmp_path):
+    (tmp_path / "a-file").write_text("")
+
+    result = run("--out", str(tmp_path / "a-file" / "logs"), "--alb-lines", "5")
+
+    assert result.returncode == 1
+    [line] = result.stderr.splitlines()
+    assert line.startswith("generate_logs.py: error: cannot write under ") and "Traceback" not in result.stderr
+
+
+def test_a_missing_out_is_one_line_too(tmp_path):
+    result = run("--alb-lines", "5")
+
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == ["generate_logs.py: error: the following arguments are required: --out"]
+
+
+@pytest.mark.parametrize("start,first", [
+    ("now", NOW),
+    ("now-90m", NOW - timedelta(minutes=90)),
+    ("now-6h", NOW - timedelta(hours=6)),
+    ("now-2d", NOW - timedelta(days=2)),
+    ("2026-11-20T08:30:00", datetime(2026, 11, 20, 8, 30, tzinfo=timezone.utc)),
+    ("2026-11-20T08:30:00Z", datetime(2026, 11, 20, 8, 30, tzinfo=timezone.utc)),
+    ("2026-11-20T09:30:00+01:00", datetime(2026, 11, 20, 8, 30, tzinfo=timezone.utc)),
+])
+def test_start_takes_now_relative_and_iso_times(tmp_path, start, first):
+    assert generate_logs.main(["--out", str(tmp_path), "--alb-lines", "3", "--s3-lines", "0", "--start", start],
+                              now=NOW) == 0
+
+    [first_line, *_] = lines_of(tmp_path / "alb")
+    assert TOKEN.findall(first_line)[1] == first.strftime("%Y-%m-%dT%H:%M:%S.000000Z")
+
+
+def test_by_default_the_last_file_ends_now_so_the_last_24_hours_show_every_line(tmp_path):
+    generate_logs.main(["--out", str(tmp_path), "--alb-lines", "2500", "--s3-lines", "2500",
+                        "--lines-per-file", "500"], now=NOW)
+
+    alb_times = [datetime.fromisoformat(TOKEN.findall(x)[1].replace("Z", "+00:00")) for x in lines_of(tmp_path / "alb")]
+    s3_times = [datetime.strptime(TOKEN.findall(x)[2], "[%d/%b/%Y:%H:%M:%S %z]") for x in lines_of(tmp_path / "s3-access")]
+    for times in (alb_times, s3_times):
+        assert NOW - timedelta(hours=24) < min(times) and max(times) < NOW
+        assert NOW - max(times) < timedelta(minutes=generate_logs.FILE_MINUTES)
+
+
+def test_unparsable_lines_are_added_per_format_and_nothing_else_changes_count(tmp_path):
+    generate_logs.main(["--out", str(tmp_path), "--alb-lines", "300", "--s3-lines", "200",
+                        "--lines-per-file", "120", "--unparsable-lines", "9"], now=NOW)
+
+    alb, s3 = lines_of(tmp_path / "alb"), lines_of(tmp_path / "s3-access")
+    assert len(alb) == 309 and len(s3) == 209
+    assert sum(line in generate_logs.UNPARSABLE for line in alb) == 9
+    assert sum(line in generate_logs.UNPARSABLE for line in s3) == 9
+
+
+@pytest.fixture(scope="module")
+def traffic(tmp_path_factory):
+    out = tmp_path_factory.mktemp("traffic")
+    generate_logs.main(["--out", str(out), "--alb-lines", "6000", "--s3-lines", "6000", "--seed", "3"], now=NOW)
+    return [TOKEN.findall(x) for x in lines_of(out / "alb")], [TOKEN.findall(x) for x in lines_of(out / "s3-access")]
+
+
+def client(address_and_port: str) -> str:
+    return address_and_port.rsplit(":", 1)[0]
+
+
+def test_the_heavy_hitters_are_the_top_three_clients_and_most_clients_come_back(traffic):
+    alb, s3 = traffic
+    counts = Counter(client(f[3]) for f in alb)
+
+    assert {ip for ip, _ in counts.most_common(3)} == set(generate_logs.HEAVY_HITTERS)
+    repeat = sum(n for n in counts.values() if n > 1)
+    assert repeat / len(alb) > 0.8
+    assert any(":" in ip for ip in counts), "some clients are IPv6"
+    assert Counter(f[3] for f in s3).most_common(1)[0][0] in generate_logs.HEAVY_HITTERS
+
+
+def test_access_denied_comes_mostly_from_a_few_ips_for_a_few_keys(traffic):
+    _, s3 = traffic
+    denied = [f for f in s3 if f[9] == "403"]
+
+    assert len(denied) > 200
+    assert sum(f[3] in generate_logs.DENIED_IPS for f in denied) / len(denied) > 0.7
+    assert sum(f[7] in generate_logs.DENIED_KEYS for f in denied) / len(denied) > 0.7
+    top_denied_ips = {ip for ip, _ in Counter(f[3] for f in denied).most_common(3)}
+    assert top_denied_ips == set(generate_logs.DENIED_IPS)
+
+
+def test_the_slow_targets_are_the_slowest(traffic):
+    alb, _ = traffic
+    times: dict[str, list[float]] = {}
+    for f in alb:
+        if f[4] != "-" and float(f[6]) >= 0:
+            times.setdefault(client(f[4]), []).append(float(f[6]))
+    medians = {target: statistics.median(values) for target, values in times.items()}
+
+    slowest = sorted(medians, key=medians.get, reverse=True)[:2]
+    assert set(slowest) == set(generate_logs.SLOW_TARGETS)
+    assert min(medians[t] for t in slowest) > 10 * max(m for t, m in medians.items() if t not in slowest)
+
+
+def test_the_popular_objects_lead_the_gets(traffic):
+    _, s3 = traffic
+    gets = Counter(f[7] for f in s3 if f[6] == "REST.GET.OBJECT" and f[9] == "200")
+
+    assert {key for key, _ in gets.most_common(2)} == set(generate_logs.POPULAR_KEYS[:2])
