@@ -34,6 +34,12 @@ except ImportError:
 if os.environ.get("INGEST_NATIVE") == "0":  # force the pure-Python path (tests compare the two)
     _native = None
 _NATIVE_FORMATS = {} if _native is None else {"alb": _native.ALB, "s3-access": _native.S3_ACCESS}
+
+
+def takes_native_path(include_raw: bool = False) -> bool:
+    """Whether lines go through the C accelerator first (then the reader need not check batches for
+    JSON safety: the accelerator checks what it takes, the Python path each line it gets)."""
+    return bool(_NATIVE_FORMATS) and not include_raw
 _BLAKE2B_16 = partial(hashlib.blake2b, digest_size=16)
 _HEXDIGEST = methodcaller("hexdigest")
 UNDATED = "1970-01-01T00:00:00Z"  # the time of failure records in an object with no time at all

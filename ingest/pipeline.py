@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable, Protocol
 
-from .bulk import BulkEncoder, encode_batches
+from .bulk import BulkEncoder, encode_batches, takes_native_path
 from .deadletter import DeadLetterFile
 from .formats import FORMATS, LogFormat, Unsupported, detect, key_info
 from .reader import DEFAULT_MAX_LINE_BYTES, OverlongLine, TruncatedObject, line_batches
@@ -93,7 +93,8 @@ def process_object(obj: LogObject, sink: Sink, dead_letter: DeadLetter, options:
     try:
         read, close = obj.open()
         counted = _CountingReader(read)
-        batches = line_batches(counted.read, max_line_bytes=options.max_line_bytes)
+        batches = line_batches(counted.read, max_line_bytes=options.max_line_bytes,
+                               check_json_safe=not takes_native_path(options.include_raw))
         fmt, batches = _choose_format(obj.key, batches, options.log_format)
         report.format = fmt.name
         encoder = BulkEncoder(fmt, obj.uri, index_prefix=(options.index_prefixes or {}).get(fmt.name),

@@ -87,10 +87,12 @@ Batch = Union[tuple[list[bytes], bool], OverlongLine]
 
 
 def line_batches(read: Callable[[int], bytes], read_size: int = READ_SIZE,
-                 max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> Iterator[Batch]:
+                 max_line_bytes: int = DEFAULT_MAX_LINE_BYTES, check_json_safe: bool = True) -> Iterator[Batch]:
     """Yield (lines, json_safe) batches from a stream's `read(n)`, decompressing gzip (including
     several concatenated gzip members) when the stream starts with the gzip magic bytes. A line longer
-    than `max_line_bytes` comes alone, as an OverlongLine.
+    than `max_line_bytes` comes alone, as an OverlongLine. `check_json_safe=False`: json_safe is always
+    False, the check left to each line that needs it (the C accelerator checks the lines it takes as it
+    writes them, so a check of the whole batch would be paid for nothing).
 
     Lines have no line ending (LF or CRLF). A last line without a newline is still a line. A gzip
     stream cut short yields every line before the cut (the cut one too, as it is) and then raises
@@ -126,7 +128,7 @@ def line_batches(read: Callable[[int], bytes], read_size: int = READ_SIZE,
                     overlong.feed(data)
                 continue
             pending = data[cut + 1:]
-            yield from _batches(data[:cut], max_line_bytes)
+            yield from _batches(data[:cut], max_line_bytes, check_json_safe)
             if len(pending) > max_line_bytes:
                 overlong, pending = OverlongLine(max_line_bytes), b""
                 overlong.feed(data[cut + 1:])
@@ -134,7 +136,7 @@ def line_batches(read: Callable[[int], bytes], read_size: int = READ_SIZE,
     if overlong is not None:
         yield overlong.end()
     elif pending:
-        yield from _batches(pending, max_line_bytes)
+        yield from _batches(pending, max_line_bytes, check_json_safe)
     if gunzip is not None and not gunzip.finished:
         raise TruncatedObject("the gzip stream ends before its end marker (the object is truncated)")
 
@@ -180,28 +182,28 @@ class _Gunzip:
             raise TruncatedObject("the gzip stream is corrupt: bytes other than zero padding after its last member")
 
 
-def _batches(data: bytes, max_line_bytes: int) -> Iterator[Batch]:
+def _batches(data: bytes, max_line_bytes: int, check_json_safe: bool) -> Iterator[Batch]:
     if b"\r" in data:
         data = data.replace(b"\r\n", b"\n")
         if data.endswith(b"\r"):
             data = data[:-1]
     lines = data.split(b"\n")
     if len(data) <= max_line_bytes or max(map(len, lines)) <= max_line_bytes:
-        yield lines, json_safe(data)
+        yield lines, check_json_safe and json_safe(data)
         return
     # An overlong line inside a batch: it comes alone, the lines around it as batches of their own.
     start = 0
     for n, line in enumerate(lines):
         if len(line) > max_line_bytes:
             if n > start:
-                yield _plain(lines[start:n])
+                yield _plain(lines[start:n], check_json_safe)
             overlong = OverlongLine(max_line_bytes)
             overlong.feed(line)
             yield overlong
             start = n + 1
     if start < len(lines):
-        yield _plain(lines[start:])
+        yield _plain(lines[start:], check_json_safe)
 
 
-def _plain(lines: list[bytes]) -> tuple[list[bytes], bool]:
-    return lines, all(map(json_safe, lines))
+def _plain(lines: list[bytes], check_json_safe: bool) -> tuple[list[bytes], bool]:
+    return lines, check_json_safe and all(map(json_safe, lines))

@@ -48,7 +48,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 
 from generate_logs import alb_line, s3_line  # noqa: E402
 
-from ingest.bulk import BulkEncoder, encode_batches  # noqa: E402
+from ingest.bulk import BulkEncoder, encode_batches, takes_native_path  # noqa: E402
 from ingest.formats import FORMATS, key_info  # noqa: E402
 from ingest.reader import READ_SIZE, line_batches  # noqa: E402
 
@@ -82,7 +82,8 @@ def ingest(data: bytes, fmt: str, native: bool = True) -> tuple[int, int]:
     key = ALB_KEY if fmt == "alb" else S3_KEY
     encoder = BulkEncoder(FORMATS[fmt], "s3://bucket/" + key, key=key_info(key), native=native)
     lines = size = 0
-    for items, _ in encode_batches(encoder, line_batches(io.BytesIO(data).read)):
+    batches = line_batches(io.BytesIO(data).read, check_json_safe=not (native and takes_native_path()))
+    for items, _ in encode_batches(encoder, batches):  # as the pipeline reads them
         body = b"".join(item.body for item in items)  # what a bulk request carries
         lines += len(items)
         size += len(body)

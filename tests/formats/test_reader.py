@@ -224,3 +224,12 @@ def test_an_object_without_any_newline_is_never_held_whole(monkeypatch):
 def test_max_line_bytes_below_one_is_refused():
     with pytest.raises(ValueError):
         batches(b"a\n", max_line_bytes=0)
+
+
+def test_without_the_json_safety_check_batches_say_not_checked_and_lines_are_the_same():
+    data = b"plain\nwith \\ backslash\n"
+    checked = list(line_batches(io.BytesIO(data).read))
+    unchecked = list(line_batches(io.BytesIO(data).read, check_json_safe=False))
+    assert [lines for lines, _ in unchecked] == [lines for lines, _ in checked]
+    assert [safe for _, safe in unchecked] == [False]
+    assert [safe for _, safe in line_batches(io.BytesIO(b"plain\n").read)] == [True]
