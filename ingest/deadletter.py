@@ -155,7 +155,29 @@ def _utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-class DeadLetterWriter:
+class _Writer:
+    """What both writers share: `write` a list of entries at once (`store` is each writer's own)."""
+
+    _now: Callable[[], datetime]
+
+    def store(self, letter: DeadLetterFile, day: date | datetime | None) -> str | None:
+        raise NotImplementedError
+
+    def write(self, source_path: str, entries: Sequence[DeadLetterEntry | Mapping[str, Any]], *,
+              day: date | datetime | None = None) -> str | None:
+        """Write the entries under `day` (default: today); where they went, or None when there are none."""
+        if not entries:
+            return None
+        letter = DeadLetterFile(source_path)
+        try:
+            for entry in entries:
+                letter.add(*_fields(entry))
+            return self.store(letter, day or self._now())
+        finally:
+            letter.close()
+
+
+class DeadLetterWriter(_Writer):
     """Writes a source object's dead-letter entries to S3 as one gzip NDJSON object."""
 
     def __init__(self, s3_client: Any, bucket: str, prefix: str = "dead-letter/", *, now: Callable[[], datetime] = _utc_now):
@@ -166,19 +188,6 @@ class DeadLetterWriter:
         self.prefix = prefix
         self._now = now
 
-    def write(self, source_path: str, entries: Sequence[DeadLetterEntry | Mapping[str, Any]], *,
-              day: date | datetime | None = None) -> str | None:
-        """Write the entries; return the s3:// URI, or None (nothing written) when there are none."""
-        if not entries:
-            return None
-        letter = DeadLetterFile(source_path)
-        try:
-            for entry in entries:
-                letter.add(*_fields(entry))
-            return self.store(letter, day or self._now())
-        finally:
-            letter.close()
-
     def store(self, letter: DeadLetterFile, day: date | datetime | None) -> str | None:
         """Upload what `letter` holds (streamed: multipart when large); None when it holds nothing."""
         if not letter.count:
@@ -188,25 +197,12 @@ class DeadLetterWriter:
         return f"s3://{self.bucket}/{key}"
 
 
-class LocalDeadLetterWriter:
+class LocalDeadLetterWriter(_Writer):
     """The CLI's dead letter: the same gzip NDJSON files, under a local directory."""
 
     def __init__(self, directory: str | Path, *, now: Callable[[], datetime] = _utc_now):
         self.directory = Path(directory)
         self._now = now
-
-    def write(self, source_path: str, entries: Sequence[DeadLetterEntry | Mapping[str, Any]], *,
-              day: date | datetime | None = None) -> str | None:
-        """Write the entries; return the file path, or None (nothing written) when there are none."""
-        if not entries:
-            return None
-        letter = DeadLetterFile(source_path)
-        try:
-            for entry in entries:
-                letter.add(*_fields(entry))
-            return self.store(letter, day or self._now())
-        finally:
-            letter.close()
 
     def store(self, letter: DeadLetterFile, day: date | datetime | None) -> str | None:
         """Copy what `letter` holds into its file; None when it holds nothing."""

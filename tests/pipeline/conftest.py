@@ -215,6 +215,24 @@ class BulkRecorder:
 
 
 @pytest.fixture
+def sink(opensearch):
+    """The real OpenSearchSink, sending to the recording stand-in."""
+    from ingest.shipper import OpenSearchSink
+
+    shipper = OpenSearchSink(opensearch.url, None)
+    yield shipper
+    shipper.close()
+
+
+@pytest.fixture
+def dead_letter(tmp_path):
+    """The command line's dead letter, under tmp_path/dead-letter."""
+    from ingest.deadletter import LocalDeadLetterWriter
+
+    return LocalDeadLetterWriter(tmp_path / "dead-letter")
+
+
+@pytest.fixture
 def opensearch():
     recorder = BulkRecorder()
     recorder.thread.start()

@@ -6,23 +6,9 @@ import random
 
 import pytest
 
-from ingest.deadletter import LocalDeadLetterWriter
 from ingest.pipeline import LocalFile, Options, process_object
-from ingest.shipper import OpenSearchSink
 
 from .conftest import S3_ACCESS_KEY, UNPARSABLE_LINE, alb_lines, mapping_error, s3_access_lines, text
-
-
-@pytest.fixture
-def sink(opensearch):
-    shipper = OpenSearchSink(opensearch.url, None)
-    yield shipper
-    shipper.close()
-
-
-@pytest.fixture
-def dead_letter(tmp_path):
-    return LocalDeadLetterWriter(tmp_path / "dead-letter")
 
 
 def _file(tmp_path, lines):

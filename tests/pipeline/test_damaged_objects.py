@@ -12,23 +12,10 @@ import tracemalloc
 
 import pytest
 
-from ingest.deadletter import DeadLetterFile, LocalDeadLetterWriter
+from ingest.deadletter import DeadLetterFile
 from ingest.pipeline import LocalFile, Options, process_object
-from ingest.shipper import OpenSearchSink
 
 from .conftest import ALB_KEY, UNPARSABLE_LINE, alb_lines, gzipped, mapping_error, s3_access_lines, text
-
-
-@pytest.fixture
-def sink(opensearch):
-    shipper = OpenSearchSink(opensearch.url, None)
-    yield shipper
-    shipper.close()
-
-
-@pytest.fixture
-def dead_letter(tmp_path):
-    return LocalDeadLetterWriter(tmp_path / "dead-letter")
 
 
 def local(tmp_path, name: str, body: bytes) -> LocalFile:

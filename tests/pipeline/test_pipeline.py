@@ -8,23 +8,10 @@ import time
 
 import pytest
 
-from ingest.deadletter import LocalDeadLetterWriter
 from ingest.pipeline import LocalFile, Options, S3Object, process_object
 from ingest.shipper import OpenSearchSink
 
 from .conftest import ALB_KEY, LOG_BUCKET, S3_ACCESS_KEY, UNPARSABLE_LINE, alb_lines, gzipped, mapping_error, s3_access_lines, text
-
-
-@pytest.fixture
-def sink(opensearch):
-    shipper = OpenSearchSink(opensearch.url, None)
-    yield shipper
-    shipper.close()
-
-
-@pytest.fixture
-def dead_letter(tmp_path):
-    return LocalDeadLetterWriter(tmp_path / "dead-letter")
 
 
 def test_an_s3_object_is_read_whole_and_its_compressed_size_reported(aws, opensearch, sink, dead_letter):
