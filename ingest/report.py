@@ -48,6 +48,20 @@ class ObjectReport:
     dead_letter_uri: str | None = None
     overlong: int = 0  # lines over the length limit: failure records, each whole in the dead letter
     warning: str | None = None  # e.g. most lines did not parse: the object is likely not the format taken
+    start_line: int = 0  # lines up to it were done by earlier parts (this part resumed after them)
+    part: int = 1  # 1 for a read from the start, n for the n-th part of a resumed object
+    continuation: dict | None = None  # when time ran out: where the next part resumes (pipeline.Resume fields)
+    throttled: int = 0  # items the cluster throttled (429) while this object was sent
+    backoff_seconds: float = 0.0  # time spent waiting before retries
+
+    @property
+    def resumed(self) -> bool:
+        return self.start_line > 0
+
+    @property
+    def done_line(self) -> int | None:
+        """The last line done when this part stopped early (None when it did not)."""
+        return self.continuation["line"] if self.continuation else None
 
     @property
     def mostly_unparsed(self) -> bool:
