@@ -180,7 +180,7 @@ def _collect(payload: Any, message: EventMessage) -> None:
 
 
 def _collect_continuation(body: Any, message: EventMessage) -> None:
-    """{"continue": {"bucket", "key", "line", "etag" | "version_id", "first_time", "last_time", "part"}},
+    """{"continue": {"bucket", "key", "line", "etag" | "version_id", "first_time", "last_time", "part", "done_after"}},
     what the handler sends when an object ran out of time (lines 1..line are done)."""
     if not isinstance(body, dict):
         raise _BadShape(f"continue is {type(body).__name__}, expected an object")
@@ -193,7 +193,7 @@ def _collect_continuation(body: Any, message: EventMessage) -> None:
     if isinstance(part, bool) or not isinstance(part, int) or part < 1:
         raise _BadShape(f"continue.part is {part!r}, expected a positive integer")
     resume: dict[str, Any] = {"line": line, "part": part}
-    for name in ("etag", "version_id", "first_time", "last_time"):
+    for name in ("etag", "version_id", "first_time", "last_time", "done_after"):
         value = body.get(name)
         if value is not None and not isinstance(value, str):
             raise _BadShape(f"continue.{name} is {value!r}, expected a string")

@@ -114,7 +114,9 @@ def lambda_handler(event: dict, context: Any) -> dict | None:
                 S3Object(runtime.s3, ref.bucket, ref.key, ref.fallback_key),
                 runtime.sink, runtime.dead_letter, runtime.options, now + share,
                 resume=Resume(**ref.resume) if ref.resume else None, clock=CLOCK)
-            if report.status == "failed" and report.continuation and report.done_line > report.start_line:
+            # Handed on only when this part advanced the object (settled some lines): a part that did
+            # nothing fails its message, which comes back as it is (and, at length, ends in the DLQ).
+            if report.status == "failed" and report.continuation and report.lines_read > 0:
                 _hand_on(runtime, message, ref, report)
             log_object(report)
             reports.append(report)

@@ -9,12 +9,15 @@ leave the encoder and the sink in line order, so L is the line before the first 
 A later part (`process_object(..., resume=Resume(L, ...))`) reads the object again, counts lines up to L
 without parsing them and goes on from L + 1 with the same `_id`s and indices as a full read: the time of
 the last document up to L travels with the resume point, so failure records are dated as in a full read.
-The part's report counts only its own lines (after its start, up to where it stopped), so the counts
-of all parts add up to the object's.
+Lines after L that were settled too (throttled items are scattered) travel as `done_after` and are not
+sent again, though still encoded, so the encoder sees them. Each part's report counts the items it
+settled, so the counts of all parts add up to the object's.
 """
 from __future__ import annotations
 
+import base64
 import time
+import zlib
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable, Protocol
@@ -56,9 +59,29 @@ class Resume:
     first_time: str | None = None  # the time of the object's first document, if it was among the lines done
     last_time: str | None = None  # the time of the last document among the lines done
     part: int = 1  # how many parts came before
+    done_after: str | None = None  # lines after `line` done too (encode_lines/decode_lines: a bitmap)
 
     def as_dict(self) -> dict[str, Any]:
         return {name: value for name, value in vars(self).items() if value is not None}
+
+
+def encode_lines(first: int, lines: set[int]) -> str | None:
+    """Line numbers after `first` as base64(zlib(bitmap)), bit i for line first + 1 + i; None for none."""
+    lines = {n for n in lines if n > first}
+    if not lines:
+        return None
+    bits = bytearray((max(lines) - first + 7) // 8)
+    for n in lines:
+        i = n - first - 1
+        bits[i // 8] |= 1 << (i % 8)
+    return base64.b64encode(zlib.compress(bytes(bits), 9)).decode()
+
+
+def decode_lines(first: int, text: str | None) -> set[int]:
+    if not text:
+        return set()
+    bits = zlib.decompress(base64.b64decode(text))
+    return {first + 1 + i * 8 + b for i, byte in enumerate(bits) if byte for b in range(8) if byte >> b & 1}
 
 
 @dataclass
@@ -162,17 +185,23 @@ def process_object(obj: LogObject, sink: Sink, dead_letter: DeadLetter, options:
         report.format = fmt.name
         encoder = BulkEncoder(fmt, obj.uri, index_prefix=(options.index_prefixes or {}).get(fmt.name),
                               key=key_info(obj.key), include_raw=options.include_raw)
+        done_before = decode_lines(start_line, resume.done_after) if resume is not None else set()
         if resume is not None:
             encoder.resume(resume.first_time, resume.last_time)
         shipment = _Shipment(sink, report, letter, deadline, options.bulk_max_bytes, options.bulk_max_docs, clock)
+        shipment.done_before = done_before
 
         def overlong(line, line_number):
+            if line_number in done_before:
+                return  # in the earlier part's dead letter already
             letter.add_overlong(line_number, line, f"the line is longer than the {line.limit:,}-byte limit")
             overlong_lines.append(line_number)
 
         truncated = None
         try:
             for items, _failures in encode_batches(encoder, batches, overlong, start_line):
+                if done_before:  # encoded all the same: the encoder must see them to date what follows
+                    items = [item for item in items if item.line_number not in done_before]
                 shipment.add(items)
         except TruncatedObject as e:
             truncated = e  # the lines before the cut are still sent, and their rejections kept
@@ -192,7 +221,8 @@ def process_object(obj: LogObject, sink: Sink, dead_letter: DeadLetter, options:
             report.continuation = Resume(
                 line=shipment.done_line, etag=getattr(obj, "etag", None), version_id=getattr(obj, "version_id", None),
                 first_time=encoder.first_time if encoder.first_time and shipment.last_time else None,
-                last_time=shipment.last_time, part=report.part).as_dict()
+                last_time=shipment.last_time, part=report.part,
+                done_after=encode_lines(shipment.done_line, shipment.done_after)).as_dict()
     except Exception as e:  # unreadable object, destination refusing requests: retry the object later
         report.status, report.error = "failed", f"{type(e).__name__}: {e}"
     finally:
@@ -287,7 +317,9 @@ class _Shipment:
         self.items: list[BulkItem] = []
         self.size = 0
         self.done_line: int | None = None  # set when time ran out
-        self.last_time: str | None = None  # the time of the last document settled so far (in line order)
+        self.done_after: set[int] = set()  # then: lines after done_line settled too
+        self.done_before: set[int] = set()  # lines after the start an earlier part settled (never sent again)
+        self.last_time: str | None = None  # the time of the last document up to the resume point
 
     def add(self, items: list[BulkItem]) -> None:
         self.report.lines_read += len(items)
@@ -314,7 +346,7 @@ class _Shipment:
         self._count(items, rejected)
         self.items, self.size = [], 0
 
-    def _count(self, items: list[BulkItem], rejected: list[Rejection]) -> None:
+    def _count(self, items: list[BulkItem], rejected: list[Rejection], dated: bool = True) -> None:
         # Counted item by item: a request may hold failure records from any of the batches it spans.
         failures_sent = sum(1 for item in items if item.failure)
         failures_rejected = sum(1 for r in rejected if r.item.failure)
@@ -322,12 +354,23 @@ class _Shipment:
         self.report.indexed += len(items) - failures_sent - (len(rejected) - failures_rejected)
         self.report.dead_lettered += len(rejected)
         self.letter.add_rejections(rejected)
-        last_document = next((item for item in reversed(items) if not item.failure), None)
+        last_document = next((item for item in reversed(items) if not item.failure), None) if dated else None
         if last_document is not None:
             self.last_time = _timestamp_of(last_document)
 
     def _stop(self, items: list[BulkItem], unsent: list[BulkItem], rejected: list[Rejection]) -> None:
-        """Time ran out: settle and count what is done up to the first unsent line, nothing after it."""
+        """Time ran out: count (and dead-letter) every item settled; the resume point is the line before the
+        first unsent one, and the lines settled after it (here or by an earlier part) are remembered."""
         self.done_line = min(item.line_number for item in unsent) - 1 if unsent else items[-1].line_number
-        done = [item for item in items if item.line_number <= self.done_line]
-        self._count(done, [r for r in rejected if r.item.line_number <= self.done_line])
+        waiting = {item.line_number for item in unsent}
+        settled = [item for item in items if item.line_number not in waiting]
+        self._count([item for item in settled if item.line_number <= self.done_line], [], dated=True)
+        self._count([item for item in settled if item.line_number > self.done_line], [], dated=False)
+        # Rejections: counted through _count's arithmetic above as indexed; move them to dead_lettered.
+        self.report.dead_lettered += len(rejected)
+        failures_rejected = sum(1 for r in rejected if r.item.failure)
+        self.report.failed -= failures_rejected
+        self.report.indexed -= len(rejected) - failures_rejected
+        self.letter.add_rejections(rejected)
+        self.done_after = {item.line_number for item in settled if item.line_number > self.done_line}
+        self.done_after |= {n for n in self.done_before if n > self.done_line}

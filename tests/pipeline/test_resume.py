@@ -182,3 +182,25 @@ def test_an_unchanged_object_is_resumed_after_its_etag_is_checked(aws, tmp_path)
     assert (second.status, second.start_line, second.part, second.resumed) == ("ok", 4, 2, True)
     assert second.warning is None
     assert [item.line_number for item in sink.sent] == list(range(5, 11))
+
+
+def test_lines_settled_after_the_resume_point_are_not_sent_again_by_the_next_part(tmp_path):
+    class Settles(StopAfter):
+        """Indexes every item but line 3 of the first request, then runs out of time."""
+
+        def send(self, items, deadline):
+            if self.left == 0:
+                unsent = [item for item in items if item.line_number == 3]
+                raise DeadlineExceeded(len(unsent), "items throttled (429) for 1 min", unsent)
+            return super().send(items, deadline)
+
+    obj = local(tmp_path, S3_ACCESS_KEY.replace("/", "_"), s3_access_lines(8))
+    first = process_object(obj, Settles(0), LocalDeadLetterWriter(tmp_path / "d"), Options(bulk_max_docs=8))
+    rest = Everything()
+
+    second = process_object(obj, rest, LocalDeadLetterWriter(tmp_path / "d"), Options(bulk_max_docs=8),
+                            resume=Resume(**first.continuation))
+
+    assert first.continuation["line"] == 2 and first.lines_read == first.indexed == 7
+    assert [item.line_number for item in rest.sent] == [3]
+    assert second.status == "ok" and first.lines_read + second.lines_read == 8
