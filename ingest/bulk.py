@@ -121,8 +121,19 @@ class BulkEncoder:
                         add(item)
         self._remember_last_time(items)
         if self._waiting and self.first_time is not None:
-            self._release_waiting(self.first_time, items)
+            # Ahead of this batch's items: they all come after the waiting lines, and items leave the
+            # encoder in line order (a resumed object relies on it to know which lines are done).
+            released: list[BulkItem] = []
+            self._release_waiting(self.first_time, released)
+            items[:0] = released
         return items, self._failures - failures_before
+
+    def resume(self, first_time: str | None, last_time: str | None) -> None:
+        """Continue an object after lines already done: `first_time` is the time of its first document,
+        `last_time` the time of the last document among the lines done (what a full read would know there),
+        so failure records after them are dated exactly as in a full read."""
+        self.first_time = first_time
+        self._last_time = last_time
 
     def encode_overlong(self, line: OverlongLine, n: int) -> list[BulkItem]:
         """The failure record of a line over the length limit: its first bytes, length and SHA-256
@@ -218,14 +229,27 @@ def _timestamp_of(item: BulkItem) -> str:
 
 
 def encode_batches(encoder: BulkEncoder, batches: Iterable[Batch],
-                   on_overlong: Callable[[OverlongLine, int], None] | None = None
+                   on_overlong: Callable[[OverlongLine, int], None] | None = None, start_line: int = 0
                    ) -> Iterator[tuple[list[BulkItem], int]]:
     """encode() over an object's line batches (from reader.line_batches), numbering lines across them;
     `on_overlong(line, line_number)` sees each line over the length limit before its spool file goes.
-    Failure records still waiting for a document come last, also when the object is cut short."""
+    Failure records still waiting for a document come last, also when the object is cut short.
+    `start_line`: lines up to it are done already; they are counted, not parsed (see BulkEncoder.resume)."""
     line_number = 1
     try:
         for batch in batches:
+            if line_number <= start_line:
+                if isinstance(batch, OverlongLine):
+                    batch.close()
+                    line_number += 1
+                    continue
+                lines, safe = batch
+                if line_number + len(lines) - 1 <= start_line:
+                    line_number += len(lines)
+                    continue
+                done = start_line - line_number + 1
+                batch = (lines[done:], safe)
+                line_number += done
             if isinstance(batch, OverlongLine):
                 try:
                     if on_overlong is not None:

@@ -23,6 +23,7 @@ from .pipeline import LocalFile, Options, S3Object, process_object
 from .reader import DEFAULT_MAX_LINE_BYTES
 
 PROG = "python -m ingest"
+DEFAULT_RETRY_FOR = 900.0  # 15 min: longer than a cluster's usual throttling burst
 
 
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
@@ -69,6 +70,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--bulk-max-docs", type=int, default=5000, help="documents per request")
     run.add_argument("--compress-level", type=int, choices=range(10), default=1, metavar="0-9",
                      help="gzip level of the bulk requests: 0-3 igzip (fast), 4-9 zlib (smaller, slower)")
+    run.add_argument("--retry-for", type=_seconds, default=DEFAULT_RETRY_FOR, metavar="SECONDS",
+                     help="keep retrying (backoff with jitter, Retry-After honoured) while the cluster throttles "
+                          "or cannot be reached, until nothing has been indexed for this long; then the run "
+                          "stops")
     run.add_argument("--max-line-bytes", type=_positive_int, default=DEFAULT_MAX_LINE_BYTES,
                      help="a longer line is a failure record, kept whole in the dead letter")
     run.add_argument("--max-failure-share", type=_share, default=0.5,
@@ -81,6 +86,13 @@ def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    value = float(text)
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more seconds, got {text}")
     return value
 
 
@@ -139,7 +151,8 @@ def _run(args) -> int:
                           secret_id=args.secret_id)
         sink = _StopOnRequestError(OpenSearchSink(args.opensearch_url, auth, max_bytes=args.bulk_max_bytes,
                                                   max_docs=args.bulk_max_docs, ca_certs=args.ca_bundle,
-                                                  compress_level=args.compress_level))
+                                                  compress_level=args.compress_level,
+                                                  retry_for=args.retry_for))
     if dead_letter_target.startswith("s3://"):
         bucket, prefix = _s3_location(dead_letter_target, "--dead-letter")
         dead_letter = DeadLetterWriter(s3, bucket, prefix)
@@ -211,9 +224,16 @@ class _StopOnRequestError:
             self.error = error
             raise
         except RetriesExhausted as error:
-            if error.unreachable:
-                self.error = error
+            # Nothing indexed for --retry-for: the next objects would wait as long for nothing.
+            self.error = error
             raise
+
+    @property
+    def stats(self):
+        return self.sink.stats
+
+    def cause(self):
+        return self.sink.cause()
 
     def close(self) -> None:
         self.sink.close()
@@ -224,7 +244,10 @@ def _request_error_line(error) -> str:
     from .shipper import RetriesExhausted
 
     if isinstance(error, RetriesExhausted):
-        return f"gave up after {error.attempts} attempts: {error.last_failure}"
+        from .shipper import duration
+
+        return (f"gave up after {error.attempts} attempts, nothing indexed for {duration(error.seconds)} "
+                f"(--retry-for): {error.last_failure}")
     if is_tls_failure(error):
         return f"TLS certificate of {error.url} not trusted ({tls_reason(error.detail)}); {tls_hint()}"
     if error.status in (401, 403):

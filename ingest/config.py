@@ -93,6 +93,7 @@ class Settings:
     time_margin_seconds: int = 20
     log_level: str = "INFO"
     metrics_namespace: str = "AccessLogsToOpenSearch"
+    continue_queue_url: str | None = None  # where the rest of an object that ran out of time is handed on
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ, *, require_dead_letter: bool = True) -> Settings:
@@ -172,6 +173,7 @@ class Settings:
             time_margin_seconds=reader.integer("TIME_MARGIN_SECONDS", 20, minimum=0, maximum=MAX_LAMBDA_SECONDS - 1),
             log_level=log_level,
             metrics_namespace=_metrics_namespace(reader),
+            continue_queue_url=_queue_url(reader),
         )
         if reader.problems:
             raise ConfigError(reader.problems)
@@ -325,6 +327,18 @@ def _index_prefix(reader: _Reader, name: str, default: str) -> str:
     ):
         reader.problem(f"{rule}; at most {255 - DAILY_SUFFIX_LENGTH} bytes); got {value!r}")
         return default
+    return value
+
+
+def _queue_url(reader: _Reader) -> str | None:
+    value = reader.get("CONTINUE_QUEUE_URL")
+    if value is None:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("https", "http") or not parts.hostname or len(parts.path.strip("/").split("/")) != 2:
+        reader.problem("CONTINUE_QUEUE_URL must be an SQS queue URL, "
+                       f"https://sqs.<region>.amazonaws.com/<account>/<queue>; got {value!r}")
+        return None
     return value
 
 

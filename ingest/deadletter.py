@@ -3,7 +3,9 @@
 One gzip-compressed NDJSON object per source object, at
     <prefix><yyyy>/<mm>/<dd>/<source bucket>/<source key>.<hash>.ndjson.gz
 where <hash> is the first 12 hex digits of SHA-256 of the source path. The name depends only on the source
-path and the day, so a retried object overwrites its dead letter instead of adding a second one. The
+path and the day, so a retried object overwrites its dead letter instead of adding a second one. A part of
+an object resumed after line N (its earlier part ran out of time) is written beside it as
+`<key>.<hash>.from-<N+1>.ndjson.gz`, so it never overwrites the entries of the earlier part. The
 pipeline passes the object's own day (its key's time, else its first document's); an object with no time
 at all goes under `undated/`. The hash keeps names unique when a long source key has to be shortened to
 fit S3's 1024-byte key limit. Local sources go under `local/`.
@@ -70,8 +72,9 @@ def _record(entry: DeadLetterEntry | Mapping[str, Any]) -> bytes:
 class DeadLetterFile:
     """One source object's dead letter, written entry by entry into a gzip temporary file."""
 
-    def __init__(self, source: str):
+    def __init__(self, source: str, start_line: int = 0):
         self.source = source
+        self.start_line = start_line  # lines up to it were done by an earlier part (their entries are there)
         self.count = 0
         self._file: IO[bytes] = tempfile.TemporaryFile()
         self._gzip = gzip.GzipFile(filename="", mode="wb", fileobj=self._file, mtime=0)
@@ -131,9 +134,9 @@ def encode_entries(entries: Iterable[DeadLetterEntry | Mapping[str, Any]]) -> by
 
 
 def dead_letter_name(source_path: str, day: date | datetime | None, *, prefix: str = "",
-                     max_bytes: int | None = None) -> str:
+                     max_bytes: int | None = None, start_line: int = 0) -> str:
     """`<prefix><yyyy>/<mm>/<dd>/<bucket>/<key>.<hash>.ndjson.gz` (`undated/` for no day), the key
-    shortened to fit `max_bytes`."""
+    shortened to fit `max_bytes`; `.<hash>.from-<start_line + 1>.ndjson.gz` for a resumed part."""
     if isinstance(day, datetime):
         day = (day if day.tzinfo is None else day.astimezone(timezone.utc)).date()
     if source_path.startswith("s3://"):
@@ -142,7 +145,7 @@ def dead_letter_name(source_path: str, day: date | datetime | None, *, prefix: s
         bucket, key = "local", source_path.lstrip("/")
     digest = hashlib.sha256(source_path.encode("utf-8")).hexdigest()[:12]
     head = f"{prefix}{'undated' if day is None else format(day, '%Y/%m/%d')}/{bucket}/"
-    tail = f".{digest}{SUFFIX}"
+    tail = f".{digest}{f'.from-{start_line + 1}' if start_line else ''}{SUFFIX}"
     if max_bytes is not None:
         room = max_bytes - len(head.encode()) - len(tail.encode())
         if room < 1:
@@ -192,7 +195,8 @@ class DeadLetterWriter(_Writer):
         """Upload what `letter` holds (streamed: multipart when large); None when it holds nothing."""
         if not letter.count:
             return None
-        key = dead_letter_name(letter.source, day, prefix=self.prefix, max_bytes=S3_MAX_KEY_BYTES)
+        key = dead_letter_name(letter.source, day, prefix=self.prefix, max_bytes=S3_MAX_KEY_BYTES,
+                               start_line=letter.start_line)
         self.s3.upload_fileobj(letter.finished(), self.bucket, key, ExtraArgs={"ContentType": "application/gzip"})
         return f"s3://{self.bucket}/{key}"
 
@@ -208,7 +212,7 @@ class LocalDeadLetterWriter(_Writer):
         """Copy what `letter` holds into its file; None when it holds nothing."""
         if not letter.count:
             return None
-        name = dead_letter_name(letter.source, day)
+        name = dead_letter_name(letter.source, day, start_line=letter.start_line)
         # S3 keys may hold "..", "." or empty segments; never let them climb out of the directory.
         parts = ["_" if part in ("", ".", "..") else part for part in name.split("/")]
         path = self.directory.joinpath(*parts)

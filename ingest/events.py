@@ -9,6 +9,8 @@ Accepted shapes (see the project notes log-formats.md §5):
       - an EventBridge ``Object Created`` event (EventBridge rule -> SQS target).
   * SNS invoking the function directly: ``Records[].Sns.Message`` holds the S3 JSON.
   * EventBridge invoking the function directly.
+  * A continuation, ``{"continue": {"bucket", "key", "line", "etag"/"version_id", …}}``, which the
+    handler sends to its queue when an object runs out of time: the rest of that object, after `line`.
 
 An SQS message that cannot be understood gets ``error`` set: the handler reports it in
 ``batchItemFailures``, so after the queue's maxReceiveCount it lands in the queue's DLQ (kept, never
@@ -28,12 +30,13 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote_plus
 
-__all__ = ["ObjectRef", "EventMessage", "parse_event", "is_sqs_batch"]
+__all__ = ["ObjectRef", "EventMessage", "parse_event", "is_sqs_batch", "continuation_body"]
 
 # Key suffix of the object an ALB writes when access logging is switched on (to test the bucket policy).
 ELB_TEST_FILE = "ELBAccessLogTestFile"
 S3_TEST_EVENT = "s3:TestEvent"
 SUPPORTED_S3_EVENT_MAJOR_VERSION = "2"
+CONTINUE = "continue"  # the key of a continuation message (the rest of an object that ran out of time)
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,8 @@ class ObjectRef:
     size: int | None = None
     version_id: str | None = None
     fallback_key: str | None = None  # the other reading of an ambiguous key (EventBridge), tried on NoSuchKey
+    # A continuation: where an earlier invocation stopped (pipeline.Resume's fields: line, etag, …).
+    resume: dict | None = field(default=None, compare=False, hash=False)
 
     @property
     def uri(self) -> str:
@@ -58,6 +63,7 @@ class EventMessage:
     # Set when (part of) the message could not be understood; the message then counts as failed.
     # `objects` still lists what was understood: processing it is safe (indexing is idempotent).
     error: str | None = None
+    queue_arn: str | None = field(default=None, compare=False)  # the SQS queue it came from (eventSourceARN)
 
     @property
     def failed(self) -> bool:
@@ -104,7 +110,9 @@ def _parse_direct(payload: Any, what: str, *, sns: bool = False) -> EventMessage
 
 def _parse_sqs_record(record: dict) -> EventMessage:
     message_id = record.get("messageId")
-    message = EventMessage(message_id=message_id if isinstance(message_id, str) else None)
+    arn = record.get("eventSourceARN")
+    message = EventMessage(message_id=message_id if isinstance(message_id, str) else None,
+                           queue_arn=arn if isinstance(arn, str) else None)
     try:
         body = record.get("body")
         if not isinstance(body, str):
@@ -141,6 +149,9 @@ def _collect(payload: Any, message: EventMessage) -> None:
     """Add the objects/skips described by an S3 notification, test event or EventBridge event."""
     if not isinstance(payload, dict):
         raise _BadShape(f"expected a JSON object, got {type(payload).__name__}")
+    if CONTINUE in payload:
+        _collect_continuation(payload[CONTINUE], message)
+        return
     if payload.get("Event") == S3_TEST_EVENT:
         message.skipped.append(S3_TEST_EVENT)
         return
@@ -166,6 +177,37 @@ def _collect(payload: Any, message: EventMessage) -> None:
         "not an S3 event notification (Records), s3:TestEvent, SNS notification or EventBridge aws.s3 event; "
         f"top-level keys: {keys}"
     )
+
+
+def _collect_continuation(body: Any, message: EventMessage) -> None:
+    """{"continue": {"bucket", "key", "line", "etag" | "version_id", "first_time", "last_time", "part", "done_after"}},
+    what the handler sends when an object ran out of time (lines 1..line are done)."""
+    if not isinstance(body, dict):
+        raise _BadShape(f"continue is {type(body).__name__}, expected an object")
+    bucket, key, line = body.get("bucket"), body.get("key"), body.get("line")
+    if not isinstance(bucket, str) or not bucket or not isinstance(key, str) or not key:
+        raise _BadShape("continue.bucket and continue.key must be non-empty strings")
+    if isinstance(line, bool) or not isinstance(line, int) or line < 0:
+        raise _BadShape(f"continue.line is {line!r}, expected a non-negative integer")
+    part = body.get("part", 1)
+    if isinstance(part, bool) or not isinstance(part, int) or part < 1:
+        raise _BadShape(f"continue.part is {part!r}, expected a positive integer")
+    resume: dict[str, Any] = {"line": line, "part": part}
+    for name in ("etag", "version_id", "first_time", "last_time", "done_after"):
+        value = body.get(name)
+        if value is not None and not isinstance(value, str):
+            raise _BadShape(f"continue.{name} is {value!r}, expected a string")
+        if value:
+            resume[name] = value
+    message.objects.append(ObjectRef(bucket=bucket, key=key, version_id=resume.get("version_id"), resume=resume))
+
+
+def continuation_body(bucket: str, key: str, resume: dict, why: str | None = None) -> str:
+    """The SQS message body that hands the rest of an object on (see _collect_continuation)."""
+    body: dict[str, Any] = {CONTINUE: {"bucket": bucket, "key": key, **resume}}
+    if why:
+        body["why"] = why  # for people reading the queue; not read back
+    return json.dumps(body, separators=(",", ":"))
 
 
 def _collect_s3_record(record: Any, message: EventMessage) -> None:

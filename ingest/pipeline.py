@@ -2,20 +2,32 @@
 
 Memory stays bounded: items are sent as soon as a bulk request's worth has accumulated. Every line
 read is accounted for in the report: indexed, indexed as a failure record, or dead-lettered.
+
+Progress is never thrown away: when time runs out, the report's `continuation` names the resume point,
+the highest line L such that every line up to L is indexed, a failure record or dead-lettered (items
+leave the encoder and the sink in line order, so L is the line before the first item not yet sent).
+A later part (`process_object(..., resume=Resume(L, ...))`) reads the object again, counts lines up to L
+without parsing them and goes on from L + 1 with the same `_id`s and indices as a full read: the time of
+the last document up to L travels with the resume point, so failure records are dated as in a full read.
+Lines after L that were settled too (throttled items are scattered) travel as `done_after` and are not
+sent again, though still encoded, so the encoder sees them. Each part's report counts the items it
+settled, so the counts of all parts add up to the object's.
 """
 from __future__ import annotations
 
+import base64
 import time
+import zlib
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable, Protocol
 
-from .bulk import BulkEncoder, encode_batches, takes_native_path
+from .bulk import BulkEncoder, _timestamp_of, encode_batches, takes_native_path
 from .deadletter import DeadLetterFile
 from .formats import FORMATS, LogFormat, Unsupported, detect, key_info
 from .reader import DEFAULT_MAX_LINE_BYTES, OverlongLine, TruncatedObject, line_batches
 from .report import ObjectReport
-from .sinks import BulkItem, DeadlineExceeded, Sink
+from .sinks import BulkItem, DeadlineExceeded, Rejection, Sink
 
 
 class LogObject(Protocol):
@@ -33,27 +45,85 @@ class DeadLetter(Protocol):
         """Keep what `letter` holds under the object's day (None: undated); its location, or None if empty."""
 
 
+class ObjectReplaced(Exception):
+    """The object is no longer the one an earlier part read (its ETag changed)."""
+
+
+@dataclass(frozen=True)
+class Resume:
+    """Where an earlier part of an object stopped: lines 1..`line` are done."""
+
+    line: int
+    etag: str | None = None  # the ETag of what the earlier part read: a resumed read checks it
+    version_id: str | None = None  # or the version it read: a resumed read reads that version
+    first_time: str | None = None  # the time of the object's first document, if it was among the lines done
+    last_time: str | None = None  # the time of the last document among the lines done
+    part: int = 1  # how many parts came before
+    done_after: str | None = None  # lines after `line` done too (encode_lines/decode_lines: a bitmap)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {name: value for name, value in vars(self).items() if value is not None}
+
+
+def encode_lines(first: int, lines: set[int]) -> str | None:
+    """Line numbers after `first` as base64(zlib(bitmap)), bit i for line first + 1 + i; None for none."""
+    lines = {n for n in lines if n > first}
+    if not lines:
+        return None
+    bits = bytearray((max(lines) - first + 7) // 8)
+    for n in lines:
+        i = n - first - 1
+        bits[i // 8] |= 1 << (i % 8)
+    return base64.b64encode(zlib.compress(bytes(bits), 9)).decode()
+
+
+def decode_lines(first: int, text: str | None) -> set[int]:
+    if not text:
+        return set()
+    bits = zlib.decompress(base64.b64decode(text))
+    return {first + 1 + i * 8 + b for i, byte in enumerate(bits) if byte for b in range(8) if byte >> b & 1}
+
+
 @dataclass
 class S3Object:
     s3: Any  # a boto3 S3 client
     bucket: str
     key: str
     fallback_key: str | None = None  # the other reading of an ambiguously encoded key
+    version_id: str | None = None  # read this version (when the notification or an earlier part named one)
+    expect_etag: str | None = None  # the ETag an earlier part read: ObjectReplaced when it changed
+    etag: str | None = None  # what was read (set by open)
 
     @property
     def uri(self) -> str:
         return f"s3://{self.bucket}/{self.key}"
 
     def open(self):
+        from botocore.exceptions import ClientError
+
         try:
-            response = self.s3.get_object(Bucket=self.bucket, Key=self.key)
+            response = self._get(self.key)
         except self.s3.exceptions.NoSuchKey:
             if not self.fallback_key:
                 raise
             self.key, self.fallback_key = self.fallback_key, None
-            response = self.s3.get_object(Bucket=self.bucket, Key=self.key)
+            response = self._get(self.key)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in ("PreconditionFailed", "412"):
+                raise ObjectReplaced(f"the object's ETag is no longer {self.expect_etag}") from None
+            raise
+        self.etag = response.get("ETag")
+        self.version_id = response.get("VersionId") or self.version_id
         body = response["Body"]
         return body.read, body.close
+
+    def _get(self, key: str) -> dict:
+        extra: dict[str, str] = {}
+        if self.version_id:
+            extra["VersionId"] = self.version_id
+        elif self.expect_etag:
+            extra["IfMatch"] = self.expect_etag
+        return self.s3.get_object(Bucket=self.bucket, Key=key, **extra)
 
 
 @dataclass
@@ -82,16 +152,33 @@ class Options:
 
 
 def process_object(obj: LogObject, sink: Sink, dead_letter: DeadLetter, options: Options,
-                   deadline: float = float("inf")) -> ObjectReport:
-    """Index one object. Never raises for a problem with the object or the destination: the
-    report says what happened (status ok, failed — to be retried —, or skipped)."""
-    started = time.monotonic()
-    report = ObjectReport(uri=obj.uri)
+                   deadline: float = float("inf"), *, resume: Resume | None = None,
+                   clock: Callable[[], float] = time.monotonic) -> ObjectReport:
+    """Index one object, or the rest of it after `resume`. Never raises for a problem with the object or
+    the destination: the report says what happened (status ok, failed — to be retried, from
+    `report.continuation` when time ran out —, or skipped). `deadline` is a `clock()` value."""
+    started = clock()
+    start_line = resume.line if resume else 0
+    report = ObjectReport(uri=obj.uri, start_line=start_line, part=(resume.part + 1) if resume else 1)
     close = None
-    letter = DeadLetterFile(obj.uri)  # rejected and overlong lines, written as they come
+    letter = None
     encoder = None
+    stats = getattr(sink, "stats", None)
+    throttled_before, backoff_before = _throttling(stats)
+    shipment = None
+    overlong_lines: list[int] = []
     try:
-        read, close = obj.open()
+        if resume is not None and isinstance(obj, S3Object):
+            obj.version_id = resume.version_id or obj.version_id
+            obj.expect_etag = resume.etag
+        try:
+            read, close = obj.open()
+        except ObjectReplaced as e:
+            report.warning = f"{e}: the object was replaced since line {start_line:,}; read again from line 1"
+            obj.expect_etag, resume, start_line = None, None, 0
+            report.start_line, report.part = 0, 1
+            read, close = obj.open()
+        letter = DeadLetterFile(obj.uri, start_line)  # rejected and overlong lines, written as they come
         counted = _CountingReader(read)
         batches = line_batches(counted.read, max_line_bytes=options.max_line_bytes,
                                check_json_safe=not takes_native_path(options.include_raw))
@@ -99,15 +186,23 @@ def process_object(obj: LogObject, sink: Sink, dead_letter: DeadLetter, options:
         report.format = fmt.name
         encoder = BulkEncoder(fmt, obj.uri, index_prefix=(options.index_prefixes or {}).get(fmt.name),
                               key=key_info(obj.key), include_raw=options.include_raw)
-        shipment = _Shipment(sink, report, letter, deadline, options.bulk_max_bytes, options.bulk_max_docs)
+        done_before = decode_lines(start_line, resume.done_after) if resume is not None else set()
+        if resume is not None:
+            encoder.resume(resume.first_time, resume.last_time)
+        shipment = _Shipment(sink, report, letter, deadline, options.bulk_max_bytes, options.bulk_max_docs, clock)
+        shipment.done_before = done_before
 
         def overlong(line, line_number):
+            if line_number in done_before:
+                return  # in the earlier part's dead letter already
             letter.add_overlong(line_number, line, f"the line is longer than the {line.limit:,}-byte limit")
-            report.overlong += 1
+            overlong_lines.append(line_number)
 
         truncated = None
         try:
-            for items, _failures in encode_batches(encoder, batches, overlong):
+            for items, _failures in encode_batches(encoder, batches, overlong, start_line):
+                if done_before:  # encoded all the same: the encoder must see them to date what follows
+                    items = [item for item in items if item.line_number not in done_before]
                 shipment.add(items)
         except TruncatedObject as e:
             truncated = e  # the lines before the cut are still sent, and their rejections kept
@@ -122,22 +217,42 @@ def process_object(obj: LogObject, sink: Sink, dead_letter: DeadLetter, options:
         report.status, report.error = "failed", f"{e}; the lines before the cut were indexed"
     except DeadlineExceeded as e:
         report.status, report.error = "failed", str(e)
+        if shipment is not None and shipment.done_line is not None:
+            report.lines_read = report.indexed + report.failed + report.dead_lettered
+            report.continuation = Resume(
+                line=shipment.done_line, etag=getattr(obj, "etag", None), version_id=getattr(obj, "version_id", None),
+                first_time=encoder.first_time if encoder.first_time and shipment.last_time else None,
+                last_time=shipment.last_time, part=report.part,
+                done_after=encode_lines(shipment.done_line, shipment.done_after)).as_dict()
     except Exception as e:  # unreadable object, destination refusing requests: retry the object later
         report.status, report.error = "failed", f"{type(e).__name__}: {e}"
     finally:
         if close is not None:
             close()
-        try:
-            # Dated by the object (not today), so a retried object overwrites its own dead letter.
-            report.dead_letter_uri = dead_letter.store(letter, _object_day(encoder))
-        except Exception as e:
-            report.status = "failed"
-            report.error = (report.error + "; " if report.error else "") + f"dead letter not written: {type(e).__name__}: {e}"
-        finally:
-            letter.close()
+        if letter is not None:
+            try:
+                # Dated by the object (not today), so a retried object overwrites its own dead letter.
+                report.dead_letter_uri = dead_letter.store(letter, _object_day(encoder))
+            except Exception as e:
+                report.status = "failed"
+                report.continuation = None
+                report.error = ((report.error + "; " if report.error else "")
+                                + f"dead letter not written: {type(e).__name__}: {e}")
+            finally:
+                letter.close()
         report.bytes_read = counted.bytes if close is not None else 0
-        report.seconds = round(time.monotonic() - started, 3)
+        done = shipment.done_line if shipment is not None else None
+        # An overlong line after the resume point is counted by the part that settles it.
+        report.overlong = sum(1 for n in overlong_lines if done is None or n <= done)
+        throttled_after, backoff_after = _throttling(stats)
+        report.throttled = throttled_after - throttled_before
+        report.backoff_seconds = round(backoff_after - backoff_before, 3)
+        report.seconds = round(clock() - started, 3)
     return report
+
+
+def _throttling(stats: Any) -> tuple[int, float]:
+    return (getattr(stats, "throttled_items", 0), getattr(stats, "backoff_seconds", 0.0)) if stats else (0, 0.0)
 
 
 def _object_day(encoder: BulkEncoder | None) -> datetime | None:
@@ -191,14 +306,21 @@ class _Shipment:
     """Accumulates items up to one bulk request's worth, sends them, and keeps the rejections.
 
     A request is sent before the item that would take it past `max_bytes` or `max_docs`, so each
-    flush is one full request (never a full one plus a one-item tail)."""
+    flush is one full request (never a full one plus a one-item tail). When time runs out, `done_line`
+    is the resume point (every line up to it is settled and counted, none after it is) and `last_time`
+    the time of the last document up to it."""
 
     def __init__(self, sink: Sink, report: ObjectReport, letter: DeadLetterFile, deadline: float,
-                 max_bytes: int, max_docs: int):
+                 max_bytes: int, max_docs: int, clock: Callable[[], float] = time.monotonic):
         self.sink, self.report, self.letter, self.deadline = sink, report, letter, deadline
         self.max_bytes, self.max_docs = max_bytes, max_docs
+        self.clock = clock
         self.items: list[BulkItem] = []
         self.size = 0
+        self.done_line: int | None = None  # set when time ran out
+        self.done_after: set[int] = set()  # then: lines after done_line settled too
+        self.done_before: set[int] = set()  # lines after the start an earlier part settled (never sent again)
+        self.last_time: str | None = None  # the time of the last document up to the resume point
 
     def add(self, items: list[BulkItem]) -> None:
         self.report.lines_read += len(items)
@@ -213,10 +335,19 @@ class _Shipment:
     def flush(self) -> None:
         if not self.items:
             return
-        if time.monotonic() >= self.deadline:
-            raise DeadlineExceeded(len(self.items))
         items = self.items
-        rejected = self.sink.send(items, self.deadline)
+        try:
+            if self.clock() >= self.deadline:
+                cause = getattr(self.sink, "cause", None)
+                raise DeadlineExceeded(len(items), cause() if cause else None, items)
+            rejected = self.sink.send(items, self.deadline)
+        except DeadlineExceeded as stop:
+            self._stop(items, items if stop.unsent is None else stop.unsent, stop.rejected)
+            raise
+        self._count(items, rejected)
+        self.items, self.size = [], 0
+
+    def _count(self, items: list[BulkItem], rejected: list[Rejection], dated: bool = True) -> None:
         # Counted item by item: a request may hold failure records from any of the batches it spans.
         failures_sent = sum(1 for item in items if item.failure)
         failures_rejected = sum(1 for r in rejected if r.item.failure)
@@ -224,4 +355,23 @@ class _Shipment:
         self.report.indexed += len(items) - failures_sent - (len(rejected) - failures_rejected)
         self.report.dead_lettered += len(rejected)
         self.letter.add_rejections(rejected)
-        self.items, self.size = [], 0
+        last_document = next((item for item in reversed(items) if not item.failure), None) if dated else None
+        if last_document is not None:
+            self.last_time = _timestamp_of(last_document)
+
+    def _stop(self, items: list[BulkItem], unsent: list[BulkItem], rejected: list[Rejection]) -> None:
+        """Time ran out: count (and dead-letter) every item settled; the resume point is the line before the
+        first unsent one, and the lines settled after it (here or by an earlier part) are remembered."""
+        self.done_line = min(item.line_number for item in unsent) - 1 if unsent else items[-1].line_number
+        waiting = {item.line_number for item in unsent}
+        settled = [item for item in items if item.line_number not in waiting]
+        self._count([item for item in settled if item.line_number <= self.done_line], [], dated=True)
+        self._count([item for item in settled if item.line_number > self.done_line], [], dated=False)
+        # Rejections: counted through _count's arithmetic above as indexed; move them to dead_lettered.
+        self.report.dead_lettered += len(rejected)
+        failures_rejected = sum(1 for r in rejected if r.item.failure)
+        self.report.failed -= failures_rejected
+        self.report.indexed -= len(rejected) - failures_rejected
+        self.letter.add_rejections(rejected)
+        self.done_after = {item.line_number for item in settled if item.line_number > self.done_line}
+        self.done_after |= {n for n in self.done_before if n > self.done_line}

@@ -27,7 +27,8 @@ __all__ = [
     "FORMAT_DIMENSION",
 ]
 
-Status = Literal["ok", "failed", "skipped"]
+# continued: the object ran out of time and the rest was handed on (a continuation message)
+Status = Literal["ok", "failed", "skipped", "continued"]
 
 _LEVELS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40, "CRITICAL": 50}
 _threshold = _LEVELS["INFO"]
@@ -48,6 +49,20 @@ class ObjectReport:
     dead_letter_uri: str | None = None
     overlong: int = 0  # lines over the length limit: failure records, each whole in the dead letter
     warning: str | None = None  # e.g. most lines did not parse: the object is likely not the format taken
+    start_line: int = 0  # lines up to it were done by earlier parts (this part resumed after them)
+    part: int = 1  # 1 for a read from the start, n for the n-th part of a resumed object
+    continuation: dict | None = None  # when time ran out: where the next part resumes (pipeline.Resume fields)
+    throttled: int = 0  # items the cluster throttled (429) while this object was sent
+    backoff_seconds: float = 0.0  # time spent waiting before retries
+
+    @property
+    def resumed(self) -> bool:
+        return self.start_line > 0
+
+    @property
+    def done_line(self) -> int | None:
+        """The last line done when this part stopped early (None when it did not)."""
+        return self.continuation["line"] if self.continuation else None
 
     @property
     def mostly_unparsed(self) -> bool:
@@ -103,7 +118,7 @@ def log_object(report: ObjectReport, stream: TextIO | None = None) -> None:
     """One structured line per object, at ERROR for failures and WARNING when lines are unaccounted for."""
     if report.status == "failed":
         level = "ERROR"
-    elif report.status == "ok" and (not report.accounted_for or report.warning):
+    elif report.status == "continued" or (report.status == "ok" and (not report.accounted_for or report.warning)):
         level = "WARNING"
     else:
         level = "INFO"
@@ -126,6 +141,11 @@ def log_object(report: ObjectReport, stream: TextIO | None = None) -> None:
         warning=report.warning,
         overlong=report.overlong,
         dead_letter_uri=report.dead_letter_uri,
+        start_line=report.start_line,
+        done_line=report.done_line,
+        part=report.part,
+        throttled=report.throttled,
+        backoff_seconds=round(report.backoff_seconds, 3),
     )
 
 
@@ -142,6 +162,10 @@ METRICS: dict[str, str] = {
     "ObjectsMostlyUnparsed": "Count",  # objects whose failure share passed MAX_FAILURE_SHARE
     "OverlongLines": "Count",  # lines over MAX_LINE_BYTES (failure records, whole in the dead letter)
     "Seconds": "Seconds",  # time spent on the objects
+    "ThrottledItems": "Count",  # items the cluster answered 429 (each time: an item throttled twice counts 2)
+    "BackoffSeconds": "Seconds",  # time spent waiting before retries
+    "ObjectsResumed": "Count",  # parts of objects that started after the lines an earlier part did
+    "ObjectsContinued": "Count",  # objects that ran out of time and whose rest was handed on
 }
 FORMAT_DIMENSION = "Format"
 FUNCTION_DIMENSION = "FunctionName"
@@ -170,7 +194,11 @@ def emf_lines(
         sums["Seconds"] += report.seconds
         sums["ObjectsMostlyUnparsed"] += report.mostly_unparsed
         sums["OverlongLines"] += report.overlong
-        sums[{"ok": "ObjectsOk", "failed": "ObjectsFailed", "skipped": "ObjectsSkipped"}[report.status]] += 1
+        sums["ThrottledItems"] += report.throttled
+        sums["BackoffSeconds"] += report.backoff_seconds
+        sums["ObjectsResumed"] += report.resumed
+        sums[{"ok": "ObjectsOk", "failed": "ObjectsFailed", "skipped": "ObjectsSkipped",
+              "continued": "ObjectsContinued"}[report.status]] += 1
 
     if timestamp_ms is None:
         timestamp_ms = int(time.time() * 1000)
@@ -193,7 +221,7 @@ def emf_lines(
         if function_name:
             document[FUNCTION_DIMENSION] = function_name
         for name, value in sums.items():
-            document[name] = round(value, 3) if name == "Seconds" else int(value)
+            document[name] = round(value, 3) if METRICS[name] == "Seconds" else int(value)
         lines.append(json.dumps(document, separators=(",", ":")))
     return lines
 

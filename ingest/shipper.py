@@ -1,15 +1,25 @@
 """Sinks for bulk items: OpenSearch `_bulk` (with retries) and NDJSON files (for `curl --data-binary`).
 
-OpenSearchSink retry rules, all bounded by the caller's deadline (a `time.monotonic()` value):
+OpenSearchSink retry rules, bounded by time, never by a count of attempts:
 - item status 429 / 5xx, `es_rejected_execution_exception`, and 403 cluster blocks or throttling:
-  the item is resent alone (without the items that succeeded), exponential backoff with full jitter;
+  the item is resent (without the items that succeeded), at the head of the next request;
 - other item errors (400 mapper_parsing_exception, 409, …): permanent, returned as Rejections;
-- whole request 429 / 5xx / 403 "Request throttled" / timeout / connection error: the request is resent,
-  which is safe because every item has a deterministic `_id` and the action is `index`;
+- whole request 429 / 5xx / 403 "Request throttled" / timeout / connection error, or a 200 whose body is
+  not a bulk response (an HTML page from a proxy or load balancer): the request is resent, which is safe
+  because every item has a deterministic `_id` and the action is `index`;
 - whole request 413: the request is split in halves; a single item still too big is a 413 Rejection;
 - any other whole-request error (401, a 403 that is not throttling, 400, 404, TLS failure): BulkRequestError.
-When the next wait would end past the deadline, DeadlineExceeded(pending) is raised; when `max_attempts` are
-used up, RetriesExhausted (a DeadlineExceeded, so the object is retried as a whole either way).
+
+Waits: exponential backoff with full jitter while nothing gets through (`backoff_base` doubling up to
+`backoff_cap`), a short jittered pause (up to `backoff_base`) after a request that indexed some items and
+had others throttled, and never less than a `Retry-After` the cluster sends. The sink also backs off as a
+whole (AIMD): every request with throttled items halves the size of the following requests (down to
+`min_request_share` of `max_docs`/`max_bytes`), every request answered without throttling grows it back
+by an eighth of the full size.
+
+Retries go on until the caller's deadline (a `time.monotonic()` value: DeadlineExceeded, with the unsent
+items and the cause) or, with `retry_for`, until nothing at all has been indexed for that long
+(RetriesExhausted, a DeadlineExceeded). Either way the caller knows which items were not sent, and why.
 """
 from __future__ import annotations
 
@@ -18,13 +28,15 @@ import logging
 import random as _random
 import re
 import time
+from collections import deque
 from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 from urllib.parse import urlsplit
 
 from opensearchpy.exceptions import ConnectionError as TransportConnectionError
-from opensearchpy.exceptions import SSLError, TransportError
+from opensearchpy.exceptions import SerializationError, SSLError, TransportError
 
 from .connection import opensearch_client
 from .sinks import BulkItem, DeadlineExceeded, Rejection
@@ -48,6 +60,8 @@ MAX_ISAL_LEVEL = 3
 BULK_FILTER_PATH = "errors,items.*.status,items.*.error"
 RETRYABLE_ITEM_ERROR_TYPES = frozenset({"es_rejected_execution_exception", "rejected_execution_exception"})
 MAX_DETAIL_CHARS = 500
+DEFAULT_MIN_REQUEST_SHARE = 0.25  # the smallest request under throttling, as a share of max_docs/max_bytes
+REQUEST_SHARE_STEP = 0.125  # what each request answered without throttling adds back
 
 
 class BulkRequestError(Exception):
@@ -61,35 +75,57 @@ class BulkRequestError(Exception):
 
 
 class RetriesExhausted(DeadlineExceeded):
-    """Retryable failures persisted through `max_attempts` tries; the object must be retried later.
+    """Nothing could be indexed for `retry_for` seconds; the rest of the object must be sent later.
     `unreachable`: the last failure was a connection failure (nothing answered)."""
 
-    def __init__(self, pending: int, last_failure: str, attempts: int = 0, unreachable: bool = False):
-        super().__init__(pending)
-        self.args = (f"{pending} items still unsent after {attempts} attempts: {last_failure}",)
+    def __init__(self, pending: int, last_failure: str, attempts: int = 0, unreachable: bool = False,
+                 seconds: float = 0.0, unsent: Sequence[BulkItem] | None = None, rejected: Sequence[Rejection] = ()):
+        super().__init__(pending, last_failure, unsent, rejected)
+        self.args = (f"{pending} items still unsent after {attempts} attempts in {duration(seconds)}: {last_failure}",)
         self.last_failure = last_failure
         self.attempts = attempts
         self.unreachable = unreachable
+        self.seconds = seconds
+
+
+class _NotBulkResponse(Exception):
+    """A 2xx answer that is not a bulk response: a proxy's or load balancer's page, most likely."""
 
 
 @dataclass
 class ShipperStats:
     requests: int = 0  # HTTP requests sent, retries included
     retried_requests: int = 0  # whole requests resent after 429/5xx/timeout/connection errors
-    retried_items: int = 0  # items resent alone after an item-level 429/5xx
+    retried_items: int = 0  # items resent after an item-level 429/5xx
+    throttled_items: int = 0  # items answered 429 (or throttled with 403), alone or with their whole request
+    backoff_seconds: float = 0.0  # time spent waiting before retries
     split_requests: int = 0  # 413s answered by splitting
     bytes_uncompressed: int = 0
     bytes_sent: int = 0  # gzip-compressed bytes on the wire (bodies only)
+
+
+def duration(seconds: float) -> str:
+    """'12 s', '4 min', '4 min 10 s', '1 h 5 min'."""
+    seconds = max(0, round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, rest = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min" + (f" {rest} s" if rest else "")
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h" + (f" {minutes} min" if minutes else "")
 
 
 class OpenSearchSink:
     """Index bulk items into OpenSearch over `_bulk`, gzip-compressed, retrying what can be retried.
 
     `url` is the endpoint (https://… for AWS; no credentials in it), `auth` what ingest.auth.build_auth returns.
-    `max_bytes`/`max_docs` bound each request's uncompressed body and item count. TLS certificates are verified
-    against the system bundle, or `ca_certs`; note that `requests` lets REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE
-    override `ca_certs` when set. `sleep`, `random` and `clock` are injectable for tests. `stats` counts
-    requests, retries and bytes for metrics.
+    `max_bytes`/`max_docs` bound each request's uncompressed body and item count (under throttling the sink
+    sends smaller requests, down to `min_request_share` of them). `retry_for`: give up (RetriesExhausted) when
+    nothing has been indexed for that many seconds; None: retry until the deadline passed to `send`.
+    TLS certificates are verified against the system bundle, or `ca_certs`; note that `requests` lets
+    REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE override `ca_certs` when set. `sleep`, `random` and `clock` are
+    injectable for tests. `stats` counts requests, retries, throttled items, waits and bytes for metrics.
     """
 
     def __init__(
@@ -102,28 +138,37 @@ class OpenSearchSink:
         max_docs: int = DEFAULT_MAX_DOCS,
         verify_certs: bool = True,
         ca_certs: str | None = None,
-        max_attempts: int = 10,
+        retry_for: float | None = None,
         backoff_base: float = 0.5,
         backoff_cap: float = 20.0,
+        min_request_share: float = DEFAULT_MIN_REQUEST_SHARE,
         compress_level: int = DEFAULT_COMPRESS_LEVEL,
         sleep: Callable[[float], None] = time.sleep,
         random: Callable[[], float] = _random.random,
         clock: Callable[[], float] = time.monotonic,
     ):
         self.url = _check_url(url)
-        if max_bytes < 1 or max_docs < 1 or max_attempts < 1:
-            raise ValueError("max_bytes, max_docs and max_attempts must be at least 1")
+        if max_bytes < 1 or max_docs < 1:
+            raise ValueError("max_bytes and max_docs must be at least 1")
+        if retry_for is not None and retry_for < 0:
+            raise ValueError("retry_for must be at least 0 seconds")
+        if not 0 < min_request_share <= 1:
+            raise ValueError("min_request_share must be above 0 and at most 1")
         if not 0 <= compress_level <= 9:
             raise ValueError(f"compress_level must be 0-3 (igzip) or 4-9 (zlib), got {compress_level}")
         self.timeout = timeout
         self.max_bytes = max_bytes
         self.max_docs = max_docs
-        self.max_attempts = max_attempts
+        self.retry_for = retry_for
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
+        self.min_request_share = min_request_share
         self.compress_level = compress_level
         self._sleep, self._random, self._clock = sleep, random, clock
         self.stats = ShipperStats()
+        self.request_share = 1.0  # the size of the next request, as a share of max_docs/max_bytes (AIMD)
+        self._trouble: tuple[str, float] | None = None  # (last failure, since when) until a request goes through
+        self._retry_after: float | None = None  # from the last response's Retry-After header
         # We gzip the body ourselves (http_compress=False): opensearch-py's built-in compression is zlib
         # level 9, many times the CPU of igzip level 1 (compress_body). The body is compressed before the
         # auth hook runs, so SigV4 signs the bytes actually sent either way.
@@ -139,83 +184,151 @@ class OpenSearchSink:
             retry_on_timeout=False,
             timeout=timeout,
         )
+        for connection in getattr(self._client.transport.connection_pool, "connections", []):
+            session = getattr(connection, "session", None)
+            if session is not None:
+                session.hooks["response"].append(self._remember_retry_after)
 
     # -- Sink -------------------------------------------------------------------------------------
 
     def send(self, items: Sequence[BulkItem], deadline: float) -> list[Rejection]:
+        """Index `items`; return the rejected ones. Requests take the earliest items still to send
+        (throttled items go back to the head), so what is left unsent is always the latest part."""
         rejections: list[Rejection] = []
-        queue = list(_chunks(items, self.max_bytes, self.max_docs))
-        queue.reverse()  # used as a stack: pop() takes the next batch, 413 halves are pushed back on top
-        unsent = len(items)
-        while queue:
-            batch = queue.pop()
-            rejected, halves = self._deliver(batch, deadline, queued=unsent - len(batch))
-            rejections.extend(rejected)
-            queue.extend(reversed(halves))
-            unsent -= len(batch) - sum(len(half) for half in halves)
+        pending: deque[BulkItem] = deque(items)
+        halves: list[list[BulkItem]] = []  # after a 413: requests sent exactly as split (a stack)
+        stalls = 0  # requests in a row that indexed nothing
+        attempts = 0  # requests since something was last indexed
+        progress_at = self._clock()  # when an item was last indexed or rejected for good (or the start)
+        while halves or pending:
+            batch = halves.pop() if halves else self._take(pending)
+            if self._clock() >= deadline:
+                unsent = [*batch, *(item for half in reversed(halves) for item in half), *pending]
+                raise DeadlineExceeded(len(unsent), self.cause(), unsent, rejections)
+            attempts += 1
+            retry, settled, throttled, unreachable = self._attempt(batch, rejections, halves, deadline)
+            if retry is None:  # answered in full, or split after a 413
+                if settled:
+                    progress_at, attempts, stalls = self._clock(), 0, 0
+                continue
+            pending.extendleft(reversed(retry))
+            if settled:
+                progress_at, attempts, stalls = self._clock(), 0, 0
+            else:
+                stalls += 1
+            if throttled:
+                self.request_share = max(self.min_request_share, self.request_share / 2)
+            self._wait(stalls, deadline, progress_at, attempts, unreachable,
+                       lambda: [*(item for half in reversed(halves) for item in half), *pending], rejections)
         return rejections
+
+    def cause(self) -> str | None:
+        """Why items are not getting through, e.g. "items throttled (429) for 4 min"; None when the last
+        request went through."""
+        if self._trouble is None:
+            return None
+        failure, since = self._trouble
+        return f"{failure} for {duration(self._clock() - since)}"
 
     def close(self) -> None:
         self._client.close()
 
-    # -- one batch --------------------------------------------------------------------------------
+    # -- one request ------------------------------------------------------------------------------
 
-    def _deliver(
-        self, batch: list[BulkItem], deadline: float, queued: int
-    ) -> tuple[list[Rejection], list[list[BulkItem]]]:
-        """Send `batch` until each item is indexed or rejected for good.
+    def _take(self, pending: deque[BulkItem]) -> list[BulkItem]:
+        """The next request: the first pending items, up to the current request size."""
+        max_docs = max(1, int(self.max_docs * self.request_share))
+        max_bytes = max(1, int(self.max_bytes * self.request_share))
+        item = pending.popleft()
+        batch, size = [item], len(item.body)
+        while pending and len(batch) < max_docs and size + len(pending[0].body) <= max_bytes:
+            item = pending.popleft()
+            batch.append(item)
+            size += len(item.body)
+        return batch
 
-        Returns the rejections and, when the cluster answered 413, the two halves to send instead.
-        `queued` is how many items wait behind this batch; they count as pending if time runs out."""
-        rejections: list[Rejection] = []
-        pending = batch
-        attempt = 0
-        while True:
-            if self._clock() >= deadline:
-                raise DeadlineExceeded(len(pending) + queued)
-            try:
-                response = self._post(pending, deadline)
-            except TransportError as error:
-                status = error.status_code
-                if status == 413:
-                    too_large, halves = self._split_too_large(pending)
-                    return rejections + too_large, halves
-                if not _request_error_is_retryable(error):
-                    raise BulkRequestError(self.url, status, _error_detail(error, self.url)) from None
-                unreachable = isinstance(error, TransportConnectionError)
-                if unreachable:
-                    last_failure = _error_detail(error, self.url)
-                else:
-                    last_failure = f"HTTP {status}: {_error_detail(error, self.url)}"
-                self.stats.retried_requests += 1
+    def _attempt(self, batch: list[BulkItem], rejections: list[Rejection], halves: list[list[BulkItem]],
+                 deadline: float) -> tuple[list[BulkItem] | None, int, bool, bool]:
+        """Send `batch` once: (items to retry or None, items settled, throttled?, unreachable?)."""
+        self._retry_after = None
+        try:
+            response = self._post(batch, deadline)
+            retry, rejected = _read_items(batch, response, self.url)
+        except TransportError as error:
+            status = error.status_code
+            if status == 413:
+                too_large = self._split_too_large(batch, halves)
+                rejections.extend(too_large)
+                return None, len(too_large), False, False
+            if not _request_error_is_retryable(error):
+                raise BulkRequestError(self.url, status, _error_detail(error, self.url)) from None
+            unreachable = isinstance(error, TransportConnectionError)
+            if unreachable:
+                failure = _error_detail(error, self.url)
             else:
-                retry, rejected = _read_items(pending, response, self.url)
-                rejections.extend(rejected)
-                if not retry:
-                    return rejections, []
-                last_failure = f"item status {sorted({status for _, status in retry})}"
-                unreachable = False
-                pending = [item for item, _ in retry]
-                self.stats.retried_items += len(pending)
-            attempt += 1
-            if attempt >= self.max_attempts:
-                raise RetriesExhausted(len(pending) + queued, last_failure, attempt, unreachable)
-            # Full jitter: a random wait in [0, base * 2^attempt), capped, so throttled clients spread out.
-            delay = self._random() * min(self.backoff_cap, self.backoff_base * 2 ** (attempt - 1))
-            if self._clock() + delay >= deadline:
-                raise DeadlineExceeded(len(pending) + queued)
-            log.warning("retrying %d items in %.1f s (attempt %d of %d): %s", len(pending), delay, attempt + 1,
-                        self.max_attempts, last_failure)
-            self._sleep(delay)
+                failure = f"HTTP {status}: {_error_detail(error, self.url)}"
+            throttled = status == 429 or (status == 403 and "throttl" in failure.lower())
+            self.stats.retried_requests += 1
+            self.stats.throttled_items += len(batch) if throttled else 0
+            self._troubled(failure)
+            return batch, 0, throttled or (isinstance(status, int) and status >= 500), unreachable
+        except (SerializationError, _NotBulkResponse) as error:
+            self.stats.retried_requests += 1
+            self._troubled(f"HTTP 200 with a body that is not a bulk response ({_not_bulk_detail(error)}); "
+                           "a proxy or load balancer page?")
+            return batch, 0, False, False
+        rejections.extend(rejected)
+        settled = len(batch) - len(retry)
+        if not retry:
+            self._trouble = None
+            self.request_share = min(1.0, self.request_share + REQUEST_SHARE_STEP)
+            return None, settled, False, False
+        statuses = sorted({status for _, status in retry})
+        throttled = sum(1 for _, status in retry if status == 429 or status == 403)
+        self.stats.throttled_items += throttled
+        self.stats.retried_items += len(retry)
+        self._troubled("items throttled (429)" if statuses == [429] else f"items answered HTTP {statuses}")
+        return [item for item, _ in retry], settled, True, False
 
-    def _split_too_large(self, pending: list[BulkItem]) -> tuple[list[Rejection], list[list[BulkItem]]]:
+    def _troubled(self, failure: str) -> None:
+        since = self._trouble[1] if self._trouble is not None else self._clock()
+        self._trouble = (failure, since)
+
+    def _wait(self, stalls: int, deadline: float, progress_at: float, attempts: int, unreachable: bool,
+              unsent: Callable[[], list[BulkItem]], rejections: list[Rejection]) -> None:
+        """Wait before the next request, or raise when the wait would pass the deadline or `retry_for`."""
+        # Full jitter: a random wait in [0, window), so throttled clients spread out. The window doubles
+        # with each request in a row that indexed nothing, and is `backoff_base` after one that indexed some.
+        window = min(self.backoff_cap, self.backoff_base * 2 ** max(0, stalls - 1))
+        delay = self._random() * window
+        if self._retry_after is not None:
+            delay = max(delay, self._retry_after)
+        now = self._clock()
+        failure = self._trouble[0] if self._trouble else "?"
+        if self.retry_for is not None and now + delay - progress_at > self.retry_for and now + delay < deadline:
+            items = unsent()
+            raise RetriesExhausted(len(items), failure, attempts, unreachable, now - progress_at, items, rejections)
+        if now + delay >= deadline:
+            items = unsent()
+            raise DeadlineExceeded(len(items), self.cause(), items, rejections)
+        log.warning("retrying %d items in %.1f s (%s): %s", len(unsent()), delay,
+                    f"attempt {attempts + 1}" + (f", nothing indexed for {duration(now - progress_at)}"
+                                                  if attempts > 1 else ""), failure)
+        self.stats.backoff_seconds += delay
+        self._sleep(delay)
+
+    def _split_too_large(self, pending: list[BulkItem], halves: list[list[BulkItem]]) -> list[Rejection]:
         if len(pending) == 1:
             size = len(pending[0].body)
             return [Rejection(pending[0], 413, f"request_too_large: a single item of {size} bytes is over "
-                                               f"the cluster's HTTP payload limit")], []
+                                               f"the cluster's HTTP payload limit")]
         self.stats.split_requests += 1
         middle = len(pending) // 2
-        return [], [pending[:middle], pending[middle:]]
+        halves.extend([pending[middle:], pending[:middle]])
+        return []
+
+    def _remember_retry_after(self, response: Any, *args: Any, **kwargs: Any) -> None:
+        self._retry_after = _retry_after_seconds(response.headers.get("Retry-After"))
 
     def _post(self, pending: list[BulkItem], deadline: float) -> Any:
         body = b"".join(item.body for item in pending)
@@ -244,6 +357,27 @@ def compress_body(body: bytes, level: int) -> bytes:
     if level <= MAX_ISAL_LEVEL and _igzip is not None:
         return _igzip.compress(body, compresslevel=level, mtime=0)
     return gzip.compress(body, compresslevel=max(level, 1), mtime=0)
+
+
+def _retry_after_seconds(value: str | None) -> float | None:
+    """Retry-After as seconds: a number of seconds or an HTTP date (RFC 9110); None when absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, moment.timestamp() - time.time())
+
+
+def _not_bulk_detail(error: Exception) -> str:
+    text = str(error.args[0] if isinstance(error, SerializationError) and error.args else error)
+    return text[:200]
 
 
 def _check_url(url: str) -> str:
@@ -336,8 +470,8 @@ def _read_items(
     sent: list[BulkItem], response: Any, url: str
 ) -> tuple[list[tuple[BulkItem, int]], list[Rejection]]:
     """Split the items of a 2xx bulk response into (to retry, with status) and permanent rejections."""
-    if not isinstance(response, dict):
-        raise BulkRequestError(url, 200, f"unexpected bulk response: {str(response)[:200]!r}")
+    if not isinstance(response, dict) or not ("errors" in response or "items" in response):
+        raise _NotBulkResponse(f"unexpected answer: {str(response)[:120]!r}")
     if response.get("errors") is False:
         return [], []
     results = response.get("items")

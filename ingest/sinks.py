@@ -22,11 +22,21 @@ class Rejection(NamedTuple):
 
 
 class DeadlineExceeded(Exception):
-    """Time ran out with retryable items still unsent; the object must be retried as a whole."""
+    """Time ran out with retryable items still unsent; the rest of the object must be sent later.
 
-    def __init__(self, pending: int):
-        super().__init__(f"{pending} items still unsent when the time budget ran out")
+    `cause`: why the items were not sent in time, e.g. "items throttled (429) for 4 min" (None: the
+    cluster answered normally, the time was simply too short). `unsent`: the items not yet indexed nor
+    rejected, when the sink knows them (None: every item it was given); `rejected`: the items the sink
+    rejected for good before time ran out. The pipeline resumes from the first unsent line."""
+
+    def __init__(self, pending: int, cause: str | None = None, unsent: Sequence[BulkItem] | None = None,
+                 rejected: Sequence[Rejection] = ()):
+        text = f"{pending} items still unsent when the time ran out"
+        super().__init__(f"{text}: {cause}" if cause else text)
         self.pending = pending
+        self.cause = cause
+        self.unsent = None if unsent is None else list(unsent)
+        self.rejected = list(rejected)
 
 
 class Sink(Protocol):

@@ -7,6 +7,7 @@ OpenSearch uses (honouring `filter_path` the way the shipper uses it). Gzip requ
 
     python scripts/bulk_endpoint.py --port 9200        # Ctrl-C prints the counters
     python scripts/bulk_endpoint.py --discard          # count items without reading them (benchmarks)
+    python scripts/bulk_endpoint.py --throttle-share 0.7   # answer 70% of the items 429, as a busy cluster
     curl -s localhost:9200/_stats                       # counters as JSON while it runs
 
 --discard: the body is gunzipped and its items counted by their newlines (two lines an `index` item),
@@ -25,11 +26,12 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import random
 import signal
 import threading
 from dataclasses import asdict, dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import parse_qs, urlsplit
 
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
@@ -42,6 +44,7 @@ class Stats:
     bytes_received: int = 0  # request bodies as sent (compressed when gzip)
     bytes_uncompressed: int = 0
     gzip_requests: int = 0
+    throttled: int = 0  # items answered 429 (--throttle-share)
 
 
 def filter_response(value: Any, paths: list[list[str]]) -> Any:
@@ -63,9 +66,12 @@ def filter_response(value: Any, paths: list[list[str]]) -> Any:
     return result or None
 
 
-def bulk_response(body: bytes) -> tuple[dict, int]:
-    """The response OpenSearch gives when every action succeeds, and the number of items."""
+def bulk_response(body: bytes, throttle: "Callable[[], bool] | None" = None,
+                  indexed: "dict[str, set[str]] | None" = None) -> tuple[dict, int]:
+    """The response OpenSearch gives when every action succeeds, and the number of items; `throttle()`
+    True answers an item 429 (es_rejected_execution_exception) instead; `indexed` collects _id → indices."""
     items = []
+    errors = False
     lines = iter(body.splitlines())
     for line in lines:
         if not line.strip():
@@ -74,6 +80,14 @@ def bulk_response(body: bytes) -> tuple[dict, int]:
         action, meta = next(iter(action_line.items()))
         if action in ("index", "create", "update"):
             next(lines, None)  # the document line
+        if throttle is not None and throttle():
+            errors = True
+            items.append({action: {"_index": meta.get("_index", ""), "_id": meta.get("_id", ""), "status": 429,
+                                   "error": {"type": "es_rejected_execution_exception",
+                                             "reason": "rejected execution of coordinating operation"}}})
+            continue
+        if indexed is not None:
+            indexed.setdefault(meta.get("_id", ""), set()).add(meta.get("_index", ""))
         items.append({action: {
             "_index": meta.get("_index", ""),
             "_id": meta.get("_id", ""),
@@ -84,7 +98,7 @@ def bulk_response(body: bytes) -> tuple[dict, int]:
             "_primary_term": 1,
             "status": 200 if action == "delete" else 201,
         }})
-    return {"took": 1, "errors": False, "items": items}, len(items)
+    return {"took": 1, "errors": errors, "items": items}, len(items)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -127,7 +141,10 @@ class _Handler(BaseHTTPRequestHandler):
             if self.server.discard:
                 response, count = {"took": 1, "errors": False}, body.count(b"\n") // 2
             else:
-                response, count = bulk_response(body)
+                with self.server.lock:
+                    response, count = bulk_response(body, self.server.throttle, self.server.indexed)
+                    self.server.stats.throttled += sum(
+                        1 for item in response["items"] if next(iter(item.values()))["status"] == 429)
         except (OSError, ValueError, StopIteration, AttributeError) as error:
             self._reply(400, {"error": {"type": "parse_exception", "reason": str(error)}, "status": 400})
             return
@@ -148,9 +165,19 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], discard: bool = False):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        import sys
+
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):  # a client that gave up
+            super().handle_error(request, client_address)
+
+    def __init__(self, address: tuple[str, int], discard: bool = False, throttle_share: float = 0.0,
+                 seed: int = 1, record: bool = False):
         super().__init__(address, _Handler)
         self.discard = discard
+        rng = random.Random(seed)
+        self.throttle = (lambda: rng.random() < throttle_share) if throttle_share > 0 else None
+        self.indexed: dict[str, set[str]] | None = {} if record else None  # _id → indices it was written to
         self.stats = Stats()
         self.lock = threading.Lock()
 
@@ -158,10 +185,11 @@ class _Server(ThreadingHTTPServer):
 class BulkEndpoint:
     """Runs the endpoint in a background thread on loopback; `url` and `stats` while it runs."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, discard: bool = False):
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, discard: bool = False, throttle_share: float = 0.0,
+                 seed: int = 1, record: bool = False):
         if host not in LOOPBACK:
             raise ValueError(f"bulk endpoint listens on loopback only, not {host!r}")
-        self._server = _Server((host, port), discard)
+        self._server = _Server((host, port), discard, throttle_share, seed, record)
         self._thread = threading.Thread(target=self._server.serve_forever, name="bulk-endpoint", daemon=True)
 
     @property
@@ -173,6 +201,12 @@ class BulkEndpoint:
     def stats(self) -> Stats:
         with self._server.lock:
             return Stats(**asdict(self._server.stats))
+
+    @property
+    def indexed(self) -> dict[str, set[str]]:
+        """_id → the indices it was indexed into (with record=True)."""
+        with self._server.lock:
+            return {doc_id: set(indices) for doc_id, indices in (self._server.indexed or {}).items()}
 
     def start(self) -> "BulkEndpoint":
         self._thread.start()
@@ -198,10 +232,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--host", default="127.0.0.1", choices=LOOPBACK)
     parser.add_argument("--port", type=int, default=9200)
+    parser.add_argument("--throttle-share", type=float, default=0.0,
+                        help="answer this share of the items 429 (es_rejected_execution_exception), at random")
     parser.add_argument("--discard", action="store_true",
                         help="count items by their newlines and answer errors:false, without reading them")
     args = parser.parse_args()
-    server = _Server((args.host, args.port), args.discard)
+    server = _Server((args.host, args.port), args.discard, args.throttle_share)
     signal.signal(signal.SIGTERM, _stop_on_signal)  # `kill <pid>` prints the counters too
     print(f"accepting POST /_bulk on http://{args.host}:{server.server_address[1]} (Ctrl-C to stop)", flush=True)
     try:

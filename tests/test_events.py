@@ -358,3 +358,22 @@ def test_notification_sent_by_s3_to_sqs_round_trips_a_key_with_space_and_plus():
     objects = [ref for m in messages for ref in m.objects]
     assert all(m.error is None for m in messages)
     assert objects == [ObjectRef("logs-bucket", "team a/red flower+1.log.gz", size=10)]
+
+
+def test_a_continuation_message_names_the_rest_of_an_object_and_where_to_resume():
+    from ingest.events import continuation_body
+
+    body = continuation_body("logs", "a b/k.log", {"line": 1200, "etag": '"abc"', "part": 2}, "items throttled (429) for 4 min")
+    [message] = parse_event({"Records": [{"eventSource": "aws:sqs", "messageId": "m1", "body": body,
+                                          "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:q"}]})
+
+    assert message.error is None and message.queue_arn == "arn:aws:sqs:us-east-1:123456789012:q"
+    [ref] = message.objects
+    assert (ref.bucket, ref.key) == ("logs", "a b/k.log")  # not form-encoded: written and read by the function
+    assert ref.resume == {"line": 1200, "etag": '"abc"', "part": 2}
+
+
+def test_a_continuation_with_a_bad_line_is_a_message_not_understood():
+    [message] = parse_event({"Records": [{"eventSource": "aws:sqs", "messageId": "m1",
+                                          "body": '{"continue": {"bucket": "b", "key": "k", "line": -1}}'}]})
+    assert message.error and "continue.line" in message.error and message.objects == []

@@ -253,6 +253,17 @@ def test_function_consumes_only_its_own_queue(resources):
     assert not any(a in statement["Action"] for a in ("sqs:SendMessage", "sqs:PurgeQueue", "sqs:DeleteQueue"))
 
 
+def test_function_may_send_only_to_its_own_queue_to_hand_on_the_rest_of_an_object(resources):
+    sends = [s for concrete in variants(resources["FunctionRole"]["Properties"]["Policies"][0]["PolicyDocument"])
+             for s in concrete["Statement"] if "sqs:SendMessage" in as_list(s["Action"])]
+    assert sends and all(s["Sid"] == "ContinueOnNotificationQueue" for s in sends)
+    assert all(as_list(s["Action"]) == ["sqs:SendMessage"] for s in sends)
+    assert all(s["Resource"] == {"Fn::GetAtt": ["NotificationQueue", "Arn"]} for s in sends)
+    function = resources["Function"]["Properties"]
+    assert function["Environment"]["Variables"]["CONTINUE_QUEUE_URL"] == {"Ref": "NotificationQueue"}
+    assert function["RecursiveLoop"] == "Allow"  # continuations are a loop by design; each one advances
+
+
 def test_queue_accepts_messages_only_from_s3_for_the_log_bucket_in_this_account(resources):
     (statement,) = resources["NotificationQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"]
     assert statement["Principal"] == {"Service": "s3.amazonaws.com"}

@@ -241,6 +241,24 @@ def opensearch():
     recorder.server.server_close()
 
 
+class FakeTime:
+    """A monotonic clock that only moves when the code under test sleeps (or a test calls `advance`)."""
+
+    def __init__(self, start: float = 1000.0):
+        self.now = start
+        self.sleeps: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
 # -- AWS (moto) --------------------------------------------------------------------------------------
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import REPO, UNPARSABLE_LINE, generate_logs, gzipped, s3_access_lines, text
+from .conftest import REPO, UNPARSABLE_LINE, FakeTime, generate_logs, gzipped, s3_access_lines, text
 
 ALB_LINES, S3_LINES = 300, 200
 
@@ -276,20 +276,32 @@ def test_an_unreachable_cluster_shows_each_retry_with_its_cause_then_stops_in_on
     with socket.socket() as probe:  # a port nothing listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    monkeypatch.setattr(shipper, "OpenSearchSink", functools.partial(shipper.OpenSearchSink, backoff_base=0.001,
-                                                                     backoff_cap=0.002))
+    fake_time = FakeTime()
+    monkeypatch.setattr(shipper, "OpenSearchSink", functools.partial(
+        shipper.OpenSearchSink, backoff_base=1.0, backoff_cap=8.0, random=lambda: 1.0, sleep=fake_time.sleep,
+        clock=fake_time.clock))
     for n in range(3):
         (tmp_path / f"2026-11-25-12-05-0{n}-0123456789ABCDEF").write_bytes(text(s3_access_lines(3)))
 
-    code = cli_module.main(["run", str(tmp_path), "--opensearch-url", f"http://127.0.0.1:{port}"])
+    code = cli_module.main(["run", str(tmp_path), "--opensearch-url", f"http://127.0.0.1:{port}",
+                            "--retry-for", "30"])
 
     err = capsys.readouterr().err
     cause = f"connection refused at http://127.0.0.1:{port}; is the cluster up, is the URL right?"
     assert code == 2
-    assert err.count(cause) == 10  # nine retries, then the one error line
-    assert "retrying 3 items in" in err and "(attempt 10 of 10)" in err
-    assert err.splitlines()[-1] == f"python -m ingest: error: gave up after 10 attempts: {cause}"
+    assert fake_time.sleeps == [1.0, 2.0, 4.0, 8.0, 8.0]  # one more 8 s wait would pass --retry-for
+    assert err.count(cause) == 6  # five retries, then the one error line
+    assert "retrying 3 items in 8.0 s (attempt 6, nothing indexed for 15 s)" in err
+    assert err.splitlines()[-1] == ("python -m ingest: error: gave up after 6 attempts, nothing indexed for 23 s "
+                                    f"(--retry-for): {cause}")
     assert "Lambda" not in err and "Traceback" not in err
+
+
+def test_retry_for_defaults_to_a_quarter_of_an_hour_long_enough_for_a_throttling_burst():
+    from ingest.cli import build_parser
+
+    args = build_parser().parse_args(["run", "x", "--opensearch-url", "http://127.0.0.1:9200"])
+    assert args.retry_for == 900
 
 
 def test_a_run_where_most_lines_of_an_object_do_not_parse_warns_and_exits_1(tmp_path):

@@ -79,7 +79,7 @@ def test_a_deadline_already_passed_fails_the_object_without_sending(tmp_path, op
                             deadline=time.monotonic() - 1)
 
     assert report.status == "failed"
-    assert "time budget ran out" in report.error and "Lambda" not in report.error
+    assert "time ran out" in report.error and "Lambda" not in report.error
     assert opensearch.requests == []
 
 

@@ -76,6 +76,8 @@ class Reply:
     status: int
     payload: Any  # dict/list -> JSON, str -> text/plain
     hang: bool = False  # never answer (until the test ends): the client's timeout fires
+    headers: dict | None = None  # extra response headers, e.g. Retry-After
+    content_type: str | None = None  # instead of the default for the payload's kind
 
 
 def ok_item(doc_id: str, index: str = "alb-logs-2026.11.25") -> dict:
@@ -156,7 +158,9 @@ class ScriptedCluster:
                         payload = bulk_endpoint.filter_response(payload, paths) or {}
                     data, content_type = json.dumps(payload).encode(), "application/json; charset=UTF-8"
                 self.send_response(reply.status)
-                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Type", reply.content_type or content_type)
+                for name, value in (reply.headers or {}).items():
+                    self.send_header(name, value)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)

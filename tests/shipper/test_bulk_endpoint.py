@@ -1,6 +1,8 @@
 """scripts/bulk_endpoint.py: the loopback stand-in the benchmark sends to."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from ingest.shipper import BULK_FILTER_PATH, OpenSearchSink
@@ -64,3 +66,18 @@ def test_replies_are_not_held_back_by_nagle_so_small_requests_take_no_delayed_ac
         OpenSearchSink(endpoint.url, None).send([make_item(1)], FAR_AWAY)
 
     assert nodelay and all(nodelay)
+
+
+def test_throttle_share_answers_that_share_of_items_429_and_records_what_was_indexed():
+    import gzip as _gzip
+    import urllib.request
+
+    body = b"".join(b'{"index":{"_index":"i","_id":"%d"}}\n{}\n' % n for n in range(2000))
+    with bulk_endpoint.BulkEndpoint(throttle_share=0.7, record=True) as endpoint:
+        request = urllib.request.Request(endpoint.url + "/_bulk", data=_gzip.compress(body), method="POST",
+                                         headers={"Content-Encoding": "gzip", "Content-Type": "application/x-ndjson"})
+        answer = json.loads(urllib.request.urlopen(request).read())
+        throttled = [item for item in answer["items"] if item["index"]["status"] == 429]
+        assert answer["errors"] is True and 0.65 < len(throttled) / 2000 < 0.75
+        assert endpoint.stats.throttled == len(throttled)
+        assert len(endpoint.indexed) == 2000 - len(throttled)

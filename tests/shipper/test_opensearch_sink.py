@@ -8,6 +8,10 @@ from ingest.sinks import DeadlineExceeded, Rejection
 
 from .conftest import MAPPING_ERROR, QUEUE_FULL, Reply, bulk_reply, make_item
 
+
+def item_id(n: int) -> str:
+    return f"id-{n:04d}"
+
 FAR_AWAY = 1e12  # a deadline that never matters
 
 
@@ -252,16 +256,125 @@ def test_nothing_is_sent_once_the_deadline_has_passed(cluster, fake_time):
     assert cluster.received == []
 
 
-def test_retries_stop_after_max_attempts_even_with_time_left(cluster, fake_time):
+def test_retries_stop_when_nothing_has_been_indexed_for_retry_for_seconds(cluster, fake_time):
     cluster.default = lambda request: Reply(503, "503 Service Unavailable")
 
     with pytest.raises(RetriesExhausted) as raised:
-        sink_for(cluster, fake_time, max_attempts=3).send([make_item(1), make_item(2)], FAR_AWAY)
+        sink_for(cluster, fake_time, retry_for=30, backoff_base=1.0, backoff_cap=8.0,
+                 random=lambda: 1.0).send([make_item(1), make_item(2)], FAR_AWAY)
 
-    assert isinstance(raised.value, DeadlineExceeded)  # callers retry the object as a whole either way
+    assert isinstance(raised.value, DeadlineExceeded)  # callers resume the object later either way
     assert raised.value.pending == 2
-    assert "HTTP 503" in str(raised.value)
-    assert len(cluster.received) == 3
+    assert fake_time.sleeps == [1.0, 2.0, 4.0, 8.0, 8.0]  # waiting 8 s more would pass 30 s without progress
+    assert str(raised.value) == "2 items still unsent after 6 attempts in 23 s: HTTP 503: 503 Service Unavailable"
+    assert [item.line_number for item in raised.value.unsent] == [1, 2]
+
+
+def test_throttling_that_lets_some_items_through_is_retried_past_any_count_of_attempts(cluster, fake_time):
+    # One item throttled 40 times in a row while the others go through: it is still indexed, whatever
+    # the count, because the cluster keeps indexing (10 attempts used to fail its whole object).
+    stubborn = iter(range(40))
+    cluster.default = lambda request: bulk_reply(
+        request, {"id-0001": QUEUE_FULL} if next(stubborn, None) is not None else {})
+    items = [make_item(n) for n in range(1, 200)]
+
+    rejections = sink_for(cluster, fake_time, retry_for=5, max_docs=16).send(items, FAR_AWAY)
+
+    assert rejections == []
+    assert all(r.ids[0] == "id-0001" for r in cluster.received[:41])  # it rides at the head of each request
+    assert {i for r in cluster.received for i in r.ids} == {item_id(n) for n in range(1, 200)}
+    assert max(fake_time.sleeps) <= 0.5  # each round indexed something: short pauses, no exponential growth
+
+
+def test_a_stretch_of_total_throttling_backs_off_exponentially_until_retry_for_then_gives_up(cluster, fake_time):
+    cluster.default = lambda request: bulk_reply(request, {i: QUEUE_FULL for i in request.ids})
+
+    with pytest.raises(RetriesExhausted) as raised:
+        sink_for(cluster, fake_time, retry_for=240, backoff_base=0.5, backoff_cap=20.0, random=lambda: 1.0
+                 ).send([make_item(1)], FAR_AWAY)
+
+    assert fake_time.sleeps[:7] == [0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 20.0]
+    assert 220 < sum(fake_time.sleeps) <= 240
+    assert raised.value.last_failure == "items throttled (429)"
+    assert "after 17 attempts in 3 min 52 s: items throttled (429)" in str(raised.value)
+
+
+def test_when_time_runs_out_the_error_says_why_and_for_how_long(cluster, fake_time):
+    cluster.default = lambda request: bulk_reply(request, {i: QUEUE_FULL for i in request.ids})
+
+    with pytest.raises(DeadlineExceeded) as raised:
+        sink_for(cluster, fake_time, random=lambda: 1.0).send([make_item(1)], fake_time.now + 250)
+
+    assert raised.value.cause == "items throttled (429) for 3 min 52 s"
+    assert str(raised.value) == "1 items still unsent when the time ran out: items throttled (429) for 3 min 52 s"
+
+
+@pytest.mark.parametrize("reply, cause", [
+    (Reply(500, {"error": {"type": "exception", "reason": "boom"}, "status": 500}), "HTTP 500: exception: boom"),
+    (Reply(429, "429 Too Many Requests /_bulk"), "HTTP 429: 429 Too Many Requests /_bulk"),
+], ids=["500", "429"])
+def test_a_request_error_that_outlasts_the_time_is_named_with_its_status(cluster, fake_time, reply, cause):
+    cluster.default = lambda request: reply
+
+    with pytest.raises(DeadlineExceeded) as raised:
+        sink_for(cluster, fake_time, random=lambda: 1.0).send([make_item(1)], fake_time.now + 10)
+
+    assert raised.value.cause == f"{cause} for 8 s"
+
+
+def test_the_unsent_items_come_back_in_line_order_with_the_rejections_so_far(cluster, fake_time):
+    items = [make_item(n) for n in range(1, 7)]
+    cluster.then(lambda request: bulk_reply(request, {"id-0002": QUEUE_FULL, "id-0003": MAPPING_ERROR}))
+    cluster.default = lambda request: bulk_reply(request, {i: QUEUE_FULL for i in request.ids})
+
+    with pytest.raises(DeadlineExceeded) as raised:
+        sink_for(cluster, fake_time, max_docs=4, random=lambda: 1.0).send(items, fake_time.now + 3)
+
+    assert [item.line_number for item in raised.value.unsent] == [2, 5, 6]
+    assert [(r.item.line_number, r.status) for r in raised.value.rejected] == [(3, 400)]
+
+
+def test_retry_after_from_the_cluster_is_waited_at_least(cluster, fake_time):
+    cluster.then(Reply(429, "429 Too Many Requests", headers={"Retry-After": "7"}))
+
+    assert sink_for(cluster, fake_time, random=lambda: 0.5).send([make_item(1)], FAR_AWAY) == []
+
+    assert fake_time.sleeps == [7.0]
+    assert len(cluster.received) == 2
+
+
+def test_a_200_with_an_html_page_is_retried_not_taken_as_a_failed_request(cluster, fake_time):
+    html = "<html><head><title>Service Unavailable</title></head><body>try later</body></html>"
+    cluster.then(Reply(200, html, content_type="text/html"), Reply(200, "maintenance", content_type="text/plain"))
+
+    assert sink_for(cluster, fake_time).send([make_item(1)], FAR_AWAY) == []
+
+    assert len(cluster.received) == 3 and len(fake_time.sleeps) == 2
+
+
+def test_under_throttling_requests_shrink_and_grow_back_when_the_cluster_recovers(cluster, fake_time):
+    throttled_rounds = iter(range(3))
+    cluster.default = lambda request: bulk_reply(
+        request, {request.ids[-1]: QUEUE_FULL} if next(throttled_rounds, None) is not None else {})
+    items = [make_item(n) for n in range(1, 200)]
+
+    sink_for(cluster, fake_time, max_docs=16, min_request_share=0.25).send(items, FAR_AWAY)
+
+    sizes = [len(r.ids) for r in cluster.received]
+    # halved with each throttled request, not below a quarter; then an eighth of the full size back each time
+    assert sizes[:10] == [16, 8, 4, 4, 6, 8, 10, 12, 14, 16]
+    assert sizes[10:12] == [16, 16]
+
+
+def test_counts_throttled_items_and_seconds_spent_backing_off(cluster, fake_time):
+    cluster.then(lambda request: bulk_reply(request, {"id-0001": QUEUE_FULL, "id-0002": QUEUE_FULL}),
+                 Reply(429, "429 Too Many Requests"))
+    sink = sink_for(cluster, fake_time, random=lambda: 0.5, backoff_base=1.0)
+
+    sink.send([make_item(n) for n in range(1, 4)], FAR_AWAY)
+
+    assert sink.stats.throttled_items == 2 + 2
+    assert sink.stats.backoff_seconds == pytest.approx(sum(fake_time.sleeps)) and sink.stats.backoff_seconds > 0
 
 
 # -- configuration -------------------------------------------------------------------------------
@@ -304,16 +417,16 @@ def test_a_refused_connection_is_named_as_such_in_every_retry_warning_and_in_the
         port = probe.getsockname()[1]
     url = f"http://127.0.0.1:{port}"
     sink = OpenSearchSink(url, None, sleep=fake_time.sleep, clock=fake_time.clock, random=lambda: 1.0,
-                          max_attempts=3)
+                          retry_for=2)
     cause = f"connection refused at {url}; is the cluster up, is the URL right?"
 
     with caplog.at_level(logging.WARNING, logger="ingest.shipper"), pytest.raises(RetriesExhausted) as raised:
         sink.send([make_item(1)], FAR_AWAY)
 
     retries = [r.getMessage() for r in caplog.records if r.getMessage().startswith("retrying")]
-    assert retries == [f"retrying 1 items in 0.5 s (attempt 2 of 3): {cause}",
-                       f"retrying 1 items in 1.0 s (attempt 3 of 3): {cause}"]
-    assert str(raised.value) == f"1 items still unsent after 3 attempts: {cause}"
+    assert retries == [f"retrying 1 items in 0.5 s (attempt 2): {cause}",
+                       f"retrying 1 items in 1.0 s (attempt 3, nothing indexed for 0 s): {cause}"]
+    assert str(raised.value) == f"1 items still unsent after 3 attempts in 2 s: {cause}"
     assert raised.value.unreachable
     assert "Lambda" not in str(raised.value)
 
