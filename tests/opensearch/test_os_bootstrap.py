@@ -442,10 +442,10 @@ def test_sigv4_without_aws_credentials_is_one_line_saying_where_to_put_them(tmp_
     assert "credentials" in err.getvalue() and "AWS_PROFILE" in err.getvalue()
 
 
-def test_an_untrusted_certificate_fails_in_one_line_naming_ca_bundle(server, tmp_path):
+def test_an_untrusted_certificate_fails_in_one_line_naming_ca_bundle(server, self_signed):
     import ssl
 
-    cert_file, key_file = self_signed_certificate(tmp_path)
+    cert_file, key_file = self_signed
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert_file, key_file)
     server.httpd.socket = context.wrap_socket(server.httpd.socket, server_side=True)
@@ -456,12 +456,12 @@ def test_an_untrusted_certificate_fails_in_one_line_naming_ca_bundle(server, tmp
     assert "not trusted" in err.getvalue() and "--ca-bundle" in err.getvalue()
 
 
-def test_the_ca_bundle_given_wins_over_requests_ca_bundle(server, tmp_path, monkeypatch):
+def test_the_ca_bundle_given_wins_over_requests_ca_bundle(server, self_signed, monkeypatch):
     import ssl
 
     import certifi
 
-    cert_file, key_file = self_signed_certificate(tmp_path)
+    cert_file, key_file = self_signed
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert_file, key_file)
     server.httpd.socket = context.wrap_socket(server.httpd.socket, server_side=True)
@@ -471,32 +471,3 @@ def test_the_ca_bundle_given_wins_over_requests_ca_bundle(server, tmp_path, monk
     code = bootstrap.main(["--opensearch-url", url, "--dashboards-url", f"{url}/_dashboards", "--auth", "none",
                            "--ca-bundle", str(cert_file)], out=io.StringIO(), err=err)
     assert (code, err.getvalue()) == (0, "")
-
-
-def self_signed_certificate(directory):
-    """(cert.pem, key.pem) for 127.0.0.1, trusted by nothing but itself."""
-    import datetime
-    import ipaddress
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test cluster")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    certificate = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                       critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_file, key_file = directory / "cert.pem", directory / "key.pem"
-    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    return cert_file, key_file
