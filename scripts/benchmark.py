@@ -191,10 +191,16 @@ def end_to_end(lines: int, repeat: int = 3) -> list[dict]:
                 assert report.status == "ok" and report.indexed == lines, report
             requests = after["requests"] - before["requests"]
             sent = after["bytes_received"] - before["bytes_received"]
+            log_gb = len(gzip.decompress(data)) / 1e9  # uncompressed log bytes, as AWS bills "GB of logs"
+            seconds_per_gb = best / log_gb
             rows.append({"format": fmt, "lines": lines, "lines_per_s": round(lines / best),
                          "parse_only_lines_per_s": round(lines / parse_s), "ratio_to_parse": round(parse_s / best, 2),
                          "bulk_requests": requests, "requests_per_100k_lines": round(requests * 100_000 / lines, 1),
-                         "bytes_on_wire_per_line": round(sent / lines, 1)})
+                         "bytes_on_wire_per_line": round(sent / lines, 1),
+                         # A 1,769 MB Lambda has one full vCPU, as this single-threaded run uses one core.
+                         "lambda_gb_s_per_gb": round(seconds_per_gb * LAMBDA_MEMORY_GB, 1),
+                         "usd_per_gb_arm64": round(seconds_per_gb * LAMBDA_MEMORY_GB * USD_PER_GB_S["arm64"], 5),
+                         "gb_of_logs_in_15_min": round(LAMBDA_MAX_SECONDS / seconds_per_gb, 1)})
     return rows
 
 
@@ -202,6 +208,11 @@ def progress(text: str) -> None:
     """What the benchmark is doing now, on stderr (the figures go to stdout)."""
     print(f"benchmark: {text} …", file=sys.stderr, flush=True)
 
+
+# Lambda pricing for the cost estimate (us-east-1, per GB-second of memory; requests not included).
+LAMBDA_MEMORY_GB = 1769 / 1024
+LAMBDA_MAX_SECONDS = 900
+USD_PER_GB_S = {"x86_64": 0.0000166667, "arm64": 0.0000133334}
 
 CALLGRIND_STEPS = ("floor", "parse", "parse_python", "compress", "end_to_end")
 
