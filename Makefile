@@ -36,5 +36,13 @@ demo: $(BIN)/.runtime $(NATIVE)
 test: $(BIN)/.installed $(NATIVE)
 	INGEST_REQUIRE_NATIVE=1 $(BIN)/python -m pytest
 
+# Mutation testing (scripts/mutation.py, mutmut): each core module against its own tests, a score per
+# module; not part of `make test`. All core modules (about 15 min on 2 cores), or one:
+# `make mutation MODULE=ingest/events.py`.
+MODULE ?=
+.PHONY: mutation
+mutation: $(BIN)/.installed $(NATIVE)
+	$(BIN)/python scripts/mutation.py $(MODULE)
+
 clean:
 	rm -rf $(VENV) demo .pytest_cache build dist *.egg-info $(NATIVE)
