@@ -56,7 +56,42 @@ MODULES: dict[str, list[str]] = {
 
 # Surviving mutants that are equivalent to the original (no input can tell them apart), by mutant
 # name: (a piece of the mutated line, so that an entry goes stale when the code moves, the reason).
+_FALSY = "None is as false as False wherever the flag is read (only by `if`/`or`)"
 EQUIVALENT: dict[str, tuple[str, str]] = {
+    # reader.py
+    "ingest.reader.x_line_batches__mutmut_9": (
+        "while 0 <= len(chunk) < len(GZIP_MAGIC)",
+        "an empty first read makes one more read, which is empty too (a stream at its end stays there): no lines"),
+    "ingest.reader.x_line_batches__mutmut_10": (
+        "while 0 < len(chunk) <= len(GZIP_MAGIC)",
+        "a first read of exactly 2 bytes reads once more; the magic is chunk[:2] either way"),
+    "ingest.reader.x_line_batches__mutmut_22": (
+        'pending = None', "pending is only tested for truth until it is first replaced by bytes"),
+    "ingest.reader.x__batches__mutmut_18": (
+        "if len(data) <= max_line_bytes and max(map(len, lines)) <= max_line_bytes:",
+        "with no line over the limit, the line-by-line path yields the same one batch (all(json_safe) of the "
+        "lines is json_safe of the batch: the newline is JSON-safe)"),
+    "ingest.reader.x__batches__mutmut_19": (
+        "if len(data) < max_line_bytes or", "the same: a batch of exactly the limit holds no line over it"),
+    "ingest.reader.x__batches__mutmut_25": (
+        "max(map(len, lines)) < max_line_bytes:",
+        "the same: a longest line of exactly the limit is not overlong on the line-by-line path either"),
+    "ingest.reader.xǁOverlongLineǁ__init____mutmut_8": ("self._cr = None", _FALSY),
+    "ingest.reader.xǁOverlongLineǁend__mutmut_1": ("self._cr = None", "nothing is fed to a line after end()"),
+    "ingest.reader.xǁOverlongLineǁend__mutmut_2": ("self._cr = True", "nothing is fed to a line after end()"),
+    "ingest.reader.xǁOverlongLineǁfeed__mutmut_12": (
+        "if len(self.prefix) <= OVERLONG_PREFIX_BYTES:",
+        "at exactly OVERLONG_PREFIX_BYTES the slice taken is data[:0]: nothing is added"),
+    "ingest.reader.xǁ_Gunzipǁ__init____mutmut_3": (
+        "zlib.decompressobj(32)",
+        "wbits 32 detects gzip or zlib by the header; the first member starts with the gzip magic (checked "
+        "before _Gunzip is made), so it is read as gzip either way"),
+    "ingest.reader.xǁ_Gunzipǁ__init____mutmut_4": ("self._padding = None", _FALSY),
+    "ingest.reader.xǁ_Gunzipǁfeed__mutmut_15": (
+        "self._padding = None",
+        "the flag only short-cuts later reads: a finished zlib object keeps every later byte as unused_data, "
+        "which the next feed checks for zeros the same way, and finished is true by eof"),
+    "ingest.reader.xǁ_Gunzipǁfeed__mutmut_16": ("self._padding = False", "as for feed__mutmut_15"),
 }
 
 # Statuses mutmut records (mutmut.stats.status_by_exit_code) that count as killed.
