@@ -251,10 +251,13 @@ def test_a_line_of_exactly_the_limit_beside_an_overlong_one_in_the_same_read_sta
 @pytest.mark.parametrize("compress", [False, True])
 def test_overlong_lines_come_without_empty_batches_around_them(compress):
     long = b"L" * 150
-    data = long + b"\nmiddle\n" + long
-    found = batches(gzip.compress(data) if compress else data)
-    assert [type(b).__name__ if isinstance(b, reader.OverlongLine) else b[0] for b in found] == [
-        "OverlongLine", [b"middle"], "OverlongLine"]
+    shapes = {  # overlong lines first and last in a read, or first and last in a batch
+        long + b"\nmiddle\n" + long: ["OverlongLine", [b"middle"], "OverlongLine"],
+        b"a\n" + long + b"\nb": [[b"a"], "OverlongLine", [b"b"]],
+    }
+    for data, shape in shapes.items():
+        found = batches(gzip.compress(data) if compress else data)
+        assert [type(b).__name__ if isinstance(b, reader.OverlongLine) else b[0] for b in found] == shape
 
 
 @pytest.mark.parametrize("read_size", [3, 50, 101, 1000, reader.READ_SIZE])
