@@ -93,6 +93,28 @@ EQUIVALENT: dict[str, tuple[str, str]] = {
         "the flag only short-cuts later reads: a finished zlib object keeps every later byte as unused_data, "
         "which the next feed checks for zeros the same way, and finished is true by eof"),
     "ingest.reader.xǁ_Gunzipǁfeed__mutmut_16": ("self._padding = False", "as for feed__mutmut_15"),
+    # bulk.py
+    "ingest.bulk.xǁBulkEncoderǁ__init____mutmut_14": (
+        "self._batch: list[BulkItem] = None",
+        "encode() and encode_overlong() set _batch before anything reads it"),
+    "ingest.bulk.xǁBulkEncoderǁ__init____mutmut_63": (
+        "self._failures = 1", "only differences of the counter are ever returned (failures in this batch)"),
+    "ingest.bulk.xǁBulkEncoderǁ_encode_line__mutmut_11": (
+        'raw.decode("UTF-8", "backslashreplace")', "codec names are case-insensitive"),
+    "ingest.bulk.xǁBulkEncoderǁencode_overlong__mutmut_20": (
+        'line.prefix.decode("UTF-8", "backslashreplace")', "codec names are case-insensitive"),
+    "ingest.bulk.xǁBulkEncoderǁencode__mutmut_22": (
+        "lines if (isinstance(lines, list)) and False else list(lines)",
+        "a copy of a list of lines holds the same lines"),
+    "ingest.bulk.xǁBulkEncoderǁencode__mutmut_69": (
+        "encode_line(raw, n, batch_is_json_safe, None)",
+        "without the _id handed over, the Python path hashes the same raw line the same way"),
+    "ingest.bulk.xǁBulkEncoderǁencode__mutmut_73": (
+        "encode_line(raw, n, batch_is_json_safe, )", "as for encode__mutmut_69"),
+    "ingest.bulk.xǁBulkEncoderǁindex_for__mutmut_3": (
+        "index = None", "_indices is only a cache: the index is rebuilt from the same day"),
+    "ingest.bulk.xǁBulkEncoderǁindex_for__mutmut_4": (
+        "index = self._indices.get(None)", "_indices is only a cache: the index is rebuilt from the same day"),
 }
 
 # Statuses mutmut records (mutmut.stats.status_by_exit_code) that count as killed.

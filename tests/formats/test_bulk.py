@@ -14,7 +14,7 @@ import pytest
 import ingest.bulk as bulk_module
 from ingest.bulk import MAX_WAITING_FAILURES, UNDATED, BulkEncoder, encode_batches
 from ingest.formats import ALB, FORMATS, KeyInfo, key_info
-from ingest.reader import OverlongLine
+from ingest.reader import OverlongLine, TruncatedObject
 
 S3 = FORMATS["s3-access"]
 REPO = Path(__file__).resolve().parents[2]
@@ -368,11 +368,14 @@ def test_a_batch_not_declared_json_safe_is_checked_line_by_line_so_a_backslash_i
 @pytest.mark.skipif(bulk_module._native is None, reason="ingest/_native.c is not built (make builds it)")
 def test_lines_the_accelerator_declines_take_the_python_path_with_the_batch_flag_and_the_same_id(alb_examples):
     spy = SpyFormat(ALB, "alb")  # named alb: the accelerator takes the lines it can
-    taken, declined = alb_examples["http"], alb_examples["http"].replace("curl/7.46.0", "cürl/7.46.0")
+    taken = alb_examples["http"]
+    non_ascii = taken.replace("curl/7.46.0", "cürl/7.46.0")
+    escaped = taken.replace("curl/7.46.0", "curl\\7.46.0")  # vouched for anyway: the flag is what counts
+    lines = [taken, non_ascii, escaped]
     enc = BulkEncoder(spy, "/tmp/x.log")
-    items, _ = enc.encode((line.encode() for line in (taken, declined)), 1, batch_is_json_safe=True)
-    assert spy.calls == [(declined, True)]  # a generator of lines works too
-    python = BulkEncoder(ALB, "/tmp/x.log", native=False).encode([taken.encode(), declined.encode()], 1)[0]
+    items, _ = enc.encode((line.encode() for line in lines), 1, batch_is_json_safe=True)
+    assert spy.calls == [(non_ascii, True), (escaped, True)]  # a generator of lines works too
+    python = BulkEncoder(ALB, "/tmp/x.log", native=False).encode([line.encode() for line in lines], 1, True)[0]
     assert [i.body for i in items] == [i.body for i in python]
 
 
@@ -458,3 +461,15 @@ def test_encode_batches_ends_with_the_failure_records_still_waiting_undated():
     out = list(encode_batches(encoder(source="/tmp/x.log"), [([b"bad 1", b"", b"bad 2"], True)]))
     assert [(len(items), failures) for items, failures in out] == [(0, 0), (2, 2)]
     assert set(failure_times(out[-1][0]).values()) == {("alb-logs-1970.01.01", UNDATED)}
+
+
+def test_a_truncated_object_still_yields_the_failure_records_waiting_before_the_error():
+    def cut_short():
+        yield [b"bad 1", b"bad 2"], True
+        raise TruncatedObject("the gzip stream ends before its end marker (the object is truncated)")
+
+    out = []
+    with pytest.raises(TruncatedObject):
+        for items, failures in encode_batches(encoder(source="/tmp/x.log"), cut_short()):
+            out.append(([i.line_number for i in items], failures))
+    assert out == [([], 0), ([1, 2], 2)]
