@@ -49,8 +49,8 @@ MODULES: dict[str, list[str]] = {
     "ingest/formats/base.py": ["tests/formats/test_base.py", "tests/formats/test_detect.py",
                                "tests/formats/test_cut_lines.py", "tests/formats/test_alb.py",
                                "tests/formats/test_s3access.py"],
-    "ingest/formats/alb.py": ["tests/formats/test_alb.py"],
-    "ingest/formats/s3access.py": ["tests/formats/test_s3access.py"],
+    "ingest/formats/alb.py": ["tests/formats/test_alb.py", "tests/formats/test_cut_lines.py"],
+    "ingest/formats/s3access.py": ["tests/formats/test_s3access.py", "tests/formats/test_cut_lines.py"],
     "ingest/pipeline.py": ["tests/pipeline"],
     "ingest/shipper.py": ["tests/shipper"],
 }
