@@ -120,6 +120,9 @@ EQUIVALENT: dict[str, tuple[str, str]] = {
         "index = self._indices.get(None)", "_indices is only a cache: the index is rebuilt from the same day"),
     # formats: the fast path is an optimisation of the slow one (every parser test checks that both give
     # the same document), so a mutant that only sends more lines the slow way changes nothing but speed
+    "ingest.formats.base.xǁLogFormatǁto_json__mutmut_1": (
+        "def to_json(self, line: str, safe: bool = True)",
+        "the LogFormat Protocol's method is never called: it only declares what a format implements"),
     "ingest.formats.alb.xǁAlbFormatǁto_json__mutmut_2": ("m = None", _SLOWER),
     "ingest.formats.alb.xǁAlbFormatǁto_json__mutmut_3": (
         "m = _FAST_RECENT.match(line) and _FAST_ANY.match(line)", _SLOWER),
@@ -129,7 +132,6 @@ EQUIVALENT: dict[str, tuple[str, str]] = {
     "ingest.formats.alb.x__emit__mutmut_350": ('rest.replace(\'"-"\', "").strip(None)', _SHORTCUT),
     "ingest.formats.alb.x__emit__mutmut_355": ("rest.replace('XX\"-\"XX', \"\")", _SHORTCUT),
     "ingest.formats.alb.x__emit__mutmut_356": ('rest.replace(\'"-"\', "XXXX")', _SHORTCUT),
-    "ingest.formats.alb.x__emit__mutmut_357": ('.strip("XX -XX")', _SHORTCUT),
     "ingest.formats.s3access.xǁS3AccessFormatǁto_json__mutmut_2": ("m = None", _SLOWER),
     "ingest.formats.s3access.xǁS3AccessFormatǁto_json__mutmut_3": (
         "m = _FAST_RECENT.match(line) and _FAST_ANY.match(line)", _SLOWER),
@@ -266,7 +268,8 @@ def main(argv: list[str] | None = None) -> int:
             entry = EQUIVALENT.get(name)
             if entry and entry[0] in changed_line(diff(work, module, name)):
                 equivalent.append(name)
-        stale = sorted(n for n in EQUIVALENT if n.startswith(prefix) and n not in equivalent)
+        stale = sorted(n for n in EQUIVALENT  # the module's own names: ingest.formats.x_detect, not ingest.formats.alb.…
+                       if n.startswith(prefix) and n[len(prefix):].startswith(("x_", "xǁ")) and n not in equivalent)
         killed = len(verdicts) - len(survivors)
         score = 100.0 * killed / len(verdicts)
         counted = len(verdicts) - len(equivalent)
