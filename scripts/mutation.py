@@ -138,6 +138,9 @@ EQUIVALENT: dict[str, tuple[str, str]] = {
     "ingest.formats.s3access.xǁS3AccessFormatǁto_json__mutmut_8": ("if g[-1] is None and g[-2] is not None:", _SLOWER),
     "ingest.formats.s3access.xǁS3AccessFormatǁto_json__mutmut_9": (
         "if g[+1] is None or g[-2] is not None:", _SLOWER + " (g[1], the bucket, is never None)"),
+    "ingest.formats.s3access.x__emit__mutmut_33": (
+        'if request_uri is not None and request_uri != "XX-XX":',
+        'a request of "-" splits into the method "-" and nothing else, which are dropped as placeholders anyway'),
     "ingest.formats.s3access.x__emit__mutmut_115": ("url_members(url, None)", _FALSY),
     "ingest.formats.s3access.x__timestamp__mutmut_10": (
         'if offset == "XX+0000XX":', "the +0000 shortcut: the general conversion writes the same text"),

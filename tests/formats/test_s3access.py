@@ -331,3 +331,8 @@ def test_times_are_converted_to_utc_whatever_the_machine_time_zone(s3, monkeypat
     finally:
         monkeypatch.undo()
         time.tzset()
+
+
+def test_a_request_whose_url_is_a_dash_keeps_its_method_and_has_no_url(s3):
+    doc = s3(with_fields(f9='"GET - HTTP/1.1"'))
+    assert "url" not in doc and doc["http"]["request"] == {"method": "GET"} and doc["http"]["version"] == "1.1"
