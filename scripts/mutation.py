@@ -1,13 +1,14 @@
 """Mutation testing of the core modules, each against its own tests (mutmut), with a score per module.
 
-    .venv/bin/python scripts/mutation.py                        # every core module (about 15 min on 2 cores)
-    .venv/bin/python scripts/mutation.py ingest/events.py       # one module, before committing a change to it
+    .venv/bin/python scripts/mutation.py                        # every core module (about 45 min on 2 cores)
+    .venv/bin/python scripts/mutation.py ingest/events.py       # one module (10 s to 4 min; pipeline and
+                                                                #   shipper 12-17 min), before committing it
     .venv/bin/python scripts/mutation.py --show ingest/bulk.py  # also print the diff of every survivor
     (`make mutation`, `make mutation MODULE=ingest/events.py` run the same)
 
 A mutant is a one-line change to a module (a flipped comparison, a constant changed, an argument
-dropped...). It is killed when one of the module's own tests (MODULES below) fails on it; the score
-is the killed share. A mutant no own test reaches counts as surviving. Every run starts afresh: a
+dropped...). It is killed when one of the module's own tests (MODULES below) fails on it, or runs
+past its time limit; the score is the killed share. A mutant no own test reaches counts as surviving. Every run starts afresh: a
 cached verdict would not see a test added since.
 
 Each module runs in its own work directory, .mutation/<name>/ (ignored by git): a pyproject.toml with
