@@ -377,3 +377,250 @@ def test_a_continuation_with_a_bad_line_is_a_message_not_understood():
     [message] = parse_event({"Records": [{"eventSource": "aws:sqs", "messageId": "m1",
                                           "body": '{"continue": {"bucket": "b", "key": "k", "line": -1}}'}]})
     assert message.error and "continue.line" in message.error and message.objects == []
+
+
+# --- mixed and borderline shapes ----------------------------------------------------------------------
+
+
+def sns_record(message: str) -> dict:
+    return sns_lambda_event(message)["Records"][0]
+
+
+def sqs_record(body: str) -> dict:
+    return sqs_batch(body)["Records"][0]
+
+
+@pytest.mark.parametrize(
+    ("records", "why"),
+    [
+        # S3 records with an SQS record: not an SQS batch, and the SQS record is no S3 record.
+        (lambda: [s3_put("a.gz")["Records"][0], sqs_record(json.dumps(s3_put("b.gz")))],
+         "unrecognised Lambda event: Records[1]: eventSource is 'aws:sqs', expected 'aws:s3'"),
+        # An SNS record among S3 records: not an SNS invocation either.
+        (lambda: [s3_put("a.gz")["Records"][0], sns_record(json.dumps(s3_put("b.gz")))],
+         "unrecognised Lambda event: Records[1]: eventSource is None, expected 'aws:s3'"),
+        (lambda: [sqs_record(json.dumps(s3_put("a.gz"))), sns_record(json.dumps(s3_put("b.gz")))],
+         "unrecognised Lambda event: Records[0]: eventSource is 'aws:sqs', expected 'aws:s3'; "
+         "Records[1]: eventSource is None, expected 'aws:s3'"),
+    ],
+    ids=["s3-and-sqs", "s3-and-sns", "sqs-and-sns"],
+)
+def test_a_records_array_mixing_sources_is_refused_record_by_record(records, why):
+    event = {"Records": records()}
+    assert not is_sqs_batch(event)
+    with pytest.raises(ValueError) as refused:
+        parse_event(event)
+    assert str(refused.value) == why
+
+
+def test_a_record_carrying_an_sns_section_without_the_sns_event_source_is_not_unwrapped():
+    record = sns_record(json.dumps(s3_put("a.gz")))
+    record["EventSource"] = "aws:sqs"
+    with pytest.raises(ValueError, match=r"^unrecognised Lambda event: Records\[0\]: eventSource is None"):
+        parse_event({"Records": [record]})
+
+
+def test_sqs_body_with_a_message_but_no_sns_notification_type_is_not_unwrapped():
+    body = json.dumps({"Message": json.dumps(s3_put("a.gz"))})
+    [message] = parse_event(sqs_batch(body))
+    assert message.objects == []
+    assert message.error == (
+        "SQS message msg-0: not an S3 event notification (Records), s3:TestEvent, SNS notification or "
+        "EventBridge aws.s3 event; top-level keys: Message")
+
+
+def test_sqs_body_of_type_notification_without_a_message_is_not_taken_for_an_sns_envelope():
+    [message] = parse_event(sqs_batch(json.dumps({"Type": "Notification", "Subject": "x"})))
+    assert message.error == (
+        "SQS message msg-0: not an S3 event notification (Records), s3:TestEvent, SNS notification or "
+        "EventBridge aws.s3 event; top-level keys: Subject, Type")
+
+
+@pytest.mark.parametrize("message", [None, {"Records": []}, 42], ids=["null", "object", "number"])
+def test_sns_envelope_whose_message_is_not_a_string_fails_that_message(message):
+    envelope = fixture("sns_notification.json")
+    envelope["Message"] = message
+    [failed] = parse_event(sqs_batch(json.dumps(envelope)))
+    assert failed.error == "SQS message msg-0: SNS notification has no Message string"
+
+
+def test_sns_invoking_directly_without_a_message_string_raises_naming_the_sns_message():
+    record = sns_record("unused")
+    del record["Sns"]["Message"]
+    with pytest.raises(ValueError) as refused:
+        parse_event({"Records": [record]})
+    assert str(refused.value) == (
+        "unrecognised SNS message 95df01b4-ee98-5cb9-9903-4c221d41eb5e: SNS notification has no Message string")
+
+
+@pytest.mark.parametrize("version", ["20.0", "1.0", "", "2x.1", "v2.1"])
+def test_only_major_event_version_2_is_accepted(version):
+    event = s3_put("x.log")
+    event["Records"][0]["eventVersion"] = version
+    with pytest.raises(ValueError) as refused:
+        parse_event(event)
+    assert str(refused.value) == f"unrecognised Lambda event: Records[0]: unsupported eventVersion {version!r} (expected 2.x)"
+
+
+@pytest.mark.parametrize("version", ["2.0", "2.1", "2.2", "2.3", "2"])
+def test_every_minor_version_of_event_version_2_is_accepted(version):
+    event = s3_put("x.log")
+    event["Records"][0]["eventVersion"] = version
+    [message] = parse_event(event)
+    assert [ref.key for ref in message.objects] == ["x.log"]
+
+
+def test_a_record_without_an_event_version_is_refused_as_version_empty():
+    event = s3_put("x.log")
+    del event["Records"][0]["eventVersion"]
+    with pytest.raises(ValueError) as refused:
+        parse_event(event)
+    assert str(refused.value) == "unrecognised Lambda event: Records[0]: unsupported eventVersion '' (expected 2.x)"
+
+
+@pytest.mark.parametrize(
+    ("change", "why"),
+    [
+        (lambda r: r["s3"]["bucket"].update(name=""), "s3.bucket.name is missing or not a non-empty string"),
+        (lambda r: r["s3"]["bucket"].update(name=42), "s3.bucket.name is missing or not a non-empty string"),
+        (lambda r: r["s3"].update(bucket="mybucket"), "s3.bucket.name is missing or not a non-empty string"),
+        (lambda r: r.update(s3="mybucket/x.log"), "s3.bucket.name is missing or not a non-empty string"),
+        (lambda r: r["s3"]["object"].update(key=""), "s3.object.key is missing or not a non-empty string"),
+        (lambda r: r["s3"]["object"].update(key=["x.log"]), "s3.object.key is missing or not a non-empty string"),
+        (lambda r: r["s3"]["object"].update(size=True), "s3.object.size is True, expected a non-negative integer"),
+        (lambda r: r["s3"]["object"].update(size=False), "s3.object.size is False, expected a non-negative integer"),
+        (lambda r: r["s3"]["object"].update(size=-1), "s3.object.size is -1, expected a non-negative integer"),
+        (lambda r: r["s3"]["object"].update(size="1024"), "s3.object.size is '1024', expected a non-negative integer"),
+        (lambda r: r["s3"]["object"].update(size=1024.0), "s3.object.size is 1024.0, expected a non-negative integer"),
+        (lambda r: r.update(eventSource="aws:dynamodb"), "eventSource is 'aws:dynamodb', expected 'aws:s3'"),
+    ],
+    ids=["empty-bucket", "numeric-bucket", "bucket-not-an-object", "s3-not-an-object", "empty-key", "key-in-a-list",
+         "size-true", "size-false", "negative-size", "size-as-text", "size-as-float", "other-event-source"],
+)
+def test_a_malformed_s3_record_is_refused_naming_the_field_and_its_value(change, why):
+    event = s3_put("x.log")
+    change(event["Records"][0])
+    with pytest.raises(ValueError) as refused:
+        parse_event(event)
+    assert str(refused.value) == f"unrecognised Lambda event: Records[0]: {why}"
+
+
+def test_a_record_that_is_not_an_object_is_refused_naming_its_type():
+    with pytest.raises(ValueError) as refused:
+        parse_event({"Records": [s3_put("a.gz")["Records"][0], "a.gz"]})
+    assert str(refused.value) == "unrecognised Lambda event: Records[1]: expected an object, got str"
+
+
+def test_every_malformed_record_of_a_body_is_named_in_one_error():
+    first, second = s3_put("a.gz"), s3_put("b.gz")
+    del first["Records"][0]["s3"]["object"]["key"]
+    second["Records"][0]["s3"]["object"]["size"] = -5
+    [message] = parse_event(sqs_batch(json.dumps(with_records(first, s3_put("good.gz"), second))))
+    assert message.error == ("SQS message msg-0: Records[0]: s3.object.key is missing or not a non-empty string; "
+                             "Records[2]: s3.object.size is -5, expected a non-negative integer")
+    assert [ref.key for ref in message.objects] == ["good.gz"]
+
+
+@pytest.mark.parametrize("version_id", ["", None, 7], ids=["empty", "null", "number"])
+def test_a_version_id_that_is_not_a_non_empty_string_is_no_version(version_id):
+    event = s3_put("x.log")
+    event["Records"][0]["s3"]["object"]["versionId"] = version_id
+    [message] = parse_event(event)
+    assert message.objects == [ObjectRef("mybucket", "x.log", 1024, None)]
+
+
+@pytest.mark.parametrize("message_id", [42, None, {"id": "x"}], ids=["number", "null", "object"])
+def test_an_sqs_message_id_that_is_not_a_string_is_no_message_id(message_id):
+    event = sqs_batch(json.dumps(s3_put("a.gz")))
+    event["Records"][0]["messageId"] = message_id
+    [message] = parse_event(event)
+    assert message.message_id is None
+    assert [ref.key for ref in message.objects] == ["a.gz"]
+
+
+def test_an_sqs_message_that_failed_names_its_message_id_even_when_not_a_string():
+    event = sqs_batch("not json")
+    event["Records"][0]["messageId"] = 42
+    [message] = parse_event(event)
+    assert message.message_id is None and message.error.startswith("SQS message 42: body is not JSON")
+
+
+@pytest.mark.parametrize(("body", "kind"), [(None, "NoneType"), ({"Records": []}, "dict"), (3, "int")])
+def test_an_sqs_body_that_is_not_a_string_fails_naming_its_type(body, kind):
+    event = sqs_batch("unused")
+    event["Records"][0]["body"] = body
+    [message] = parse_event(event)
+    assert message.error == f"SQS message msg-0: body is {kind}, expected a JSON string"
+
+
+@pytest.mark.parametrize("body", ['{"Records": []}', '{"Records": {"eventSource": "aws:s3"}}', '{"Records": null}'])
+def test_an_sqs_body_whose_records_are_empty_or_not_a_list_fails(body):
+    [message] = parse_event(sqs_batch(body))
+    assert message.error == "SQS message msg-0: Records is empty or not a list"
+
+
+def test_the_refusal_of_an_unknown_payload_lists_its_first_twelve_keys_in_order():
+    payload = {f"k{n:02d}": n for n in range(14, 0, -1)}
+    with pytest.raises(ValueError) as refused:
+        parse_event(payload)
+    assert str(refused.value) == (
+        "unrecognised Lambda event: not an S3 event notification (Records), s3:TestEvent, SNS notification or "
+        "EventBridge aws.s3 event; top-level keys: k01, k02, k03, k04, k05, k06, k07, k08, k09, k10, k11, k12")
+
+
+def test_the_refusal_of_an_empty_payload_says_it_has_no_keys():
+    [message] = parse_event(sqs_batch("{}"))
+    assert message.error.endswith("; top-level keys: none")
+
+
+@pytest.mark.parametrize("event", [[], None, "s3://bucket/key", 42], ids=["list", "null", "string", "number"])
+def test_an_event_that_is_not_an_object_is_refused_naming_its_type(event):
+    assert not is_sqs_batch(event)
+    with pytest.raises(ValueError) as refused:
+        parse_event(event)
+    assert str(refused.value) == f"unrecognised Lambda event: expected a JSON object, got {type(event).__name__}"
+
+
+@pytest.mark.parametrize(
+    "event",
+    [{"source": "aws.ec2", "detail-type": "Object Created"}, {"source": "aws.s3", "detail": {}}],
+    ids=["other-source", "no-detail-type"],
+)
+def test_only_an_aws_s3_event_with_a_detail_type_is_taken_for_eventbridge(event):
+    with pytest.raises(ValueError) as refused:
+        parse_event(event)
+    assert "not an S3 event notification" in str(refused.value)
+    assert str(refused.value).endswith("top-level keys: " + ", ".join(sorted(event)))
+
+
+@pytest.mark.parametrize(
+    ("change", "why"),
+    [
+        (lambda d: d["bucket"].update(name=""), "detail.bucket.name is missing or not a non-empty string"),
+        (lambda d: d.pop("bucket"), "detail.bucket.name is missing or not a non-empty string"),
+        (lambda d: d["object"].update(key=None), "detail.object.key is missing or not a non-empty string"),
+        (lambda d: d["object"].update(size=-3), "detail.object.size is -3, expected a non-negative integer"),
+        (lambda d: d["object"].update(size=True), "detail.object.size is True, expected a non-negative integer"),
+    ],
+    ids=["empty-bucket", "no-bucket", "null-key", "negative-size", "size-true"],
+)
+def test_a_malformed_eventbridge_event_is_refused_naming_the_field(change, why):
+    event = fixture("eventbridge_object_created.json")
+    change(event["detail"])
+    with pytest.raises(ValueError) as refused:
+        parse_event(event)
+    assert str(refused.value) == f"unrecognised Lambda event: {why}"
+
+
+def test_an_eventbridge_event_without_a_detail_object_is_refused():
+    event = fixture("eventbridge_object_created.json")
+    event["detail"] = ["bucket"]
+    with pytest.raises(ValueError, match=r"^unrecognised Lambda event: detail\.bucket\.name is missing"):
+        parse_event(event)
+
+
+def test_an_eventbridge_version_id_is_read_from_version_dash_id():
+    event = fixture("eventbridge_object_created.json")
+    event["detail"]["object"]["version-id"] = ""
+    [message] = parse_event(event)
+    assert message.objects[0].version_id is None

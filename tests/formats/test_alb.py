@@ -396,3 +396,79 @@ def test_a_port_that_is_not_a_plain_json_number_is_rejected_not_emitted(number):
     for safe in (True, False):
         with pytest.raises(ParseError):
             ALB.to_json(line, safe)
+
+
+# --- classification, the fields after the 29 of the documented entry, trailing tokens --------------------------------------------------
+
+LATER_PLACEHOLDERS = ["-", '"-"', '"-"', '"-"', "-"]  # conn_trace_id .. ip_address (fields 30-34), all unset
+
+
+def test_classification_and_its_reason_are_kept(alb):
+    doc = alb(with_fields(f28='"Ambiguous"', f29='"UndefinedContentLengthSemantics"'))
+    assert doc["aws"]["elb"]["classification"] == "Ambiguous"
+    assert doc["aws"]["elb"]["classification_reason"] == "UndefinedContentLengthSemantics"
+
+
+def test_placeholders_in_every_later_field_give_the_document_of_the_29_fields(alb, alb_examples):
+    assert alb(" ".join(HTTP_FIELDS + LATER_PLACEHOLDERS)) == alb(alb_examples["http"])
+    assert alb(" ".join(HTTP_FIELDS + LATER_PLACEHOLDERS + ['"-"', "-", '"-" -'])) == alb(alb_examples["http"])
+
+
+def test_a_request_creation_time_dash_is_absent(alb):
+    assert "request_creation_time" not in alb(with_fields(f22="-"))["aws"]["elb"]
+
+
+def test_a_request_of_dashes_has_no_url_and_no_method(alb):
+    doc = alb(with_fields(f13='"- - -"'))
+    assert "url" not in doc and "method" not in doc["http"]["request"] and "version" not in doc["http"]
+
+
+@pytest.mark.parametrize("tail, kept", [("X", ["X"]), ('"XX-"', ["XX-"]), ("-- \"\" X-", ["X-"])])
+def test_trailing_tokens_are_dropped_only_when_made_of_dashes_and_quotes(alb, tail, kept):
+    assert alb(" ".join(HTTP_FIELDS + LATER_PLACEHOLDERS + [tail]))["aws"]["elb"]["extra_fields"] == kept
+
+
+def test_only_ipv6_brackets_are_stripped_from_client_and_target_addresses(alb):
+    doc = alb(with_fields(f4="X10.0.0.1X:2817", f5="[X::1]:80"))
+    assert doc["source"]["ip"] == "X10.0.0.1X" and doc["destination"]["ip"] == "X::1"
+
+
+def test_the_parse_error_for_an_invalid_field_quotes_at_most_its_first_60_characters():
+    with pytest.raises(ParseError) as refused:
+        ALB.to_json(with_fields(f11="9" * 30 + "x" * 70))
+    assert str(refused.value) == f"field received_bytes is not valid: {'9' * 30 + 'x' * 30!r}"
+
+
+@pytest.mark.parametrize(("line", "why"), [
+    (" ".join(HTTP_FIELDS[:13]) + ' "curl/7.4', "the line ends inside the quoted field user_agent: cut short?"),
+    (" ".join(HTTP_FIELDS[:12]) + ' "GET http://www.exa', "the line ends inside the quoted field request: cut short?"),
+    (" ".join(HTTP_FIELDS + LATER_PLACEHOLDERS) + ' x "cut',
+     "the line ends inside the quoted value of field 36: cut short?"),
+])
+def test_a_line_cut_inside_a_quoted_value_says_which_field_on_both_paths(line, why):
+    for safe in (True, False):
+        with pytest.raises(ParseError) as refused:
+            ALB.to_json(line, safe)
+        assert str(refused.value) == why
+
+
+def test_to_json_checks_the_line_itself_unless_told_it_is_json_safe(alb_examples):
+    line = alb_examples["http"].replace("curl/7.46.0", "curl\\7.46.0")
+    assert ALB.to_json(line) == ALB.to_json(line, False)
+    assert '"original":"curl\\\\7.46.0"' in ALB.to_json(line)[1]
+
+
+def test_the_fast_patterns_take_whole_documented_lines_and_leave_quotes_in_unquoted_fields_to_the_slow_path(
+        alb_examples):
+    from ingest.formats import alb as alb_module
+
+    recent, older = alb_module._fast_patterns()  # built once, when the module is imported
+    for name, line in alb_examples.items():
+        m = recent.match(line) or older.match(line)
+        assert m is not None, name
+    assert recent.match(alb_examples["http"]).group(1) == "http"
+    assert older.match(" ".join(HTTP_FIELDS[:12])) and not recent.match(" ".join(HTTP_FIELDS[:12]))
+    assert not older.match(" ".join(HTTP_FIELDS[:11]))
+    assert recent.match(alb_examples["http"]).group(alb_module._GROUPS + 1) is None
+    quote_in_unquoted = with_fields(f3='app/my"lb/50dc6c495c0c9188')  # the slow path escapes it
+    assert recent.match(quote_in_unquoted) is None and older.match(quote_in_unquoted) is None

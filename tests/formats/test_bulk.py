@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import re
 import subprocess
@@ -10,8 +11,10 @@ from pathlib import Path
 
 import pytest
 
+import ingest.bulk as bulk_module
 from ingest.bulk import MAX_WAITING_FAILURES, UNDATED, BulkEncoder, encode_batches
 from ingest.formats import ALB, FORMATS, KeyInfo, key_info
+from ingest.reader import OverlongLine, TruncatedObject
 
 S3 = FORMATS["s3-access"]
 REPO = Path(__file__).resolve().parents[2]
@@ -285,3 +288,188 @@ def test_failure_records_waiting_for_a_document_are_bounded_and_then_undated(alb
     assert [times[n][1] for n in range(1, 13)] == [UNDATED] * 10 + ["2026-11-20T08:00:00.000000Z"] * 2
     assert len(enc._waiting) == 0
     assert MAX_WAITING_FAILURES >= 1000  # the real bound leaves room for a long damaged head
+
+
+# -- ids never change between versions (a changed id would double every document on re-ingest) --------
+
+
+@pytest.mark.parametrize("native", [True, False], ids=["accelerator", "python"])
+def test_a_document_id_is_the_128_bit_blake2b_of_the_raw_line_on_both_paths(alb_examples, native):
+    [(action, _)] = bodies(encoder(native=native), [alb_examples["http"].encode()])
+    assert action == {"index": {"_index": "alb-logs-2018.07.02", "_id": "9180bef167a5e85a366133862f576d13"}}
+
+
+def test_a_failure_record_id_is_the_blake2b_of_source_line_number_and_raw_line():
+    [(action, _)] = bodies(encoder(source="/tmp/x.log"), [b"garbage"], first=3)
+    assert action == {"index": {"_index": "alb-logs-1970.01.01", "_id": "b67aceaefc8ff4c218c1c7717ae24105"}}
+
+
+@pytest.mark.parametrize("native", [True, False], ids=["accelerator", "python"])
+def test_each_item_knows_its_line_number_and_raw_line_on_both_paths(alb_examples, native):
+    line = alb_examples["http"].encode()
+    items, _ = encoder(native=native).encode([line, b"", b"bad", line], 5)
+    assert [(i.line_number, i.raw, i.failure) for i in items] == [(5, line, False), (7, b"bad", True), (8, line, False)]
+
+
+# -- failure counts -------------------------------------------------------------------------------------
+
+
+def test_encode_counts_the_failure_records_of_each_batch_alone(alb_examples):
+    enc = encoder()
+    line = alb_examples["http"].encode()
+    assert enc.encode([b"bad 1", b"bad 2", line], 1)[1] == 2
+    assert enc.encode([line, b"bad 3", b"bad 4", b"bad 5"], 4)[1] == 3
+    assert enc.encode([line], 8)[1] == 0
+
+
+def test_failure_records_released_from_waiting_keep_their_raw_line_and_count_in_the_batch_that_releases_them(
+        alb_examples):
+    enc = encoder(source="/tmp/x.log")  # no time in the key: failures wait for the first document
+    assert enc.encode([b"bad 1", b"bad 2"], 1) == ([], 0)
+    items, failures = enc.encode([alb_line_at(alb_examples, "2026-11-20T08:00:00.000000Z")], 3)
+    assert failures == 2
+    assert sorted((i.line_number, i.raw) for i in items if i.failure) == [(1, b"bad 1"), (2, b"bad 2")]
+
+
+# -- which parser path a line takes ----------------------------------------------------------------------
+
+
+class SpyFormat:
+    """A format that delegates to another and records the `safe` flag of each line it is asked to parse."""
+
+    def __init__(self, fmt, name: str):
+        self.fmt, self.name, self.calls = fmt, name, []
+        self.dataset, self.index_prefix = fmt.dataset, fmt.index_prefix
+
+    def to_json(self, line: str, safe: bool = False):
+        self.calls.append((line, safe))
+        return self.fmt.to_json(line, safe)
+
+
+def test_a_line_takes_the_fast_parser_path_when_its_batch_or_the_line_itself_is_json_safe(alb_examples):
+    spy = SpyFormat(ALB, "spy")  # not a format the accelerator knows: every line takes the Python path
+    safe_line = alb_examples["http"]
+    unsafe_line = safe_line.replace("curl/7.46.0", "curl\\7.46.0")
+    enc = BulkEncoder(spy, "/tmp/x.log")
+    enc.encode([safe_line.encode(), unsafe_line.encode()], 1)
+    enc.encode([safe_line.encode()], 3, batch_is_json_safe=True)
+    enc.encode([safe_line.encode()], 4)  # the flag defaults to "not vouched for": each line is checked
+    enc.encode([safe_line.encode("latin-1").replace(b"curl", b"\xffurl")], 5)  # not UTF-8: never fast
+    assert [safe for _, safe in spy.calls] == [True, False, True, True, False]
+
+
+def test_a_batch_not_declared_json_safe_is_checked_line_by_line_so_a_backslash_is_escaped(alb_examples):
+    line = alb_examples["http"].replace("curl/7.46.0", 'curl\\"7.46.0').encode()
+    for native in (True, False):
+        [(_, doc)] = bodies(encoder(native=native), [line])
+        assert doc["user_agent"]["original"] == 'curl\\"7.46.0'
+
+
+@pytest.mark.skipif(bulk_module._native is None, reason="ingest/_native.c is not built (make builds it)")
+def test_lines_the_accelerator_declines_take_the_python_path_with_the_batch_flag_and_the_same_id(alb_examples):
+    spy = SpyFormat(ALB, "alb")  # named alb: the accelerator takes the lines it can
+    taken = alb_examples["http"]
+    non_ascii = taken.replace("curl/7.46.0", "cürl/7.46.0")
+    escaped = taken.replace("curl/7.46.0", "curl\\7.46.0")  # vouched for anyway: the flag is what counts
+    lines = [taken, non_ascii, escaped]
+    enc = BulkEncoder(spy, "/tmp/x.log")
+    items, _ = enc.encode((line.encode() for line in lines), 1, batch_is_json_safe=True)
+    assert spy.calls == [(non_ascii, True), (escaped, True)]  # a generator of lines works too
+    python = BulkEncoder(ALB, "/tmp/x.log", native=False).encode([line.encode() for line in lines], 1, True)[0]
+    assert [i.body for i in items] == [i.body for i in python]
+
+
+@pytest.mark.skipif(bulk_module._native is None, reason="ingest/_native.c is not built (make builds it)")
+def test_native_false_sends_every_line_through_the_python_parser(alb_examples):
+    spy = SpyFormat(ALB, "alb")
+    BulkEncoder(spy, "/tmp/x.log", native=False).encode([alb_examples["http"].encode()], 1)
+    assert len(spy.calls) == 1
+    spy = SpyFormat(ALB, "alb")
+    BulkEncoder(spy, "/tmp/x.log").encode((alb_examples["http"].encode(),), 1)  # a tuple of lines too
+    assert spy.calls == []
+
+
+# -- overlong lines and encode_batches ---------------------------------------------------------------------
+
+
+def overlong(data: bytes, limit: int = 100) -> OverlongLine:
+    line = OverlongLine(limit)
+    line.feed(data)
+    return line.end()
+
+
+def test_an_overlong_line_becomes_a_failure_record_keeping_its_prefix_length_and_hash():
+    long = b"\xff" + b"x" * 2000  # not UTF-8 at the start: kept backslash-escaped
+    line = overlong(long)
+    [item] = encoder().encode_overlong(line, 9)
+    action, doc = (json.loads(x) for x in item.body.splitlines())
+    prefix = long[:1024]
+    assert (item.line_number, item.raw, item.failure) == (9, prefix, True)
+    assert action["index"]["_index"] == "alb-logs-2022.02.15"
+    assert doc["event"] == {"dataset": "aws.elb", "original": "\\xff" + "x" * 1023}
+    assert doc["error"] == {"type": "parse_error", "message": (
+        f"the line is 2,001 bytes, longer than the 100-byte limit; its first 1,024 bytes are kept here, "
+        f"the whole line (sha256 {hashlib.sha256(long).hexdigest()}) in the dead letter")}
+    assert doc["log"]["file"]["line_number"] == 9
+
+
+def test_an_overlong_line_record_id_hashes_the_whole_line_not_only_the_prefix_kept():
+    def record_id(data):
+        [item] = encoder(source="/tmp/x.log", key=KeyInfo(time="2026-01-01T00:00:00Z")).encode_overlong(
+            overlong(data), 4)
+        return json.loads(item.body.splitlines()[0])["index"]["_id"]
+
+    head = b"h" * 1024
+    assert record_id(head + b"tail one") != record_id(head + b"tail two")
+    assert record_id(head + b"tail one") == hashlib.blake2b(
+        b"/tmp/x.log\n4\n" + hashlib.sha256(head + b"tail one").hexdigest().encode(), digest_size=16).hexdigest()
+
+
+def test_an_overlong_line_before_the_first_document_waits_for_its_time(alb_examples):
+    enc = encoder(source="/tmp/x.log")
+    assert enc.encode_overlong(overlong(b"y" * 300), 1) == []
+    items, failures = enc.encode([alb_line_at(alb_examples, "2026-11-20T08:00:00.000000Z")], 2)
+    assert failures == 1 and failure_times(items) == {1: ("alb-logs-2026.11.20", "2026-11-20T08:00:00.000000Z")}
+
+
+def test_encode_batches_numbers_lines_across_batches_blank_lines_and_overlong_lines(alb_examples):
+    line = alb_examples["http"].encode()
+    seen = []
+    batches = [([line, b"", b"bad"], True), overlong(b"z" * 200), ([b"", line], False), overlong(b"w" * 150),
+               ([line], True)]
+    out = list(encode_batches(encoder(), batches, on_overlong=lambda o, n: seen.append((o.length, n))))
+    assert [([i.line_number for i in items], failures) for items, failures in out] == [
+        ([1, 3], 1), ([4], 1), ([6], 0), ([7], 1), ([8], 0)]
+    assert seen == [(200, 4), (150, 7)]
+
+
+def test_encode_batches_takes_overlong_lines_without_anyone_watching_and_closes_them():
+    long = overlong(b"z" * 200)
+    [(items, failures)] = list(encode_batches(encoder(), [long]))
+    assert failures == 1 and items[0].line_number == 1
+    assert long._file.closed
+
+
+def test_encode_batches_trusts_each_batch_json_safe_flag_instead_of_checking_every_line_again():
+    # The reader vouches for a batch in one scan; a batch it vouched for is not scanned line by line.
+    spy = SpyFormat(ALB, "spy")
+    list(encode_batches(BulkEncoder(spy, "/tmp/x.log"), [([b"vouched \\"], True), ([b"checked \\"], False)]))
+    assert spy.calls == [("vouched \\", True), ("checked \\", False)]
+
+
+def test_encode_batches_ends_with_the_failure_records_still_waiting_undated():
+    out = list(encode_batches(encoder(source="/tmp/x.log"), [([b"bad 1", b"", b"bad 2"], True)]))
+    assert [(len(items), failures) for items, failures in out] == [(0, 0), (2, 2)]
+    assert set(failure_times(out[-1][0]).values()) == {("alb-logs-1970.01.01", UNDATED)}
+
+
+def test_a_truncated_object_still_yields_the_failure_records_waiting_before_the_error():
+    def cut_short():
+        yield [b"bad 1", b"bad 2"], True
+        raise TruncatedObject("the gzip stream ends before its end marker (the object is truncated)")
+
+    out = []
+    with pytest.raises(TruncatedObject):
+        for items, failures in encode_batches(encoder(source="/tmp/x.log"), cut_short()):
+            out.append(([i.line_number for i in items], failures))
+    assert out == [([], 0), ([1, 2], 2)]

@@ -233,3 +233,110 @@ def test_without_the_json_safety_check_batches_say_not_checked_and_lines_are_the
     assert [lines for lines, _ in unchecked] == [lines for lines, _ in checked]
     assert [safe for _, safe in unchecked] == [False]
     assert [safe for _, safe in line_batches(io.BytesIO(b"plain\n").read)] == [True]
+
+
+def test_max_line_bytes_of_one_is_the_smallest_limit_and_the_refusal_says_so():
+    assert flatten(batches(b"a\nbc\n", max_line_bytes=1)) == [b"a", ("overlong", 2, b"bc")]
+    with pytest.raises(ValueError) as refused:
+        batches(b"a\n", max_line_bytes=0)
+    assert str(refused.value) == "max_line_bytes must be at least 1"
+
+
+@pytest.mark.parametrize("read_size", [1, 4, 10, 100, 101, reader.READ_SIZE])
+def test_a_line_of_exactly_the_limit_is_ordinary_whichever_read_it_ends_in(read_size):
+    # Whether the limit is reached while the line is still waiting for its newline, right after
+    # another line's newline, or inside one batch: exactly the limit is still a line.
+    for data in (b"x" * 100, b"x" * 100 + b"\n", b"a\n" + b"x" * 100, b"a\n" + b"x" * 100 + b"\nb"):
+        expected = [line for line in data.split(b"\n") if line]
+        assert flatten(batches(data, read_size)) == expected, data
+
+
+@pytest.mark.parametrize("read_size", [1, 7, 64, reader.READ_SIZE])
+def test_a_line_of_exactly_the_limit_beside_an_overlong_one_in_the_same_read_stays_ordinary(read_size):
+    data = b"x" * 100 + b"\n" + b"y" * 101 + b"\n" + b"z" * 100
+    assert flatten(batches(data, read_size)) == [b"x" * 100, ("overlong", 101, b"y" * 101), b"z" * 100]
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_overlong_lines_come_without_empty_batches_around_them(compress):
+    long = b"L" * 150
+    shapes = {  # overlong lines first and last in a read, or first and last in a batch
+        long + b"\nmiddle\n" + long: ["OverlongLine", [b"middle"], "OverlongLine"],
+        b"a\n" + long + b"\nb": [[b"a"], "OverlongLine", [b"b"]],
+    }
+    for data, shape in shapes.items():
+        found = batches(gzip.compress(data) if compress else data)
+        assert [type(b).__name__ if isinstance(b, reader.OverlongLine) else b[0] for b in found] == shape
+
+
+@pytest.mark.parametrize("read_size", [3, 50, 101, 1000, reader.READ_SIZE])
+def test_every_overlong_line_knows_the_limit_it_is_over(read_size):
+    # Spooled across reads, met whole inside a batch, or started right after another line's newline.
+    long = b"L" * 150
+    for data in (long, b"a\n" + long + b"\nb", b"a\n" + long):
+        overlong = [b for b in batches(data, read_size) if isinstance(b, reader.OverlongLine)]
+        assert [(o.limit, o.length, o.prefix) for o in overlong] == [(100, 150, long)], (read_size, data)
+
+
+@pytest.mark.parametrize("read_size", [1, 7, 64, reader.READ_SIZE])
+def test_an_empty_first_line_before_a_line_of_exactly_the_limit_stays_its_own_line(read_size):
+    assert flatten(batches(b"\n" + b"x" * 100, read_size)) == [b"", b"x" * 100]
+
+
+def test_an_overlong_line_tail_after_a_newline_is_spooled_from_the_byte_after_it():
+    long = bytes(range(65, 91)) * 6  # 156 bytes, every position distinct enough to show a shift
+    [first, overlong] = batches(b"ab\n" + long)
+    assert first == ([b"ab"], True)
+    assert (overlong.length, overlong.prefix, b"".join(overlong.chunks())) == (156, long, long)
+
+
+def test_the_prefix_of_an_overlong_line_fed_in_small_pieces_is_exactly_its_first_bytes():
+    long = bytes(range(32, 127)) * 60  # 5,700 bytes, no line ending among them
+    [overlong] = batches(long, read_size=100, max_line_bytes=500)
+    assert overlong.prefix == long[:reader.OVERLONG_PREFIX_BYTES]
+    assert overlong.length == len(long)
+
+
+@pytest.mark.parametrize("read_size", [1, 2, 3])
+def test_a_carriage_return_held_back_across_reads_is_put_back_only_once(read_size):
+    long = b"a\rb\r\rc" * 30
+    [overlong] = batches(long + b"\n", read_size)
+    assert b"".join(overlong.chunks()) == long and overlong.length == len(long)
+
+
+def test_an_overlong_line_is_read_back_in_chunks_of_the_size_asked():
+    long = b"0123456789" * 20
+    [overlong] = batches(long)
+    assert [len(c) for c in overlong.chunks(64)] == [64, 64, 64, 8]
+    assert b"".join(overlong.chunks(64)) == long
+
+
+def test_an_overlong_line_in_gzip_is_measured_whole_when_it_inflates_to_several_pieces(monkeypatch):
+    monkeypatch.setattr(reader, "MAX_BATCH_BYTES", 4096)
+    long = b"w" * 50_000
+    data = gzip.compress(b"a\n" + long + b"\nb\n")
+    assert len(data) < reader.READ_SIZE  # one read, inflated in capped pieces
+    assert flatten(batches(data, max_line_bytes=1000)) == [b"a", ("overlong", 50_000, long), b"b"]
+
+
+@pytest.mark.parametrize("data", [b"x", b"\x1f", b"ab"])
+def test_an_object_shorter_than_the_gzip_magic_is_its_one_line(data):
+    assert read_all(data, 1) == [data]
+    assert read_all(data) == [data]
+
+
+def test_a_zlib_stream_after_a_gzip_member_is_corruption_not_another_member():
+    import zlib
+
+    with pytest.raises(TruncatedObject) as refused:
+        read_all(gzip.compress(b"a\n") + zlib.compress(b"b\n"))
+    assert str(refused.value).startswith("the gzip stream is corrupt: ")
+
+
+def test_what_a_truncated_or_padded_wrong_gzip_says():
+    with pytest.raises(TruncatedObject) as cut:
+        read_all(gzip.compress(b"a\nb\n")[:-8])
+    assert str(cut.value) == "the gzip stream ends before its end marker (the object is truncated)"
+    with pytest.raises(TruncatedObject) as padded:
+        read_all(gzip.compress(b"a\n") + b"\0\0garbage")
+    assert str(padded.value) == "the gzip stream is corrupt: bytes other than zero padding after its last member"

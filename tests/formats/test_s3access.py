@@ -275,3 +275,64 @@ def test_a_status_that_is_not_a_plain_json_number_is_rejected_not_emitted(number
     for safe in (True, False):
         with pytest.raises(ParseError):
             S3.to_json(line, safe)
+
+
+# --- placeholders, messages, zones, and which path a line takes ---------------------------------------
+
+def test_dashes_in_the_request_and_the_later_fields_leave_them_absent(s3):
+    doc = s3(with_fields(f6="-", f9='"-"', f19="-", f20="-", f21="-", f22="-", f23="-", f24="-") + " -")
+    assert "url" not in doc and "request" not in doc["http"] and "version" not in doc["http"]
+    assert {"request_id", "host_id", "signature_version", "cipher_suite", "authentication_type", "host_header",
+            "tls_version", "source_region"}.isdisjoint(doc["aws"]["s3access"])
+
+
+def test_a_request_whose_method_is_a_dash_keeps_its_url(s3):
+    doc = s3(with_fields(f9='"- /DOC-EXAMPLE-BUCKET1/s3-dg.pdf HTTP/1.1"'))
+    assert "request" not in doc["http"] and doc["http"]["version"] == "1.1"
+    assert doc["url"] == {"original": "/DOC-EXAMPLE-BUCKET1/s3-dg.pdf", "path": "/DOC-EXAMPLE-BUCKET1/s3-dg.pdf"}
+
+
+@pytest.mark.parametrize("position", [20, 24, 27])
+def test_a_quote_in_a_later_unquoted_field_gives_the_slow_path_document(s3, position):
+    fields = PUT_FIELDS + ["us-west-1"]
+    fields[position - 1] = 'odd"value'
+    doc = s3(" ".join(fields))  # the fixture checks the fast path against the slow one
+    assert 'odd"value' in doc["aws"]["s3access"].values() and "extra_fields" not in doc["aws"]["s3access"]
+
+
+def test_to_json_checks_the_line_itself_unless_told_it_is_json_safe():
+    line = with_fields(f17='"agent \\\\ y"')
+    assert S3.to_json(line) == S3.to_json(line, False)
+
+
+@pytest.mark.parametrize(("line", "why"), [
+    ("hello world", "does not start like an S3 server access log record (owner bucket [dd/Mon/yyyy:hh:mm:ss +zzzz])"),
+    (" ".join(PUT_FIELDS[:8]) + ' "PUT /DOC-EXAMPLE', "the line ends inside a quoted value (token 10): cut short?"),
+    (" ".join(PUT_FIELDS[:16]), "expected at least 17 fields, found 17 tokens"),
+    (" ".join(PUT_FIELDS) + ' us-west-1 new "cut', "the line ends inside a quoted value after the known fields: cut short?"),
+    (with_fields(f3="[06/Foo/2019:00:01:57 +0000]"), "unknown month 'Foo' in the time field"),
+    (with_fields(f3="[06/Feb/2019:00:01:57 +2400]"),
+     "impossible timestamp [06/Feb/2019:00:01:57 +2400] in the time field: "),
+])
+def test_a_refused_line_says_why_on_both_paths(line, why):
+    for safe in (True, False):
+        with pytest.raises(ParseError) as refused:
+            S3.to_json(line, safe)
+        assert str(refused.value).startswith(why) and (why.endswith(": ") or str(refused.value) == why)
+
+
+def test_times_are_converted_to_utc_whatever_the_machine_time_zone(s3, monkeypatch):
+    import time
+
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        assert s3(with_fields(f3="[06/Feb/2019:00:01:57 +0100]"))["@timestamp"] == "2019-02-05T23:01:57Z"
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
+def test_a_request_whose_url_is_a_dash_keeps_its_method_and_has_no_url(s3):
+    doc = s3(with_fields(f9='"GET - HTTP/1.1"'))
+    assert "url" not in doc and doc["http"]["request"] == {"method": "GET"} and doc["http"]["version"] == "1.1"

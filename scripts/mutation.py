@@ -1,0 +1,307 @@
+"""Mutation testing of the core modules, each against its own tests (mutmut), with a score per module.
+
+    .venv/bin/python scripts/mutation.py                        # every core module (about 45 min on 2 cores)
+    .venv/bin/python scripts/mutation.py ingest/events.py       # one module (10 s to 4 min; pipeline and
+                                                                #   shipper 12-17 min), before committing it
+    .venv/bin/python scripts/mutation.py --show ingest/bulk.py  # also print the diff of every survivor
+    (`make mutation`, `make mutation MODULE=ingest/events.py` run the same)
+
+A mutant is a one-line change to a module (a flipped comparison, a constant changed, an argument
+dropped...). It is killed when one of the module's own tests (MODULES below) fails on it, or runs
+past its time limit; the score is the killed share. A mutant no own test reaches counts as surviving. Every run starts afresh: a
+cached verdict would not see a test added since.
+
+Each module runs in its own work directory, .mutation/<name>/ (ignored by git): a pyproject.toml with
+that module's mutmut settings and links to ingest/, tests/ and scripts/; mutmut copies them to
+.mutation/<name>/mutants/ and mutates the copy, never the source tree. The copy includes the C
+accelerator (ingest/_native.abi3.so, built by scripts/build_native.py), so both paths of the bulk
+encoder are exercised, as in `make test`; with INGEST_NATIVE=0 in the environment every line takes
+the Python path. To look at a survivor afterwards:
+`cd .mutation/events && ../../.venv/bin/mutmut show ingest.events.x__collect__mutmut_7`.
+
+EQUIVALENT lists the surviving mutants that no test can kill because they do not change behaviour,
+each with its reason; they are reported apart, never silenced, and an entry whose mutant is killed or
+gone is reported as stale. Exit status: 0 when every module run reached the target score (after
+setting the listed equivalents aside), 1 otherwise, 2 when mutmut itself failed.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+WORK = ROOT / ".mutation"
+TARGET = 85.0  # per module, issue 15
+
+# Each core module and its own tests: the tests that specify it, not those that reach it through
+# another module (a pipeline test that happens to call parse_event does not pin events.py down).
+MODULES: dict[str, list[str]] = {
+    "ingest/events.py": ["tests/test_events.py"],
+    "ingest/reader.py": ["tests/formats/test_reader.py"],
+    "ingest/bulk.py": ["tests/formats/test_bulk.py", "tests/formats/test_cut_lines.py"],
+    "ingest/formats/__init__.py": ["tests/formats/test_detect.py"],
+    "ingest/formats/base.py": ["tests/formats/test_base.py", "tests/formats/test_detect.py",
+                               "tests/formats/test_cut_lines.py", "tests/formats/test_alb.py",
+                               "tests/formats/test_s3access.py"],
+    "ingest/formats/alb.py": ["tests/formats/test_alb.py", "tests/formats/test_cut_lines.py"],
+    "ingest/formats/s3access.py": ["tests/formats/test_s3access.py", "tests/formats/test_cut_lines.py"],
+    "ingest/pipeline.py": ["tests/pipeline"],
+    "ingest/shipper.py": ["tests/shipper"],
+}
+
+# Surviving mutants that are equivalent to the original (no input can tell them apart), by mutant
+# name: (a piece of the mutated line, so that an entry goes stale when the code moves, the reason).
+_FALSY = "None is as false as False wherever the flag is read (only by `if`/`or`)"
+_SLOWER = "sends some lines the slow way, which gives the same document: only speed differs"
+_SHORTCUT = ("the shortcut only skips the tokenizer on a tail of `-` and `\"-\"` placeholders; without it the "
+             "tokenizer runs and the filter drops the same tokens")
+EQUIVALENT: dict[str, tuple[str, str]] = {
+    # reader.py
+    "ingest.reader.x_line_batches__mutmut_9": (
+        "while 0 <= len(chunk) < len(GZIP_MAGIC)",
+        "an empty first read makes one more read, which is empty too (a stream at its end stays there): no lines"),
+    "ingest.reader.x_line_batches__mutmut_10": (
+        "while 0 < len(chunk) <= len(GZIP_MAGIC)",
+        "a first read of exactly 2 bytes reads once more; the magic is chunk[:2] either way"),
+    "ingest.reader.x_line_batches__mutmut_22": (
+        'pending = None', "pending is only tested for truth until it is first replaced by bytes"),
+    "ingest.reader.x__batches__mutmut_18": (
+        "if len(data) <= max_line_bytes and max(map(len, lines)) <= max_line_bytes:",
+        "with no line over the limit, the line-by-line path yields the same one batch (all(json_safe) of the "
+        "lines is json_safe of the batch: the newline is JSON-safe)"),
+    "ingest.reader.x__batches__mutmut_19": (
+        "if len(data) < max_line_bytes or", "the same: a batch of exactly the limit holds no line over it"),
+    "ingest.reader.x__batches__mutmut_25": (
+        "max(map(len, lines)) < max_line_bytes:",
+        "the same: a longest line of exactly the limit is not overlong on the line-by-line path either"),
+    "ingest.reader.xǁOverlongLineǁ__init____mutmut_8": ("self._cr = None", _FALSY),
+    "ingest.reader.xǁOverlongLineǁend__mutmut_1": ("self._cr = None", "nothing is fed to a line after end()"),
+    "ingest.reader.xǁOverlongLineǁend__mutmut_2": ("self._cr = True", "nothing is fed to a line after end()"),
+    "ingest.reader.xǁOverlongLineǁfeed__mutmut_12": (
+        "if len(self.prefix) <= OVERLONG_PREFIX_BYTES:",
+        "at exactly OVERLONG_PREFIX_BYTES the slice taken is data[:0]: nothing is added"),
+    "ingest.reader.xǁ_Gunzipǁ__init____mutmut_3": (
+        "zlib.decompressobj(32)",
+        "wbits 32 detects gzip or zlib by the header; the first member starts with the gzip magic (checked "
+        "before _Gunzip is made), so it is read as gzip either way"),
+    "ingest.reader.xǁ_Gunzipǁ__init____mutmut_4": ("self._padding = None", _FALSY),
+    "ingest.reader.xǁ_Gunzipǁfeed__mutmut_15": (
+        "self._padding = None",
+        "the flag only short-cuts later reads: a finished zlib object keeps every later byte as unused_data, "
+        "which the next feed checks for zeros the same way, and finished is true by eof"),
+    "ingest.reader.xǁ_Gunzipǁfeed__mutmut_16": ("self._padding = False", "as for feed__mutmut_15"),
+    # bulk.py
+    "ingest.bulk.xǁBulkEncoderǁ__init____mutmut_14": (
+        "self._batch: list[BulkItem] = None",
+        "encode() and encode_overlong() set _batch before anything reads it"),
+    "ingest.bulk.xǁBulkEncoderǁ__init____mutmut_63": (
+        "self._failures = 1", "only differences of the counter are ever returned (failures in this batch)"),
+    "ingest.bulk.xǁBulkEncoderǁ_encode_line__mutmut_11": (
+        'raw.decode("UTF-8", "backslashreplace")', "codec names are case-insensitive"),
+    "ingest.bulk.xǁBulkEncoderǁencode_overlong__mutmut_20": (
+        'line.prefix.decode("UTF-8", "backslashreplace")', "codec names are case-insensitive"),
+    "ingest.bulk.xǁBulkEncoderǁencode__mutmut_22": (
+        "lines if (isinstance(lines, list)) and False else list(lines)",
+        "a copy of a list of lines holds the same lines"),
+    "ingest.bulk.xǁBulkEncoderǁencode__mutmut_69": (
+        "encode_line(raw, n, batch_is_json_safe, None)",
+        "without the _id handed over, the Python path hashes the same raw line the same way"),
+    "ingest.bulk.xǁBulkEncoderǁencode__mutmut_73": (
+        "encode_line(raw, n, batch_is_json_safe, )", "as for encode__mutmut_69"),
+    "ingest.bulk.xǁBulkEncoderǁindex_for__mutmut_3": (
+        "index = None", "_indices is only a cache: the index is rebuilt from the same day"),
+    "ingest.bulk.xǁBulkEncoderǁindex_for__mutmut_4": (
+        "index = self._indices.get(None)", "_indices is only a cache: the index is rebuilt from the same day"),
+    # formats: the fast path is an optimisation of the slow one (every parser test checks that both give
+    # the same document), so a mutant that only sends more lines the slow way changes nothing but speed
+    "ingest.formats.base.xǁLogFormatǁto_json__mutmut_1": (
+        "def to_json(self, line: str, safe: bool = True)",
+        "the LogFormat Protocol's method is never called: it only declares what a format implements"),
+    "ingest.formats.alb.xǁAlbFormatǁto_json__mutmut_2": ("m = None", _SLOWER),
+    "ingest.formats.alb.xǁAlbFormatǁto_json__mutmut_3": (
+        "m = _FAST_RECENT.match(line) and _FAST_ANY.match(line)", _SLOWER),
+    "ingest.formats.alb.xǁAlbFormatǁto_json__mutmut_8": (
+        "(m.group(_GROUPS + 1) is None and m.group(_GROUPS) is not None)", _SLOWER),
+    "ingest.formats.alb.x__emit__mutmut_348": ('if (rest.replace(\'"-"\', "").strip(" -")) or True', _SHORTCUT),
+    "ingest.formats.alb.x__emit__mutmut_350": ('rest.replace(\'"-"\', "").strip(None)', _SHORTCUT),
+    "ingest.formats.alb.x__emit__mutmut_355": ("rest.replace('XX\"-\"XX', \"\")", _SHORTCUT),
+    "ingest.formats.alb.x__emit__mutmut_356": ('rest.replace(\'"-"\', "XXXX")', _SHORTCUT),
+    "ingest.formats.s3access.xǁS3AccessFormatǁto_json__mutmut_2": ("m = None", _SLOWER),
+    "ingest.formats.s3access.xǁS3AccessFormatǁto_json__mutmut_3": (
+        "m = _FAST_RECENT.match(line) and _FAST_ANY.match(line)", _SLOWER),
+    "ingest.formats.s3access.xǁS3AccessFormatǁto_json__mutmut_8": ("if g[-1] is None and g[-2] is not None:", _SLOWER),
+    "ingest.formats.s3access.xǁS3AccessFormatǁto_json__mutmut_9": (
+        "if g[+1] is None or g[-2] is not None:", _SLOWER + " (g[1], the bucket, is never None)"),
+    "ingest.formats.s3access.x__emit__mutmut_33": (
+        'if request_uri is not None and request_uri != "XX-XX":',
+        'a request of "-" splits into the method "-" and nothing else, which are dropped as placeholders anyway'),
+    "ingest.formats.s3access.x__emit__mutmut_115": ("url_members(url, None)", _FALSY),
+    "ingest.formats.s3access.x__timestamp__mutmut_10": (
+        'if offset == "XX+0000XX":', "the +0000 shortcut: the general conversion writes the same text"),
+}
+
+# Statuses mutmut records (mutmut.stats.status_by_exit_code) that count as killed.
+KILLED = {"killed", "timeout", "caught by type check", "segfault"}
+
+
+def work_name(module: str) -> str:
+    """ingest/formats/alb.py -> formats-alb; ingest/formats/__init__.py -> formats"""
+    parts = Path(module).with_suffix("").parts[1:]
+    return "-".join(p for p in parts if p != "__init__")
+
+
+def pytest_settings() -> str:
+    """The project's [tool.pytest.ini_options], for the copy mutmut runs the tests in."""
+    text = (ROOT / "pyproject.toml").read_text()
+    start = text.index("[tool.pytest.ini_options]")
+    end = text.find("\n[", start + 1)
+    return text[start:] if end < 0 else text[start:end + 1]
+
+
+def prepare(module: str, tests: list[str]) -> Path:
+    work = WORK / work_name(module)
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    for name in ("ingest", "tests", "scripts"):
+        (work / name).symlink_to(ROOT / name)
+    settings = {
+        "source_paths": ["ingest"],
+        "only_mutate": [module],
+        "also_copy": ["scripts"],
+        "pytest_add_cli_args_test_selection": tests,
+        "pytest_add_cli_args": ["-p", "no:cacheprovider"],
+        # A mutant's tests get (their clean CPU time + 1 s) x 3 x 2 CPU seconds, then count as a timeout
+        # (killed: an endless loop is caught by the test run too).
+        "timeout_multiplier": 3.0,
+        "use_git_change_detection": False,
+    }
+    lines = ["[tool.mutmut]"] + [f"{key} = {json.dumps(value)}" for key, value in settings.items()]
+    (work / "pyproject.toml").write_text(
+        f"# Written by scripts/mutation.py for {module}; rewritten on every run.\n"
+        + "\n".join(lines) + "\n\n" + pytest_settings())
+    return work
+
+
+def run_mutmut(work: Path, jobs: int, budget: float, log) -> int:
+    mutmut = Path(sys.executable).parent / "mutmut"
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+    process = subprocess.Popen([str(mutmut), "run", "--max-children", str(jobs)], cwd=work, env=env,
+                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        return process.wait(timeout=budget)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        return -1
+
+
+def results(work: Path, module: str) -> dict[str, str]:
+    """Mutant name -> status, from what mutmut recorded in the work directory."""
+    from mutmut.stats import status_by_exit_code
+
+    meta = work / "mutants" / (module + ".meta")
+    if not meta.exists():
+        return {}
+    codes = json.loads(meta.read_text())["exit_code_by_key"]
+    return {name: status_by_exit_code[code] for name, code in codes.items()}
+
+
+def diff(work: Path, module: str, name: str) -> str:
+    from mutmut.mutation.diff_apply import get_diff_for_mutant
+
+    here = os.getcwd()
+    os.chdir(work)
+    try:
+        return get_diff_for_mutant(name, path=module)
+    except Exception as exc:  # a diff is only an aid; the verdict stands without it
+        return f"(no diff: {exc})"
+    finally:
+        os.chdir(here)
+
+
+def changed_line(patch: str) -> str:
+    return "\n".join(line[1:].strip() for line in patch.splitlines()
+                     if line.startswith("+") and not line.startswith("+++"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("modules", nargs="*", metavar="MODULE",
+                        help=f"modules to mutate (default: all of {', '.join(MODULES)})")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="mutants tested at once")
+    parser.add_argument("--budget", type=float, default=1800, help="seconds allowed per module")
+    parser.add_argument("--show", action="store_true", help="print the diff of every surviving mutant")
+    args = parser.parse_args(argv)
+    modules = args.modules or list(MODULES)
+    unknown = [m for m in modules if m not in MODULES]
+    if unknown:
+        parser.error(f"no test mapping for {', '.join(unknown)}; known: {', '.join(MODULES)}")
+    if not (ROOT / "ingest" / "_native.abi3.so").exists() and os.environ.get("INGEST_NATIVE") != "0":
+        print("mutation: ingest/_native.abi3.so is not built; run scripts/build_native.py first "
+              "(or set INGEST_NATIVE=0 to test the Python path only)", file=sys.stderr)
+        return 2
+
+    rows = []
+    status = 0
+    for module in modules:
+        work = prepare(module, MODULES[module])
+        started = time.monotonic()
+        print(f"mutation: {module} against {' '.join(MODULES[module])} (log: {work / 'mutmut.log'})", flush=True)
+        with open(work / "mutmut.log", "w") as log:
+            code = run_mutmut(work, args.jobs, args.budget, log)
+        elapsed = time.monotonic() - started
+        verdicts = results(work, module)
+        if code != 0 or not verdicts:
+            tail = (work / "mutmut.log").read_text(errors="replace")[-3000:]
+            why = f"stopped after the {args.budget:.0f} s budget" if code == -1 else f"exit {code}"
+            print(f"mutation: mutmut failed on {module} ({why}):\n{tail}", file=sys.stderr)
+            rows.append((module, None, elapsed))
+            status = 2
+            continue
+        prefix = Path(module).with_suffix("").as_posix().replace("/", ".").replace(".__init__", "") + "."
+        survivors = sorted(n for n, s in verdicts.items() if s not in KILLED)
+        equivalent = []
+        for name in survivors:
+            entry = EQUIVALENT.get(name)
+            if entry and entry[0] in changed_line(diff(work, module, name)):
+                equivalent.append(name)
+        stale = sorted(n for n in EQUIVALENT  # the module's own names: ingest.formats.x_detect, not ingest.formats.alb.…
+                       if n.startswith(prefix) and n[len(prefix):].startswith(("x_", "xǁ")) and n not in equivalent)
+        killed = len(verdicts) - len(survivors)
+        score = 100.0 * killed / len(verdicts)
+        counted = len(verdicts) - len(equivalent)
+        adjusted = 100.0 * killed / counted if counted else 100.0
+        rows.append((module, (len(verdicts), killed, len(survivors), len(equivalent), score, adjusted), elapsed))
+        if adjusted < TARGET:
+            status = max(status, 1)
+        for name in survivors:
+            tag = "equivalent" if name in equivalent else verdicts[name]
+            print(f"  {tag:10} {name}" + (f"  ({EQUIVALENT[name][1]})" if name in equivalent else ""))
+            if args.show and name not in equivalent:
+                print("    " + diff(work, module, name).replace("\n", "\n    "))
+        for name in stale:
+            print(f"  stale EQUIVALENT entry {name}: not a survivor, or its line changed; check and remove it")
+
+    print()
+    print(f"{'module':30} {'mutants':>7} {'killed':>6} {'survived':>8} {'equiv.':>6} {'score':>6} "
+          f"{'w/o equiv.':>10} {'time':>6}")
+    for module, row, elapsed in rows:
+        if row is None:
+            print(f"{module:30} {'mutmut failed':>52} {elapsed:5.0f}s")
+            continue
+        total, killed, survived, equivalent, score, adjusted = row
+        mark = "" if adjusted >= TARGET else f"  < {TARGET:.0f}%"
+        print(f"{module:30} {total:7} {killed:6} {survived:8} {equivalent:6} {score:5.1f}% {adjusted:9.1f}% "
+              f"{elapsed:5.0f}s{mark}")
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
