@@ -28,7 +28,7 @@ def fake_time(lambda_env):
     lambda_env.setattr(ingest.handler, "SLEEP", clock.sleep)
     lambda_env.setattr(ingest.handler, "RANDOM", random.Random(7).random)
     lambda_env.setenv("TIME_MARGIN_SECONDS", "2")
-    lambda_env.setenv("BULK_MAX_DOCS", "1000")
+    lambda_env.setenv("BULK_MAX_DOCS", "200")
     return clock
 
 
