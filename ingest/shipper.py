@@ -15,8 +15,8 @@ most were throttled (at 95% throttling a full-size request still indexes ~5%: sh
 exponentially would only slow the object down): a short jittered pause follows, up to `backoff_base` for a
 full-size request and proportionally less for a smaller one (down to a quarter), and the requests grow back
 by an eighth of the full size. A request that indexed nothing is a stall when it failed as a whole, or when
-nothing getting through was unlikely (under 5%) at the share of items the cluster has been taking, over
-the items sent since something was last indexed (so a single item at 95% gets ~60 tries at short pauses).
+nothing getting through was unlikely (1%) at the share of items the cluster has been taking, over
+the items sent since something was last indexed (so a single item at 95% gets ~90 tries at short pauses).
 Each stall in a row doubles the backoff window (full jitter, `backoff_base` up to `backoff_cap`) and halves
 the requests (down to `min_request_share` of `max_docs`/`max_bytes`): under sustained "nothing got through"
 the cluster sees fewer and smaller requests. The stall count and that share are kept across `send` calls,
@@ -70,8 +70,9 @@ MAX_DETAIL_CHARS = 500
 DEFAULT_MIN_REQUEST_SHARE = 0.25  # the smallest request under throttling, as a share of max_docs/max_bytes
 REQUEST_SHARE_STEP = 0.125  # what each request that indexed something adds back
 # A request that indexed nothing is a stall when, at the share of items the cluster has been taking, that
-# had at most a 5% chance (e^-3) over the items sent since something was last indexed.
-STALL_EVIDENCE = 3.0
+# had at most a 1% chance (e^-4.6) over the items sent since something was last indexed. (At 95% throttling
+# an object's last item needs up to ~90 tries; an object whose part settles nothing is not handed on.)
+STALL_EVIDENCE = 4.6
 MIN_PAUSE_SHARE = 0.25  # the pause window after a request that was no stall, for the smallest requests
 MIN_LAST_REQUEST_SECONDS = 0.05  # kept for a last request before the deadline (or twice the last one's time)
 
@@ -182,6 +183,7 @@ class OpenSearchSink:
         self._blind = 0  # items sent since the last request that settled any
         self._taken = (0.0, 0.0)  # (items settled, items sent), decaying: the share the cluster takes lately
         self._request_seconds = 0.0  # how long the last request took
+        self._cut_short = False  # the last request's timeout was shortened to end at the deadline
         self.request_share = 1.0  # the size of the next request, as a share of max_docs/max_bytes (AIMD)
         self._trouble: tuple[str, float] | None = None  # (last failure, since when) until a request goes through
         self._retry_after: float | None = None  # from the last response's Retry-After header
@@ -284,7 +286,8 @@ class OpenSearchSink:
             throttled = status == 429 or (status == 403 and "throttl" in failure.lower())
             self.stats.retried_requests += 1
             self.stats.throttled_items += len(batch) if throttled else 0
-            self._troubled(failure)
+            if not (unreachable and self._cut_short and self._trouble is not None):
+                self._troubled(failure)  # (a last request cut short by the deadline keeps the cause before it)
             return batch, 0, False, unreachable
         except (SerializationError, _NotBulkResponse) as error:
             self.stats.retried_requests += 1
@@ -314,7 +317,7 @@ class OpenSearchSink:
         A request answered item by item that indexed nothing is a stall only when that is unlikely at the
         share of items the cluster has been taking (kept across objects, updated when something goes
         through): at 95% throttling a request of 1,250 items always gets some through, one of a single
-        item mostly does not and says nothing new; ~60 such items in a row without one indexed do. A
+        item mostly does not and says nothing new; ~90 such items in a row without one indexed do. A
         request that failed as a whole (429, 5xx, timeout, not a bulk response) is always a stall."""
         if settled:
             items = self._blind + sent
@@ -389,6 +392,7 @@ class OpenSearchSink:
         self.stats.bytes_sent += len(compressed)
         # Never wait on a response past the deadline; a timed-out request is retried or reported as pending.
         timeout = max(0.001, min(self.timeout, deadline - self._clock()))
+        self._cut_short = timeout < self.timeout
         return self._client.transport.perform_request(
             "POST",
             "/_bulk",

@@ -3,6 +3,7 @@
 
     .venv/bin/python scripts/throttle_scenario.py               # 20,000 lines in 4 objects; 70% and 95%
     .venv/bin/python scripts/throttle_scenario.py --lines 8000 --shares 0.7
+    .venv/bin/python scripts/throttle_scenario.py --skip-cli --shares 0.95   # the 95% handler run alone
 
 1. `python -m ingest run` (a subprocess, default --retry-for) of the objects at the first share: its exit code,
    time, and the documents the stand-in indexed.
@@ -159,7 +160,8 @@ def handler_runs(data: dict[str, bytes], share: float, max_invocations: int, con
               f"({'queue empty' if not left else f'{left} messages still queued'}) in {seconds:.0f} s; "
               f"lines settled per invocation {per_invocation} (sum {sum(per_invocation):,} of {lines:,}); "
               f"{len(endpoint.indexed):,} unique _ids indexed, {two_indices(endpoint)} in two indices; "
-              f"{dead} messages in the DLQ")
+              f"{dead} messages in the DLQ; {endpoint.stats.requests:,} requests, "
+              f"{endpoint.stats.throttled:,} items answered 429")
         print(f"   object statuses per invocation: {statuses}")
         handler._runtime = None
 

@@ -413,11 +413,11 @@ def test_few_items_left_at_95_percent_get_short_pauses_until_nothing_getting_thr
     with pytest.raises(DeadlineExceeded):
         sink.send([make_item(99)], fake_time.now + 100)
 
-    # a single item not getting through 30 times in a row is likely at 5% (21%): no stall, short pauses
-    assert fake_time.sleeps[:30] == [0.25] * 30
-    # some 60 times in a row is not (5%): from there the backoff doubles up to the cap
+    # a single item not getting through 60 times in a row is likely enough at 5% (5%): no stall, short pauses
+    assert fake_time.sleeps[:60] == [0.25] * 60
+    # some 90 times in a row is not (1%): from there the backoff doubles up to the cap
     grown = fake_time.sleeps.index(1.0)
-    assert 40 <= grown <= 80 and fake_time.sleeps[grown:grown + 5] == [1.0, 2.0, 4.0, 8.0, 8.0]
+    assert 70 <= grown <= 120 and fake_time.sleeps[grown:grown + 5] == [1.0, 2.0, 4.0, 8.0, 8.0]
 
 
 def test_under_total_throttling_the_cluster_sees_fewer_and_smaller_requests(cluster, fake_time):
@@ -469,6 +469,16 @@ def test_a_retry_after_longer_than_the_time_left_ends_the_send_without_waiting(c
         sink_for(cluster, fake_time).send([make_item(1)], fake_time.now + 10)
 
     assert raised.value.pending == 1 and fake_time.sleeps == [] and len(cluster.received) == 1
+
+
+def test_a_last_request_cut_short_by_the_deadline_keeps_the_cause_from_before(cluster, fake_time):
+    cluster.then(lambda request: bulk_reply(request, {i: QUEUE_FULL for i in request.ids}), Reply(200, None, hang=True))
+
+    with pytest.raises(DeadlineExceeded) as raised:
+        sink_for(cluster, fake_time, backoff_base=1.0, random=lambda: 1.0).send([make_item(1)], fake_time.now + 0.5)
+
+    assert fake_time.sleeps == [pytest.approx(0.45)] and len(cluster.received) == 2
+    assert raised.value.cause.startswith("items throttled (429) for")  # not "no answer in time"
 
 
 # -- configuration -------------------------------------------------------------------------------
