@@ -13,7 +13,7 @@ OpenSearchSink retry rules, bounded by time, never by a count of attempts:
 Waits and request sizes follow what gets through. A request that indexed some items is no stall, even if
 most were throttled (at 95% throttling a full-size request still indexes ~5%: shrinking it or backing off
 exponentially would only slow the object down): a short jittered pause follows, up to `backoff_base` for a
-full-size request and proportionally less for a smaller one (down to a quarter), and the requests grow back
+full-size request and proportionally less for a smaller one (down to 15%), and the requests grow back
 by an eighth of the full size. A request that indexed nothing is a stall when it failed as a whole, or when
 nothing getting through was unlikely (1%) at the share of items the cluster has been taking, over
 the items sent since something was last indexed (so a single item at 95% gets ~90 tries at short pauses).
@@ -73,7 +73,7 @@ REQUEST_SHARE_STEP = 0.125  # what each request that indexed something adds back
 # had at most a 1% chance (e^-4.6) over the items sent since something was last indexed. (At 95% throttling
 # an object's last item needs up to ~90 tries; an object whose part settles nothing is not handed on.)
 STALL_EVIDENCE = 4.6
-MIN_PAUSE_SHARE = 0.25  # the pause window after a request that was no stall, for the smallest requests
+MIN_PAUSE_SHARE = 0.15  # of backoff_base: the pause window after a small request that was no stall (~35 ms on average)
 MIN_LAST_REQUEST_SECONDS = 0.05  # kept for a last request before the deadline (or twice the last one's time)
 
 

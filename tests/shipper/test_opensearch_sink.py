@@ -399,8 +399,8 @@ def test_at_95_percent_throttling_requests_stay_full_size_with_short_pauses(clus
     sizes = [len(r.ids) for r in cluster.received]
     assert sizes[:40] == [100] * 40
     assert all(pause <= 1.0 for pause in fake_time.sleeps)  # never past backoff_base
-    # the pause follows the request's size: fewer items offered, a shorter pause (down to a quarter)
-    assert fake_time.sleeps[0] == 1.0 and min(fake_time.sleeps) == 0.25
+    # the pause follows the request's size: fewer items offered, a shorter pause (down to 15%)
+    assert fake_time.sleeps[0] == 1.0 and min(fake_time.sleeps) == 0.15
 
 
 def test_few_items_left_at_95_percent_get_short_pauses_until_nothing_getting_through_is_unlikely(cluster, fake_time):
@@ -414,7 +414,7 @@ def test_few_items_left_at_95_percent_get_short_pauses_until_nothing_getting_thr
         sink.send([make_item(99)], fake_time.now + 100)
 
     # a single item not getting through 60 times in a row is likely enough at 5% (5%): no stall, short pauses
-    assert fake_time.sleeps[:60] == [0.25] * 60
+    assert fake_time.sleeps[:60] == [0.15] * 60
     # some 90 times in a row is not (1%): from there the backoff doubles up to the cap
     grown = fake_time.sleeps.index(1.0)
     assert 70 <= grown <= 120 and fake_time.sleeps[grown:grown + 5] == [1.0, 2.0, 4.0, 8.0, 8.0]
