@@ -19,8 +19,8 @@ nothing getting through was unlikely (1%) at the share of items the cluster has 
 the items sent since something was last indexed (so a single item at 95% gets ~90 tries at short pauses).
 Each stall in a row doubles the backoff window (full jitter, `backoff_base` up to `backoff_cap`) and halves
 the requests (down to `min_request_share` of `max_docs`/`max_bytes`): under sustained "nothing got through"
-the cluster sees fewer and smaller requests. The stall count and that share are kept across `send` calls,
-so the next object does not start the backoff afresh. A wait is never less than a `Retry-After` the cluster
+the cluster sees fewer and smaller requests. That share and the request size are kept across `send`
+calls; the stall count starts afresh with each (each object). A wait is never less than a `Retry-After` the cluster
 sends; a wait that would pass the deadline is shortened to leave time for a last request, if it can.
 
 Retries go on until the caller's deadline (a `time.monotonic()` value: DeadlineExceeded, with the unsent
@@ -179,9 +179,9 @@ class OpenSearchSink:
         self.compress_level = compress_level
         self._sleep, self._random, self._clock = sleep, random, clock
         self.stats = ShipperStats()
-        self._stalls = 0  # stalls in a row (see _judge), across sends: each object does not start afresh
-        self._blind = 0  # items sent since the last request that settled any
-        self._taken = (0.0, 0.0)  # (items settled, items sent), decaying: the share the cluster takes lately
+        self._stalls = 0  # stalls in a row (see _judge) in this send
+        self._blind = 0  # items sent in this send since the last request that settled any
+        self._taken = (0.0, 0.0)  # (items settled, items sent), decaying, across sends: the share the cluster takes
         self._request_seconds = 0.0  # how long the last request took
         self._cut_short = False  # the last request's timeout was shortened to end at the deadline
         self.request_share = 1.0  # the size of the next request, as a share of max_docs/max_bytes (AIMD)
@@ -216,6 +216,10 @@ class OpenSearchSink:
         pending: deque[BulkItem] = deque(items)
         halves: list[list[BulkItem]] = []  # after a 413: requests sent exactly as split (a stack)
         attempts = 0  # requests since something was last indexed
+        # Each object starts the backoff afresh (the share the cluster takes is remembered): carried over,
+        # one object's unlucky tail put the next ones straight into long waits, and at 95% throttling an
+        # object with a few items left then got two or three tries in its share of the invocation.
+        self._stalls = self._blind = 0
         progress_at = self._clock()  # when an item was last indexed or rejected for good (or the start)
         while halves or pending:
             batch = halves.pop() if halves else self._take(pending)
@@ -317,7 +321,8 @@ class OpenSearchSink:
         A request answered item by item that indexed nothing is a stall only when that is unlikely at the
         share of items the cluster has been taking (kept across objects, updated when something goes
         through): at 95% throttling a request of 1,250 items always gets some through, one of a single
-        item mostly does not and says nothing new; ~90 such items in a row without one indexed do. A
+        item mostly does not and says nothing new; ~90 such items in a row without one indexed do (within one
+        send: each object starts afresh). A
         request that failed as a whole (429, 5xx, timeout, not a bulk response) is always a stall."""
         if settled:
             items = self._blind + sent

@@ -96,7 +96,8 @@ class Context:
         return int((self.deadline - time.monotonic()) * 1000)
 
 
-def handler_runs(data: dict[str, bytes], share: float, max_invocations: int, context_seconds: float) -> None:
+def handler_runs(data: dict[str, bytes], share: float, max_invocations: int, context_seconds: float,
+                 verbose: bool = False) -> None:
     import boto3
     from moto import mock_aws
 
@@ -144,6 +145,12 @@ def handler_runs(data: dict[str, bytes], share: float, max_invocations: int, con
             objects_logged = [log for log in logs if str(log.get("message", "")).startswith("object ")]
             per_invocation.append(sum(log["lines"] for log in objects_logged))
             statuses.append(sorted(log["status"] for log in objects_logged))
+            for log in objects_logged:
+                if verbose or log["status"] == "failed":
+                    print(f"   invocation {len(statuses)}: {log['key'][-2:]} {log['status']} part {log.get('part')} "
+                          f"lines {log['lines']} {log.get('start_line')}->{log.get('done_line')} in {log.get('seconds')} s"
+                          f" ({log.get('backoff_seconds')} s backing off): {str(log.get('error', ''))[:160]}",
+                          file=sys.stderr)
             failed = {f["itemIdentifier"] for f in result["batchItemFailures"]}
             for record in records:
                 if record["messageId"] in failed:
@@ -174,12 +181,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--context-seconds", type=float, default=20)
     parser.add_argument("--max-invocations", type=int, default=15)
     parser.add_argument("--skip-cli", action="store_true")
+    parser.add_argument("--verbose", action="store_true", help="each object part's log line on stderr (failed ones always)")
     args = parser.parse_args(argv)
     data = objects(args.lines, args.objects)
     if not args.skip_cli:
         cli_run(data, args.shares[0])
     for share in args.shares:
-        handler_runs(data, share, args.max_invocations, args.context_seconds)
+        handler_runs(data, share, args.max_invocations, args.context_seconds, args.verbose)
     return 0
 
 
