@@ -20,8 +20,9 @@ the items sent since something was last indexed (so a single item at 95% gets ~9
 Each stall in a row doubles the backoff window (full jitter, `backoff_base` up to `backoff_cap`) and halves
 the requests (down to `min_request_share` of `max_docs`/`max_bytes`): under sustained "nothing got through"
 the cluster sees fewer and smaller requests. That share and the request size are kept across `send`
-calls; the stall count starts afresh with each (each object). A wait is never less than a `Retry-After` the cluster
-sends; a wait that would pass the deadline is shortened to leave time for a last request, if it can.
+calls; the stall count starts afresh with each (each object). A wait is never less than a `Retry-After`
+the cluster sends; a wait that would pass the deadline is shortened to leave time for a last request,
+if that still fits.
 
 Retries go on until the caller's deadline (a `time.monotonic()` value: DeadlineExceeded, with the unsent
 items and the cause) or, with `retry_for`, until nothing at all has been indexed for that long
