@@ -10,12 +10,19 @@ OpenSearchSink retry rules, bounded by time, never by a count of attempts:
 - whole request 413: the request is split in halves; a single item still too big is a 413 Rejection;
 - any other whole-request error (401, a 403 that is not throttling, 400, 404, TLS failure): BulkRequestError.
 
-Waits: exponential backoff with full jitter while nothing gets through (`backoff_base` doubling up to
-`backoff_cap`), a short jittered pause (up to `backoff_base`) after a request that indexed some items and
-had others throttled, and never less than a `Retry-After` the cluster sends. The sink also backs off as a
-whole (AIMD): every request with throttled items halves the size of the following requests (down to
-`min_request_share` of `max_docs`/`max_bytes`), every request answered without throttling grows it back
-by an eighth of the full size.
+Waits and request sizes follow what gets through. A request that indexed some items is no stall, even if
+most were throttled (at 95% throttling a full-size request still indexes ~5%: shrinking it or backing off
+exponentially would only slow the object down): a short jittered pause follows, up to `backoff_base` for a
+full-size request and proportionally less for a smaller one (down to 15%), and the requests grow back
+by an eighth of the full size. A request that indexed nothing is a stall when it failed as a whole, or when
+nothing getting through was unlikely (1%) at the share of items the cluster has been taking, over
+the items sent since something was last indexed (so a single item at 95% gets ~90 tries at short pauses).
+Each stall in a row doubles the backoff window (full jitter, `backoff_base` up to `backoff_cap`) and halves
+the requests (down to `min_request_share` of `max_docs`/`max_bytes`): under sustained "nothing got through"
+the cluster sees fewer and smaller requests. That share and the request size are kept across `send`
+calls; the stall count starts afresh with each (each object). A wait is never less than a `Retry-After`
+the cluster sends; a wait that would pass the deadline is shortened to leave time for a last request,
+if that still fits.
 
 Retries go on until the caller's deadline (a `time.monotonic()` value: DeadlineExceeded, with the unsent
 items and the cause) or, with `retry_for`, until nothing at all has been indexed for that long
@@ -25,6 +32,7 @@ from __future__ import annotations
 
 import gzip
 import logging
+import math
 import random as _random
 import re
 import time
@@ -61,7 +69,13 @@ BULK_FILTER_PATH = "errors,items.*.status,items.*.error"
 RETRYABLE_ITEM_ERROR_TYPES = frozenset({"es_rejected_execution_exception", "rejected_execution_exception"})
 MAX_DETAIL_CHARS = 500
 DEFAULT_MIN_REQUEST_SHARE = 0.25  # the smallest request under throttling, as a share of max_docs/max_bytes
-REQUEST_SHARE_STEP = 0.125  # what each request answered without throttling adds back
+REQUEST_SHARE_STEP = 0.125  # what each request that indexed something adds back
+# A request that indexed nothing is a stall when, at the share of items the cluster has been taking, that
+# had at most a 1% chance (e^-4.6) over the items sent since something was last indexed. (At 95% throttling
+# an object's last item needs up to ~90 tries; an object whose part settles nothing is not handed on.)
+STALL_EVIDENCE = 4.6
+MIN_PAUSE_SHARE = 0.15  # of backoff_base: the pause window after a small request that was no stall (~35 ms on average)
+MIN_LAST_REQUEST_SECONDS = 0.05  # kept for a last request before the deadline (or twice the last one's time)
 
 
 class BulkRequestError(Exception):
@@ -166,6 +180,11 @@ class OpenSearchSink:
         self.compress_level = compress_level
         self._sleep, self._random, self._clock = sleep, random, clock
         self.stats = ShipperStats()
+        self._stalls = 0  # stalls in a row (see _judge) in this send
+        self._blind = 0  # items sent in this send since the last request that settled any
+        self._taken = (0.0, 0.0)  # (items settled, items sent), decaying, across sends: the share the cluster takes
+        self._request_seconds = 0.0  # how long the last request took
+        self._cut_short = False  # the last request's timeout was shortened to end at the deadline
         self.request_share = 1.0  # the size of the next request, as a share of max_docs/max_bytes (AIMD)
         self._trouble: tuple[str, float] | None = None  # (last failure, since when) until a request goes through
         self._retry_after: float | None = None  # from the last response's Retry-After header
@@ -197,8 +216,11 @@ class OpenSearchSink:
         rejections: list[Rejection] = []
         pending: deque[BulkItem] = deque(items)
         halves: list[list[BulkItem]] = []  # after a 413: requests sent exactly as split (a stack)
-        stalls = 0  # requests in a row that indexed nothing
         attempts = 0  # requests since something was last indexed
+        # Each object starts the backoff afresh (the share the cluster takes is remembered): carried over,
+        # one object's unlucky tail put the next ones straight into long waits, and at 95% throttling an
+        # object with a few items left then got two or three tries in its share of the invocation.
+        self._stalls = self._blind = 0
         progress_at = self._clock()  # when an item was last indexed or rejected for good (or the start)
         while halves or pending:
             batch = halves.pop() if halves else self._take(pending)
@@ -206,19 +228,18 @@ class OpenSearchSink:
                 unsent = [*batch, *(item for half in reversed(halves) for item in half), *pending]
                 raise DeadlineExceeded(len(unsent), self.cause(), unsent, rejections)
             attempts += 1
-            retry, settled, throttled, unreachable = self._attempt(batch, rejections, halves, deadline)
+            started = self._clock()
+            retry, settled, answered, unreachable = self._attempt(batch, rejections, halves, deadline)
+            self._request_seconds = max(0.0, self._clock() - started)
+            if settled:
+                progress_at, attempts = self._clock(), 0
             if retry is None:  # answered in full, or split after a 413
                 if settled:
-                    progress_at, attempts, stalls = self._clock(), 0, 0
+                    self._judge(len(batch), settled, answered=True)
                 continue
             pending.extendleft(reversed(retry))
-            if settled:
-                progress_at, attempts, stalls = self._clock(), 0, 0
-            else:
-                stalls += 1
-            if throttled:
-                self.request_share = max(self.min_request_share, self.request_share / 2)
-            self._wait(stalls, deadline, progress_at, attempts, unreachable,
+            stalled = self._judge(len(batch), settled, answered)
+            self._wait(batch, stalled, deadline, progress_at, attempts, unreachable,
                        lambda: [*(item for half in reversed(halves) for item in half), *pending], rejections)
         return rejections
 
@@ -249,7 +270,7 @@ class OpenSearchSink:
 
     def _attempt(self, batch: list[BulkItem], rejections: list[Rejection], halves: list[list[BulkItem]],
                  deadline: float) -> tuple[list[BulkItem] | None, int, bool, bool]:
-        """Send `batch` once: (items to retry or None, items settled, throttled?, unreachable?)."""
+        """Send `batch` once: (items to retry or None, items settled, answered item by item?, unreachable?)."""
         self._retry_after = None
         try:
             response = self._post(batch, deadline)
@@ -259,7 +280,7 @@ class OpenSearchSink:
             if status == 413:
                 too_large = self._split_too_large(batch, halves)
                 rejections.extend(too_large)
-                return None, len(too_large), False, False
+                return None, len(too_large), True, False
             if not _request_error_is_retryable(error):
                 raise BulkRequestError(self.url, status, _error_detail(error, self.url)) from None
             unreachable = isinstance(error, TransportConnectionError)
@@ -270,8 +291,9 @@ class OpenSearchSink:
             throttled = status == 429 or (status == 403 and "throttl" in failure.lower())
             self.stats.retried_requests += 1
             self.stats.throttled_items += len(batch) if throttled else 0
-            self._troubled(failure)
-            return batch, 0, throttled or (isinstance(status, int) and status >= 500), unreachable
+            if not (unreachable and self._cut_short and self._trouble is not None):
+                self._troubled(failure)  # (a last request cut short by the deadline keeps the cause before it)
+            return batch, 0, False, unreachable
         except (SerializationError, _NotBulkResponse) as error:
             self.stats.retried_requests += 1
             self._troubled(f"HTTP 200 with a body that is not a bulk response ({_not_bulk_detail(error)}); "
@@ -281,8 +303,7 @@ class OpenSearchSink:
         settled = len(batch) - len(retry)
         if not retry:
             self._trouble = None
-            self.request_share = min(1.0, self.request_share + REQUEST_SHARE_STEP)
-            return None, settled, False, False
+            return None, settled, True, False
         statuses = sorted({status for _, status in retry})
         throttled = sum(1 for _, status in retry if status == 429 or status == 403)
         self.stats.throttled_items += throttled
@@ -294,12 +315,42 @@ class OpenSearchSink:
         since = self._trouble[1] if self._trouble is not None else self._clock()
         self._trouble = (failure, since)
 
-    def _wait(self, stalls: int, deadline: float, progress_at: float, attempts: int, unreachable: bool,
-              unsent: Callable[[], list[BulkItem]], rejections: list[Rejection]) -> None:
-        """Wait before the next request, or raise when the wait would pass the deadline or `retry_for`."""
-        # Full jitter: a random wait in [0, window), so throttled clients spread out. The window doubles
-        # with each request in a row that indexed nothing, and is `backoff_base` after one that indexed some.
-        window = min(self.backoff_cap, self.backoff_base * 2 ** max(0, stalls - 1))
+    def _judge(self, sent: int, settled: int, answered: bool) -> bool:
+        """Take in a request's outcome; True when it counts as a stall: the backoff window doubles and the
+        requests shrink (AIMD) only then. A request that settled something grows the requests back.
+
+        A request answered item by item that indexed nothing is a stall only when that is unlikely at the
+        share of items the cluster has been taking (kept across objects, updated when something goes
+        through): at 95% throttling a request of 1,250 items always gets some through, one of a single
+        item mostly does not and says nothing new; ~90 such items in a row without one indexed do (within one
+        send: each object starts afresh). A
+        request that failed as a whole (429, 5xx, timeout, not a bulk response) is always a stall."""
+        if settled:
+            items = self._blind + sent
+            keep = 0.5 ** (items / self.max_docs)  # the estimate remembers about one full request's worth
+            self._taken = (self._taken[0] * keep + settled, self._taken[1] * keep + items)
+            self._blind = self._stalls = 0
+            self.request_share = min(1.0, self.request_share + REQUEST_SHARE_STEP)
+            return False
+        self._blind += sent
+        share = self._taken[0] / self._taken[1] if self._taken[1] else 1.0
+        if answered and share < 1.0 and self._blind * -math.log1p(-share) < STALL_EVIDENCE:
+            return False  # bad luck with a small request, most likely: pause as after a partial success
+        self._stalls += 1
+        self.request_share = max(self.min_request_share, self.request_share / 2)
+        return True
+
+    def _wait(self, batch: list[BulkItem], stalled: bool, deadline: float, progress_at: float, attempts: int,
+              unreachable: bool, unsent: Callable[[], list[BulkItem]], rejections: list[Rejection]) -> None:
+        """Wait before the next request, or raise when even a shortened wait would leave no time for one more
+        request before the deadline, or the wait would pass `retry_for`."""
+        # Full jitter: a random wait in [0, window), so throttled clients spread out. After a stall the window
+        # doubles with each stall in a row; otherwise it is `backoff_base` for a full-size request and less
+        # for a smaller one (down to MIN_PAUSE_SHARE of it), so the items offered per second stay about the same.
+        if stalled:
+            window = min(self.backoff_cap, self.backoff_base * 2 ** max(0, self._stalls - 1))
+        else:
+            window = self.backoff_base * max(MIN_PAUSE_SHARE, self._size_share(batch))
         delay = self._random() * window
         if self._retry_after is not None:
             delay = max(delay, self._retry_after)
@@ -309,13 +360,22 @@ class OpenSearchSink:
             items = unsent()
             raise RetriesExhausted(len(items), failure, attempts, unreachable, now - progress_at, items, rejections)
         if now + delay >= deadline:
-            items = unsent()
-            raise DeadlineExceeded(len(items), self.cause(), items, rejections)
+            # The last attempt before the deadline instead of giving up early: wait what leaves time for one
+            # more request (never less than a Retry-After the cluster asked for).
+            last = deadline - now - max(MIN_LAST_REQUEST_SECONDS, 2 * self._request_seconds)
+            if last <= 0 or (self._retry_after is not None and last < self._retry_after):
+                items = unsent()
+                raise DeadlineExceeded(len(items), self.cause(), items, rejections)
+            delay = last
         log.warning("retrying %d items in %.1f s (%s): %s", len(unsent()), delay,
                     f"attempt {attempts + 1}" + (f", nothing indexed for {duration(now - progress_at)}"
                                                   if attempts > 1 else ""), failure)
         self.stats.backoff_seconds += delay
         self._sleep(delay)
+
+    def _size_share(self, batch: list[BulkItem]) -> float:
+        """How much of a full-size request `batch` was."""
+        return min(1.0, max(len(batch) / self.max_docs, sum(len(item.body) for item in batch) / self.max_bytes))
 
     def _split_too_large(self, pending: list[BulkItem], halves: list[list[BulkItem]]) -> list[Rejection]:
         if len(pending) == 1:
@@ -338,6 +398,7 @@ class OpenSearchSink:
         self.stats.bytes_sent += len(compressed)
         # Never wait on a response past the deadline; a timed-out request is retried or reported as pending.
         timeout = max(0.001, min(self.timeout, deadline - self._clock()))
+        self._cut_short = timeout < self.timeout
         return self._client.transport.perform_request(
             "POST",
             "/_bulk",

@@ -3,6 +3,7 @@
 
     .venv/bin/python scripts/throttle_scenario.py               # 20,000 lines in 4 objects; 70% and 95%
     .venv/bin/python scripts/throttle_scenario.py --lines 8000 --shares 0.7
+    .venv/bin/python scripts/throttle_scenario.py --skip-cli --shares 0.95   # the 95% handler run alone
 
 1. `python -m ingest run` (a subprocess, default --retry-for) of the objects at the first share: its exit code,
    time, and the documents the stand-in indexed.
@@ -95,7 +96,8 @@ class Context:
         return int((self.deadline - time.monotonic()) * 1000)
 
 
-def handler_runs(data: dict[str, bytes], share: float, max_invocations: int, context_seconds: float) -> None:
+def handler_runs(data: dict[str, bytes], share: float, max_invocations: int, context_seconds: float,
+                 verbose: bool = False) -> None:
     import boto3
     from moto import mock_aws
 
@@ -143,6 +145,12 @@ def handler_runs(data: dict[str, bytes], share: float, max_invocations: int, con
             objects_logged = [log for log in logs if str(log.get("message", "")).startswith("object ")]
             per_invocation.append(sum(log["lines"] for log in objects_logged))
             statuses.append(sorted(log["status"] for log in objects_logged))
+            for log in objects_logged:
+                if verbose or log["status"] == "failed":
+                    print(f"   invocation {len(statuses)}: {log['key'][-2:]} {log['status']} part {log.get('part')} "
+                          f"lines {log['lines']} {log.get('start_line')}->{log.get('done_line')} in {log.get('seconds')} s"
+                          f" ({log.get('backoff_seconds')} s backing off): {str(log.get('error', ''))[:160]}",
+                          file=sys.stderr)
             failed = {f["itemIdentifier"] for f in result["batchItemFailures"]}
             for record in records:
                 if record["messageId"] in failed:
@@ -159,7 +167,8 @@ def handler_runs(data: dict[str, bytes], share: float, max_invocations: int, con
               f"({'queue empty' if not left else f'{left} messages still queued'}) in {seconds:.0f} s; "
               f"lines settled per invocation {per_invocation} (sum {sum(per_invocation):,} of {lines:,}); "
               f"{len(endpoint.indexed):,} unique _ids indexed, {two_indices(endpoint)} in two indices; "
-              f"{dead} messages in the DLQ")
+              f"{dead} messages in the DLQ; {endpoint.stats.requests:,} requests, "
+              f"{endpoint.stats.throttled:,} items answered 429")
         print(f"   object statuses per invocation: {statuses}")
         handler._runtime = None
 
@@ -172,12 +181,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--context-seconds", type=float, default=20)
     parser.add_argument("--max-invocations", type=int, default=15)
     parser.add_argument("--skip-cli", action="store_true")
+    parser.add_argument("--verbose", action="store_true", help="each object part's log line on stderr (failed ones always)")
     args = parser.parse_args(argv)
     data = objects(args.lines, args.objects)
     if not args.skip_cli:
         cli_run(data, args.shares[0])
     for share in args.shares:
-        handler_runs(data, share, args.max_invocations, args.context_seconds)
+        handler_runs(data, share, args.max_invocations, args.context_seconds, args.verbose)
     return 0
 
 

@@ -64,7 +64,7 @@ def s3_lines_at(times: list[datetime]) -> list[str]:
 def test_an_object_that_keeps_running_out_of_time_is_finished_part_by_part(tmp_path, opensearch):
     opensearch.answer_item = throttle_share(0.7)
     fake_time = FakeTime()
-    sink = OpenSearchSink(opensearch.url, None, max_docs=500, sleep=fake_time.sleep, clock=fake_time.clock,
+    sink = OpenSearchSink(opensearch.url, None, max_docs=100, sleep=fake_time.sleep, clock=fake_time.clock,
                           random=random.Random(5).random)
     obj = local(tmp_path, S3_ACCESS_KEY.replace("/", "_"), s3_access_lines(1500))
     dead_letter = LocalDeadLetterWriter(tmp_path / "dead-letter")

@@ -172,7 +172,8 @@ def test_a_refused_connection_is_retried_until_the_deadline_then_everything_is_p
         sink.send([make_item(n) for n in range(1, 4)], deadline)
 
     assert raised.value.pending == 3
-    assert fake_time.sleeps == [1.0, 2.0, 4.0]  # the next 8 s wait would end past the deadline
+    # the next 8 s wait would end past the deadline: a shorter one leaves time for a last attempt
+    assert fake_time.sleeps == [1.0, 2.0, 4.0, pytest.approx(3.0 - 0.05)]
     assert fake_time.now < deadline
 
 
@@ -235,10 +236,10 @@ def test_a_403_that_is_not_throttling_names_the_missing_permission(cluster, fake
 
 # -- time budget ---------------------------------------------------------------------------------
 
-def test_when_the_next_wait_would_pass_the_deadline_it_raises_with_every_unsent_item_counted(cluster, fake_time):
+def test_when_no_wait_leaves_time_for_another_request_it_raises_with_every_unsent_item_counted(cluster, fake_time):
     items = [make_item(n) for n in range(1, 7)]  # three requests of two
     cluster.then(lambda request: bulk_reply(request, {"id-0002": QUEUE_FULL}))
-    deadline = fake_time.now + 0.4
+    deadline = fake_time.now + 0.04  # less than the time kept for a last request
 
     with pytest.raises(DeadlineExceeded) as raised:
         sink_for(cluster, fake_time, max_docs=2, backoff_base=1.0, random=lambda: 0.5).send(items, deadline)
@@ -276,13 +277,13 @@ def test_throttling_that_lets_some_items_through_is_retried_past_any_count_of_at
     stubborn = iter(range(40))
     cluster.default = lambda request: bulk_reply(
         request, {"id-0001": QUEUE_FULL} if next(stubborn, None) is not None else {})
-    items = [make_item(n) for n in range(1, 200)]
+    items = [make_item(n) for n in range(1, 1000)]
 
     rejections = sink_for(cluster, fake_time, retry_for=5, max_docs=16).send(items, FAR_AWAY)
 
     assert rejections == []
     assert all(r.ids[0] == "id-0001" for r in cluster.received[:41])  # it rides at the head of each request
-    assert {i for r in cluster.received for i in r.ids} == {item_id(n) for n in range(1, 200)}
+    assert {i for r in cluster.received for i in r.ids} == {item_id(n) for n in range(1, 1000)}
     assert max(fake_time.sleeps) <= 0.5  # each round indexed something: short pauses, no exponential growth
 
 
@@ -305,8 +306,9 @@ def test_when_time_runs_out_the_error_says_why_and_for_how_long(cluster, fake_ti
     with pytest.raises(DeadlineExceeded) as raised:
         sink_for(cluster, fake_time, random=lambda: 1.0).send([make_item(1)], fake_time.now + 250)
 
-    assert raised.value.cause == "items throttled (429) for 3 min 52 s"
-    assert str(raised.value) == "1 items still unsent when the time ran out: items throttled (429) for 3 min 52 s"
+    # waits of 0.5, 1, … 20 s, then a shorter one for a last attempt just before the deadline
+    assert raised.value.cause == "items throttled (429) for 4 min 10 s"
+    assert str(raised.value) == "1 items still unsent when the time ran out: items throttled (429) for 4 min 10 s"
 
 
 @pytest.mark.parametrize("reply, cause", [
@@ -319,7 +321,7 @@ def test_a_request_error_that_outlasts_the_time_is_named_with_its_status(cluster
     with pytest.raises(DeadlineExceeded) as raised:
         sink_for(cluster, fake_time, random=lambda: 1.0).send([make_item(1)], fake_time.now + 10)
 
-    assert raised.value.cause == f"{cause} for 8 s"
+    assert raised.value.cause == f"{cause} for 10 s"  # 1, 2 and 4 s, then a last attempt at 9.95 s
 
 
 def test_the_unsent_items_come_back_in_line_order_with_the_rejections_so_far(cluster, fake_time):
@@ -352,16 +354,17 @@ def test_a_200_with_an_html_page_is_retried_not_taken_as_a_failed_request(cluste
     assert len(cluster.received) == 3 and len(fake_time.sleeps) == 2
 
 
-def test_under_throttling_requests_shrink_and_grow_back_when_the_cluster_recovers(cluster, fake_time):
+def test_when_nothing_gets_through_requests_shrink_and_grow_back_when_the_cluster_recovers(cluster, fake_time):
     throttled_rounds = iter(range(3))
     cluster.default = lambda request: bulk_reply(
-        request, {request.ids[-1]: QUEUE_FULL} if next(throttled_rounds, None) is not None else {})
+        request, {i: QUEUE_FULL for i in request.ids} if next(throttled_rounds, None) is not None else {})
     items = [make_item(n) for n in range(1, 200)]
 
     sink_for(cluster, fake_time, max_docs=16, min_request_share=0.25).send(items, FAR_AWAY)
 
     sizes = [len(r.ids) for r in cluster.received]
-    # halved with each throttled request, not below a quarter; then an eighth of the full size back each time
+    # halved with each request that got nothing through, not below a quarter; then an eighth of the full
+    # size back with each request that indexed something
     assert sizes[:10] == [16, 8, 4, 4, 6, 8, 10, 12, 14, 16]
     assert sizes[10:12] == [16, 16]
 
@@ -375,6 +378,110 @@ def test_counts_throttled_items_and_seconds_spent_backing_off(cluster, fake_time
 
     assert sink.stats.throttled_items == 2 + 2
     assert sink.stats.backoff_seconds == pytest.approx(sum(fake_time.sleeps)) and sink.stats.backoff_seconds > 0
+
+
+# -- sustained throttling: what gets through sets the pace ---------------------------------------
+
+def one_in(every: int):
+    """A cluster taking one item in `every` it is sent (counted across requests), the rest answered 429."""
+    sent = iter(range(1, 10**9))
+    return lambda request: bulk_reply(request, {i: QUEUE_FULL for i in request.ids if next(sent) % every})
+
+
+def test_at_95_percent_throttling_requests_stay_full_size_with_short_pauses(cluster, fake_time):
+    # Each request still indexes ~5% of its items: that is no reason to shrink it or to back off
+    # exponentially; halving it would only halve what gets through per request.
+    cluster.default = one_in(20)
+    items = [make_item(n) for n in range(1, 401)]
+
+    assert sink_for(cluster, fake_time, max_docs=100, backoff_base=1.0, random=lambda: 1.0).send(items, FAR_AWAY) == []
+
+    sizes = [len(r.ids) for r in cluster.received]
+    assert sizes[:40] == [100] * 40
+    assert all(pause <= 1.0 for pause in fake_time.sleeps)  # never past backoff_base
+    # the pause follows the request's size: fewer items offered, a shorter pause (down to 15%)
+    assert fake_time.sleeps[0] == 1.0 and min(fake_time.sleeps) == 0.15
+
+
+def test_few_items_left_at_95_percent_get_short_pauses_until_nothing_getting_through_is_unlikely(cluster, fake_time):
+    sink = sink_for(cluster, fake_time, max_docs=20, backoff_base=1.0, backoff_cap=8.0, random=lambda: 1.0)
+    cluster.default = one_in(20)
+    sink.send([make_item(n) for n in range(1, 41)], FAR_AWAY)  # the cluster takes 1 item in 20
+    cluster.default = lambda request: bulk_reply(request, {i: QUEUE_FULL for i in request.ids})
+    fake_time.sleeps.clear()
+
+    with pytest.raises(DeadlineExceeded):
+        sink.send([make_item(99)], fake_time.now + 100)
+
+    # a single item not getting through 60 times in a row is likely enough at 5% (5%): no stall, short pauses
+    assert fake_time.sleeps[:60] == [0.15] * 60
+    # some 90 times in a row is not (1%): from there the backoff doubles up to the cap
+    grown = fake_time.sleeps.index(1.0)
+    assert 70 <= grown <= 120 and fake_time.sleeps[grown:grown + 5] == [1.0, 2.0, 4.0, 8.0, 8.0]
+
+
+def test_under_total_throttling_the_cluster_sees_fewer_and_smaller_requests(cluster, fake_time):
+    cluster.default = one_in(20)
+    sink = sink_for(cluster, fake_time, max_docs=100, backoff_base=0.5, backoff_cap=20.0, min_request_share=0.25,
+                    random=lambda: 1.0)
+    sink.send([make_item(n) for n in range(1, 201)], FAR_AWAY)
+    cluster.default = lambda request: bulk_reply(request, {i: QUEUE_FULL for i in request.ids})
+    cluster.received.clear()
+    start = fake_time.now
+
+    with pytest.raises(DeadlineExceeded):
+        sink.send([make_item(n) for n in range(1001, 1401)], start + 120)
+
+    sizes = [len(r.ids) for r in cluster.received]
+    assert sizes[:4] == [100, 50, 25, 25]  # halved with each request that got nothing through
+    assert len(sizes) <= 12  # in two minutes: the waits double up to 20 s
+
+
+def test_each_send_starts_the_backoff_afresh_but_remembers_the_share_the_cluster_takes(cluster, fake_time):
+    sink = sink_for(cluster, fake_time, max_docs=20, backoff_base=1.0, backoff_cap=100.0, random=lambda: 1.0)
+    cluster.default = one_in(20)
+    sink.send([make_item(n) for n in range(1, 41)], FAR_AWAY)  # the cluster takes 1 item in 20
+    cluster.default = lambda request: bulk_reply(request, {i: QUEUE_FULL for i in request.ids})
+    with pytest.raises(DeadlineExceeded):
+        sink.send([make_item(98)], fake_time.now + 200)  # ends deep in stalls: waits of 32 s and more
+    assert max(fake_time.sleeps) >= 32
+    fake_time.sleeps.clear()
+
+    with pytest.raises(DeadlineExceeded):
+        sink.send([make_item(99)], fake_time.now + 10)
+
+    # the next object's item is not put straight into long waits: at 5% taken, a few misses are no stall
+    assert fake_time.sleeps[:20] == [0.15] * 20
+
+
+def test_a_wait_never_outlasts_the_deadline_when_a_shorter_one_still_leaves_time_for_a_last_request(
+        cluster, fake_time):
+    cluster.then(*[lambda request: bulk_reply(request, {i: QUEUE_FULL for i in request.ids})] * 2)
+    deadline = fake_time.now + 3
+
+    assert sink_for(cluster, fake_time, backoff_base=1.0, random=lambda: 1.0).send([make_item(1)], deadline) == []
+
+    assert fake_time.sleeps == [1.0, pytest.approx(1.95)]  # not 2 s: the last request starts 0.05 s before
+    assert len(cluster.received) == 3 and fake_time.now < deadline
+
+
+def test_a_retry_after_longer_than_the_time_left_ends_the_send_without_waiting(cluster, fake_time):
+    cluster.then(Reply(429, "429 Too Many Requests", headers={"Retry-After": "30"}))
+
+    with pytest.raises(DeadlineExceeded) as raised:
+        sink_for(cluster, fake_time).send([make_item(1)], fake_time.now + 10)
+
+    assert raised.value.pending == 1 and fake_time.sleeps == [] and len(cluster.received) == 1
+
+
+def test_a_last_request_cut_short_by_the_deadline_keeps_the_cause_from_before(cluster, fake_time):
+    cluster.then(lambda request: bulk_reply(request, {i: QUEUE_FULL for i in request.ids}), Reply(200, None, hang=True))
+
+    with pytest.raises(DeadlineExceeded) as raised:
+        sink_for(cluster, fake_time, backoff_base=1.0, random=lambda: 1.0).send([make_item(1)], fake_time.now + 0.5)
+
+    assert fake_time.sleeps == [pytest.approx(0.45)] and len(cluster.received) == 2
+    assert raised.value.cause.startswith("items throttled (429) for")  # not "no answer in time"
 
 
 # -- configuration -------------------------------------------------------------------------------
