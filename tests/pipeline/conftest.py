@@ -25,6 +25,7 @@ from typing import Any, Callable
 from urllib.parse import parse_qs, quote_plus, urlsplit
 
 import pytest
+from fakes import FakeTime  # noqa: F401  one fake clock for the suite; the tests import it from here
 
 REPO = Path(__file__).resolve().parents[2]
 EVENT_FIXTURES = REPO / "tests" / "events"
@@ -239,24 +240,6 @@ def opensearch():
     yield recorder
     recorder.server.shutdown()
     recorder.server.server_close()
-
-
-class FakeTime:
-    """A monotonic clock that only moves when the code under test sleeps (or a test calls `advance`)."""
-
-    def __init__(self, start: float = 1000.0):
-        self.now = start
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 # -- AWS (moto) --------------------------------------------------------------------------------------

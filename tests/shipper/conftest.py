@@ -21,6 +21,7 @@ from typing import Any, Callable
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from fakes import FakeTime  # one fake clock for the suite
 
 from ingest.sinks import BulkItem
 
@@ -186,21 +187,6 @@ def cluster():
     scripted.release.set()
     scripted.server.shutdown()
     scripted.server.server_close()
-
-
-class FakeTime:
-    """A monotonic clock that only moves when the code under test sleeps."""
-
-    def __init__(self, start: float = 1000.0):
-        self.now = start
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 @pytest.fixture
