@@ -64,8 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
                                            "./dead-letter)")
     run.add_argument("--format", default="auto", choices=["auto", *sorted(FORMATS)], help="log format")
     run.add_argument("--include-raw", action="store_true", help="also keep each raw line in event.original")
-    run.add_argument("--alb-index-prefix", default="alb-logs", help="daily index <prefix>-YYYY.MM.DD")
-    run.add_argument("--s3-access-index-prefix", default="s3-access-logs", help="daily index <prefix>-YYYY.MM.DD")
+    for name, fmt in FORMATS.items():  # --alb-index-prefix, --s3-access-index-prefix, …
+        run.add_argument(f"--{name}-index-prefix", default=fmt.index_prefix, metavar="PREFIX",
+                         help=f"daily index <prefix>-YYYY.MM.DD for {name}")
     run.add_argument("--bulk-max-bytes", type=int, default=5 * 1024 * 1024, help="uncompressed bytes per request")
     run.add_argument("--bulk-max-docs", type=int, default=5000, help="documents per request")
     run.add_argument("--compress-level", type=int, choices=range(10), default=1, metavar="0-9",
@@ -159,7 +160,7 @@ def _run(args) -> int:
     else:
         dead_letter = LocalDeadLetterWriter(dead_letter_target)
     options = Options(log_format=args.format, include_raw=args.include_raw,
-                      index_prefixes={"alb": args.alb_index_prefix, "s3-access": args.s3_access_index_prefix},
+                      index_prefixes={name: getattr(args, f"{name.replace('-', '_')}_index_prefix") for name in FORMATS},
                       bulk_max_bytes=args.bulk_max_bytes, bulk_max_docs=args.bulk_max_docs,
                       max_line_bytes=args.max_line_bytes, max_failure_share=args.max_failure_share)
 

@@ -27,11 +27,12 @@ import enum
 import ipaddress
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Mapping, TypeVar
 from urllib.parse import urlsplit
 
 from .connection import endpoint_region_service, resolve_auth_mode
+from .formats import FORMATS
 
 __all__ = ["ConfigError", "Settings", "Auth", "LogFormat", "MAX_BULK_BYTES"]
 
@@ -65,10 +66,17 @@ class SigV4Service(enum.StrEnum):
     AOSS = "aoss"  # Amazon OpenSearch Serverless
 
 
-class LogFormat(enum.StrEnum):
-    AUTO = "auto"
-    ALB = "alb"
-    S3_ACCESS = "s3-access"
+# LOG_FORMAT: auto, or a format's name (LogFormat.ALB is "alb", LogFormat.ALB_CONNECTION "alb-connection").
+LogFormat = enum.StrEnum("LogFormat", {"AUTO": "auto", **{name.upper().replace("-", "_"): name for name in FORMATS}})
+
+
+def index_prefix_variable(format_name: str) -> str:
+    """The environment variable naming a format's index prefix: ALB_INDEX_PREFIX, S3_ACCESS_INDEX_PREFIX…"""
+    return format_name.upper().replace("-", "_") + "_INDEX_PREFIX"
+
+
+def default_index_prefixes() -> dict[str, str]:
+    return {name: fmt.index_prefix for name, fmt in FORMATS.items()}
 
 
 @dataclass(frozen=True)
@@ -79,8 +87,7 @@ class Settings:
     region: str | None = None  # from AWS_REGION / AWS_DEFAULT_REGION; required for sigv4
     secret_id: str | None = None  # Secrets Manager secret holding {"username", "password"}; basic only
     timeout_seconds: int = 30
-    alb_index_prefix: str = "alb-logs"
-    s3_access_index_prefix: str = "s3-access-logs"
+    index_prefixes: dict[str, str] = field(default_factory=default_index_prefixes)  # format name -> prefix
     bulk_max_bytes: int = 5 * 1024 * 1024
     bulk_max_docs: int = 5000
     bulk_compress_level: int = 1  # gzip level of bulk bodies: 0-3 igzip (fast), 4-9 zlib (smaller)
@@ -159,8 +166,8 @@ class Settings:
             region=region,
             secret_id=secret_id,
             timeout_seconds=reader.integer("OPENSEARCH_TIMEOUT_SECONDS", 30, minimum=1, maximum=MAX_LAMBDA_SECONDS),
-            alb_index_prefix=_index_prefix(reader, "ALB_INDEX_PREFIX", "alb-logs"),
-            s3_access_index_prefix=_index_prefix(reader, "S3_ACCESS_INDEX_PREFIX", "s3-access-logs"),
+            index_prefixes={name: _index_prefix(reader, index_prefix_variable(name), fmt.index_prefix)
+                            for name, fmt in FORMATS.items()},
             bulk_max_bytes=reader.integer("BULK_MAX_BYTES", 5 * 1024 * 1024, minimum=1, maximum=MAX_BULK_BYTES),
             bulk_max_docs=reader.integer("BULK_MAX_DOCS", 5000, minimum=1),
             bulk_compress_level=reader.integer("BULK_COMPRESS_LEVEL", 1, minimum=0, maximum=9),

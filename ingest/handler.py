@@ -56,7 +56,7 @@ class _Runtime:
         self.dead_letter = DeadLetterWriter(self.s3, settings.dead_letter_bucket, settings.dead_letter_prefix)
         self.options = Options(
             log_format=settings.log_format.value,
-            index_prefixes={"alb": settings.alb_index_prefix, "s3-access": settings.s3_access_index_prefix},
+            index_prefixes=settings.index_prefixes,
             include_raw=settings.include_raw_line,
             bulk_max_bytes=settings.bulk_max_bytes,
             bulk_max_docs=settings.bulk_max_docs,

@@ -327,7 +327,7 @@ def into_opensearch(lines: int) -> list[dict]:
     try:
         code = script("bootstrap_opensearch").main(
             ["--opensearch-url", url, "--auth", os.environ.get("OPENSEARCH_AUTH", "auto") if node is None else "none",
-             "--skip-dashboards", "--alb-prefix", prefixes["alb"], "--s3-prefix", prefixes["s3-access"]],
+             "--skip-dashboards", *[arg for name, prefix in prefixes.items() for arg in (f"--{name}-prefix", prefix)]],
             out=io.StringIO(), err=sys.stderr)
         if code:
             raise SystemExit("--opensearch: the bootstrap failed")

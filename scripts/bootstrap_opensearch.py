@@ -38,11 +38,14 @@ from ingest.connection import (  # noqa: E402
     tls_reason,
 )
 from ingest.errors import run_main  # noqa: E402
+from ingest.formats import FORMATS  # noqa: E402
 
 ASSETS = REPO_ROOT / "opensearch"
-DEFAULT_PREFIXES = {"alb": "alb-logs", "s3": "s3-access-logs"}
-# Saved objects per family; each file holds one index-pattern whose title is "<prefix>-*".
-NDJSON_FILES = {"alb": "alb-logs.ndjson", "s3": "s3-access-logs.ndjson"}
+# One family per log format (ingest.formats.FORMATS), named after it: its default index prefix names
+# its index template, its retention policy and its saved objects (each file holds one index-pattern
+# whose title is "<prefix>-*").
+DEFAULT_PREFIXES = {name: fmt.index_prefix for name, fmt in FORMATS.items()}
+NDJSON_FILES = {name: f"{prefix}.ndjson" for name, prefix in DEFAULT_PREFIXES.items()}
 DEFAULT_RETENTION_DAYS = 30
 PREFIX_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,200}$")  # a valid index name start, no wildcards
 
@@ -129,8 +132,11 @@ def saved_objects(prefixes: dict[str, str]) -> list[tuple[str, bytes, int]]:
     """(filename, ndjson bytes, object count) per family, index-pattern titles following the prefix."""
     out = []
     for family, name in NDJSON_FILES.items():
+        path = ASSETS / "dashboards" / name
+        if not path.exists():  # a format without dashboards yet
+            continue
         lines = []
-        for line in (ASSETS / "dashboards" / name).read_text(encoding="utf-8").splitlines():
+        for line in path.read_text(encoding="utf-8").splitlines():
             if not line.strip():
                 continue
             obj = json.loads(line)
@@ -379,8 +385,10 @@ def parse_args(argv):
     p.add_argument("--retention-days", type=int, default=DEFAULT_RETENTION_DAYS, help="delete indices this old")
     p.add_argument("--shards", type=int, help="primary shards per daily index (default 1)")
     p.add_argument("--replicas", type=int, help="replicas per daily index (default 1)")
-    p.add_argument("--alb-prefix", default=DEFAULT_PREFIXES["alb"], help="as ALB_INDEX_PREFIX in the Lambda")
-    p.add_argument("--s3-prefix", default=DEFAULT_PREFIXES["s3"], help="as S3_ACCESS_INDEX_PREFIX in the Lambda")
+    for name, default in DEFAULT_PREFIXES.items():  # --alb-prefix, --s3-access-prefix, …
+        variable = name.upper().replace("-", "_") + "_INDEX_PREFIX"
+        p.add_argument(f"--{name}-prefix", default=default, metavar="PREFIX", help=f"as {variable} in the Lambda")
+    p.add_argument("--s3-prefix", dest="s3_access_prefix", help=argparse.SUPPRESS)  # its name until 2026-12
     p.add_argument("--attach-existing", action="store_true",
                    help="also attach the retention policy to indices that already exist")
     p.add_argument("--skip-dashboards", action="store_true", help="install templates and ISM only")
@@ -395,11 +403,15 @@ def parse_args(argv):
         value = getattr(args, name)
         if value is not None and value < (1 if name == "shards" else 0):
             p.error(f"--{name} out of range: {value}")
-    for flag, value in (("--alb-prefix", args.alb_prefix), ("--s3-prefix", args.s3_prefix)):
+    args.prefixes = {name: getattr(args, name.replace("-", "_") + "_prefix") for name in DEFAULT_PREFIXES}
+    for name, value in args.prefixes.items():
         if not PREFIX_RE.match(value):
-            p.error(f"{flag} {value!r} is not a valid index name prefix (lowercase letters, digits, . _ -)")
-    if args.alb_prefix == args.s3_prefix:
-        p.error("--alb-prefix and --s3-prefix must differ")
+            p.error(f"--{name}-prefix {value!r} is not a valid index name prefix (lowercase letters, digits, . _ -)")
+    seen: dict[str, str] = {}
+    for name, value in args.prefixes.items():
+        if value in seen:
+            p.error(f"--{seen[value]}-prefix and --{name}-prefix must differ")
+        seen[value] = name
     return args
 
 
@@ -425,7 +437,7 @@ def _bootstrap(args, out, err, boto3_session: Any, prompt: Callable[[str], str])
             except ValueError as error:  # --ca-bundle that does not exist
                 raise BootstrapError(str(error)) from None
         runner = Runner(session, dry_run=args.dry_run, timeout=args.timeout, out=out)
-        prefixes = {"alb": args.alb_prefix, "s3": args.s3_prefix}
+        prefixes = args.prefixes
         tenant = args.tenant if args.tenant != "" else None
 
         for name, body in component_templates(args.shards, args.replicas):

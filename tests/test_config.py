@@ -6,6 +6,7 @@ import dataclasses
 import pytest
 
 from ingest.config import Auth, ConfigError, LogFormat, Settings
+from ingest.formats import FORMATS
 
 MINIMAL = {
     "OPENSEARCH_URL": "https://search-logs-abc.eu-west-1.es.amazonaws.com",
@@ -34,8 +35,7 @@ def test_minimal_environment_gives_the_documented_defaults():
         region="eu-west-1",
         secret_id=None,
         timeout_seconds=30,
-        alb_index_prefix="alb-logs",
-        s3_access_index_prefix="s3-access-logs",
+        index_prefixes={name: fmt.index_prefix for name, fmt in FORMATS.items()},
         bulk_max_bytes=5_242_880,
         bulk_max_docs=5000,
         bulk_compress_level=1,
@@ -83,7 +83,7 @@ def test_every_variable_is_read_and_typed():
         "aoss",
     )
     assert (s.timeout_seconds, s.bulk_max_bytes, s.bulk_max_docs, s.time_margin_seconds) == (45, 10485760, 2000, 30)
-    assert (s.alb_index_prefix, s.s3_access_index_prefix, s.dead_letter_prefix) == ("prod-alb", "prod-s3", "dl/")
+    assert (s.index_prefixes["alb"], s.index_prefixes["s3-access"], s.dead_letter_prefix) == ("prod-alb", "prod-s3", "dl/")
     assert s.include_raw_line is True
     assert s.log_format is LogFormat.S3_ACCESS
     assert (s.log_level, s.metrics_namespace) == ("DEBUG", "Team/AccessLogs")

@@ -1,7 +1,11 @@
 """Log formats: one module per format behind the `LogFormat` interface, and detection.
 
-Adding a format: write `ingest/formats/<name>.py` with an object implementing `LogFormat`, add it
-to FORMATS below, and give it tests.
+Adding a format: write `ingest/formats/<name>.py` with an object implementing `LogFormat` that
+declares its `fields` (ingest/formats/fields.py), add it to FORMATS below (at the end: the order
+sets template priorities), run `python opensearch/templates/build.py` (its component and index
+templates, retention policy and docs/documents.md table), add its AWS documentation examples as
+tests/formats/data/<name>_doc_examples.log, its dashboard to opensearch/dashboards/build.py, and
+give it tests. The settings, command-line flags and bootstrap pick it up from FORMATS.
 """
 from __future__ import annotations
 
@@ -43,12 +47,12 @@ def detect(key: str, first_line: str | None = None) -> LogFormat:
     """The format of an object, from its key (AWS's naming), else from its first line.
 
     Raises Unsupported, naming what the object is when we know."""
-    for pattern, what in _ELB_SIBLINGS:
-        if pattern.search(key):
-            raise Unsupported(f"{what} (not an ALB access log): not supported")
     for fmt in FORMATS.values():
         if fmt.key_matches(key):
             return fmt
+    for pattern, what in _ELB_SIBLINGS:
+        if pattern.search(key):
+            raise Unsupported(f"{what} (not an ALB access log): not supported")
     if first_line:
         for fmt in FORMATS.values():
             if fmt.line_matches(first_line):

@@ -77,6 +77,7 @@ _SLOW = [(name, re.compile((p or "(.*)") + r"\Z", re.ASCII), group_count(p or "(
 
 class AlbFormat(PatternDetection):
     name = "alb"
+    title = "ALB access logs"
     dataset = "aws.elb"
     index_prefix = "alb-logs"
 

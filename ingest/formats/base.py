@@ -24,8 +24,12 @@ class ParseError(ValueError):
 
 class LogFormat(Protocol):
     name: str  # command-line name, e.g. "alb"
+    title: str  # for people, e.g. "ALB access logs"
     dataset: str  # event.dataset, e.g. "aws.elb"
     index_prefix: str  # default daily index prefix, e.g. "alb-logs"
+    # The document fields, declared once (ingest/formats/fields.py): templates, docs and checks come
+    # from it. Empty for ALB and S3 access logs, whose templates predate the declarations.
+    fields: tuple = ()
 
     def key_matches(self, key: str) -> bool:
         """Whether an S3 object key is named the way AWS names this format's log objects."""

@@ -63,6 +63,7 @@ _MONTHS = {m: f"{i:02d}" for i, m in enumerate(
 
 class S3AccessFormat(PatternDetection):
     name = "s3-access"
+    title = "S3 server access logs"
     dataset = "aws.s3access"
     index_prefix = "s3-access-logs"
 

@@ -29,9 +29,16 @@ from pathlib import Path
 import pytest
 import requests
 
+from ingest.formats import FORMATS
+
 REPO = Path(__file__).resolve().parents[2]
 REQUIRE = os.environ.get("INGEST_REQUIRE_OPENSEARCH") == "1"
-DEFAULT_PREFIXES = {"alb": "alb-logs", "s3-access": "s3-access-logs"}
+DEFAULT_PREFIXES = {name: fmt.index_prefix for name, fmt in FORMATS.items()}
+
+
+def prefix_flags(prefixes: dict[str, str]) -> list[str]:
+    """bootstrap_opensearch.py's flags for these index prefixes (--alb-prefix P …)."""
+    return [arg for name, prefix in prefixes.items() for arg in (f"--{name}-prefix", prefix)]
 ALB_LINES, S3_LINES, LINES_PER_FILE, UNPARSABLE_LINES = 6000, 6000, 1500, 25
 
 
@@ -142,8 +149,7 @@ class Loaded:
 
 def run_bootstrap(cluster: Cluster) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
-    argv = ["--opensearch-url", cluster.url, "--skip-dashboards",
-            "--alb-prefix", cluster.prefixes["alb"], "--s3-prefix", cluster.prefixes["s3-access"]]
+    argv = ["--opensearch-url", cluster.url, "--skip-dashboards", *prefix_flags(cluster.prefixes)]
     if cluster.local:
         argv += ["--auth", "none"]
     else:

@@ -15,6 +15,8 @@ import re
 import sys
 from pathlib import Path
 
+from ingest.formats import FORMATS
+
 REPO = Path(__file__).resolve().parents[2]
 ASSETS = REPO / "opensearch"
 COMPONENT_DIR = ASSETS / "templates" / "component"
@@ -24,7 +26,7 @@ DASHBOARDS_DIR = ASSETS / "dashboards"
 COOKBOOK = ASSETS / "queries" / "cookbook.md"
 
 # Index template file stem -> the family it serves (and the pattern its index-pattern uses).
-FAMILIES = {"alb-logs": "alb-logs-*", "s3-access-logs": "s3-access-logs-*"}
+FAMILIES = {fmt.index_prefix: f"{fmt.index_prefix}-*" for fmt in FORMATS.values()}
 
 NUMERIC_TYPES = {"long", "integer", "short", "byte", "double", "float", "half_float", "scaled_float",
                  "unsigned_long"}
