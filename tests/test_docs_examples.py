@@ -32,7 +32,7 @@ def shown() -> list[list[dict]]:
 
 def test_the_example_documents_in_the_docs_are_what_the_parsers_write():
     alb = doc_example("alb_doc_examples.log", "https 2018-07-02T22:23:00.186641Z app/my-loadbalancer")
-    s3 = doc_example("s3_doc_examples.log", "79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be "
+    s3 = doc_example("s3_access_doc_examples.log", "79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be "
                                             "DOC-EXAMPLE-BUCKET1 [06/Feb/2019:00:00:38")
     assert shown() == [encoded("alb", ALB_KEY, alb), encoded("s3-access", S3_KEY, s3),
                        encoded("s3-access", S3_KEY, s3[:140], line_number=7)]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from .fields import field
 from .base import (JSON_INT, ParseError, PatternDetection, UnclosedQuote, group_count, json_list, line_patterns, possible_time,
                    slow_tokens, split_request, url_members)
 
@@ -53,6 +54,49 @@ FIELDS = [
     ("request_transform_status", True, None),
     ("ip_address", False, None),
 ]
+# The document fields, declared once (ingest/formats/fields.py): the templates and docs/documents.md
+# are written from this.
+DOCUMENT_FIELDS = (
+    field("type", "aws.elb.type"),
+    field("time", "@timestamp", "date"),
+    field("elb", "aws.elb.elb"),
+    field("client:port", ("source.ip", "source.port"), ("ip", "integer")),
+    field("target:port", ("destination.ip", "destination.port"), ("ip", "integer"), "absent for `-`"),
+    field("request_processing_time", "aws.elb.request_processing_time", "float", "seconds (absent for `-1`)"),
+    field("target_processing_time", "aws.elb.target_processing_time", "float", "seconds (absent for `-1`)"),
+    field("response_processing_time", "aws.elb.response_processing_time", "float", "seconds (absent for `-1`)"),
+    field("elb_status_code", "http.response.status_code", "integer"),
+    field("target_status_code", "aws.elb.target_status_code", "integer"),
+    field("received_bytes", "http.request.bytes", "long"),
+    field("sent_bytes", "http.response.bytes", "long"),
+    field("request", ("http.request.method", "url.original", "http.version", "url.scheme", "url.domain",
+                      "url.port", "url.path", "url.query"),
+          ("keyword", "text_keyword", "keyword", "keyword", "keyword", "integer", "text_keyword", "url_keyword"),
+          "`http.version` is `1.1`, `2.0`…; no decoding"),
+    field("user_agent", "user_agent.original", "text_keyword"),
+    field("ssl_cipher", "aws.elb.ssl_cipher"),
+    field("ssl_protocol", "aws.elb.ssl_protocol"),
+    field("target_group_arn", "aws.elb.target_group_arn"),
+    field("trace_id", "aws.elb.trace_id"),
+    field("domain_name", "aws.elb.domain_name"),
+    field("chosen_cert_arn", "aws.elb.chosen_cert_arn"),
+    field("matched_rule_priority", "aws.elb.matched_rule_priority", "integer", "`-1` kept: rule-evaluation error"),
+    field("request_creation_time", "aws.elb.request_creation_time", "date"),
+    field("actions_executed", "aws.elb.actions_executed", "keyword", "a list"),
+    field("redirect_url", "aws.elb.redirect_url", "url_keyword"),
+    field("error_reason", "aws.elb.error_reason"),
+    field("target:port_list", "aws.elb.target_port_list", "keyword", "a list"),
+    field("target_status_code_list", "aws.elb.target_status_code_list", "keyword", "a list"),
+    field("classification", "aws.elb.classification"),
+    field("classification_reason", "aws.elb.classification_reason"),
+    field("conn_trace_id", "aws.elb.conn_trace_id"),
+    field("transformed_host", "aws.elb.transformed_host"),
+    field("transformed_uri", "aws.elb.transformed_uri", "url_keyword"),
+    field("request_transform_status", "aws.elb.request_transform_status"),
+    field("ip_address", "aws.elb.ip_address", "keyword", "the LB node"),
+    field("anything after (35+)", "aws.elb.extra_fields", "long_keyword",
+          "a list; bare `-` placeholders are dropped", numbered=False),
+)
 REQUIRED = 12
 COMMON = 29  # every line since 2020 has at least these
 KNOWN = len(FIELDS)
@@ -78,6 +122,7 @@ _SLOW = [(name, re.compile((p or "(.*)") + r"\Z", re.ASCII), group_count(p or "(
 class AlbFormat(PatternDetection):
     name = "alb"
     title = "ALB access logs"
+    fields = DOCUMENT_FIELDS
     dataset = "aws.elb"
     index_prefix = "alb-logs"
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timezone
 
+from .fields import field
 from .base import (JSON_INT, ParseError, PatternDetection, UnclosedQuote, json_escape, json_list, line_patterns, possible_time,
                    slow_tokens, split_request, url_members)
 
@@ -47,6 +48,39 @@ _FIELDS = [
     r"([^ ]+)",  # 26 aclRequired
     r"([^ ]+)",  # 27 region (newest; AWS's examples end with it)
 ]
+# The document fields, declared once (ingest/formats/fields.py): the templates and docs/documents.md
+# are written from this.
+DOCUMENT_FIELDS = (
+    field("Bucket Owner", "aws.s3access.bucket_owner"),
+    field("Bucket", "aws.s3access.bucket"),
+    field("Time", "@timestamp", "date", "converted to UTC"),
+    field("Remote IP", "source.ip", "ip"),
+    field("Requester", "aws.s3access.requester"),
+    field("Request ID", "aws.s3access.request_id"),
+    field("Operation", "aws.s3access.operation"),
+    field("Key", "aws.s3access.key", "key_keyword", "as logged, URL-encoded"),
+    field("Request-URI", ("http.request.method", "url.original", "http.version", "url.path", "url.query"),
+          ("keyword", "text_keyword", "keyword", "text_keyword", "url_keyword")),
+    field("HTTP status", "http.response.status_code", "integer"),
+    field("Error Code", "aws.s3access.error_code"),
+    field("Bytes Sent", "http.response.bytes", "long", "`-` is 0, as AWS documents"),
+    field("Object Size", "aws.s3access.object_size", "long"),
+    field("Total Time", "aws.s3access.total_time", "long", "ms"),
+    field("Turn-Around Time", "aws.s3access.turn_around_time", "long", "ms"),
+    field("Referer", "http.request.referrer", "long_keyword"),
+    field("User-Agent", "user_agent.original", "text_keyword"),
+    field("Version Id", "aws.s3access.version_id"),
+    field("Host Id", "aws.s3access.host_id"),
+    field("Signature Version", "aws.s3access.signature_version"),
+    field("Cipher Suite", "aws.s3access.cipher_suite"),
+    field("Authentication Type", "aws.s3access.authentication_type"),
+    field("Host Header", "aws.s3access.host_header"),
+    field("TLS version", "aws.s3access.tls_version"),
+    field("Access Point ARN", "aws.s3access.access_point_arn"),
+    field("aclRequired", "aws.s3access.acl_required"),
+    field("Source region", "aws.s3access.source_region", "keyword", "the newest field"),
+    field("anything after", "aws.s3access.extra_fields", "long_keyword", "a list", numbered=False),
+)
 REQUIRED = 17  # through User-Agent: the layout of the oldest logs still found in buckets
 COMMON = 26  # through aclRequired (2022)
 # The fast path: an unquoted token holding a `"` must go the slow (escaping) way.
@@ -64,6 +98,7 @@ _MONTHS = {m: f"{i:02d}" for i, m in enumerate(
 class S3AccessFormat(PatternDetection):
     name = "s3-access"
     title = "S3 server access logs"
+    fields = DOCUMENT_FIELDS
     dataset = "aws.s3access"
     index_prefix = "s3-access-logs"
 

@@ -30,7 +30,7 @@ def load_examples(filename: str) -> dict[str, str]:
 
 
 ALB_EXAMPLES = load_examples("alb_doc_examples.log")
-S3_EXAMPLES = load_examples("s3_doc_examples.log")
+S3_EXAMPLES = load_examples("s3_access_doc_examples.log")
 
 
 def pytest_generate_tests(metafunc):
