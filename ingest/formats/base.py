@@ -188,3 +188,29 @@ def url_members(url: str, absolute: bool) -> str:
     if query:
         out += ',"query":"' + query + '"'
     return out
+
+
+# `TLSv1.2` (ALB, Classic), `tlsv12` (NLB), `SSLv3`: ECS splits them into a protocol and a version.
+_TLS_VERSION = re.compile(r"([A-Za-z]+)v([0-9])\.?([0-9])?\Z")
+
+
+def tls_version_members(logged: str) -> str:
+    """JSON members of tls.* for a logged protocol version (`tlsv12` → protocol `tls`, version
+    `1.2`); a form not seen before goes whole into tls.version rather than being lost. `logged`
+    must already be JSON-safe."""
+    m = _TLS_VERSION.match(logged)
+    if m is None:
+        return '"version":"' + logged + '"'
+    protocol, major, minor = m.groups()
+    return ('"version_protocol":"' + protocol.lower() + '","version":"' + major
+            + ("." + minor if minor is not None else "") + '"')
+
+
+def extra_fields_member(rest: str | None) -> str:
+    """`,"extra_fields":[…]` for what follows the last known field of a line (its space-separated
+    tokens, quotes and all), or "" when that is nothing but `-` placeholders (AWS writes them
+    before it documents a field)."""
+    if rest is None:
+        return ""
+    kept = [json_escape(t) for t in rest.split(" ") if t.strip('"-')]
+    return ',"extra_fields":' + json_list(kept) if kept else ""
