@@ -556,7 +556,8 @@ def s3_objects() -> list[dict]:
 def nlb_objects() -> list[dict]:
     f = Family("nlb", "nlb-logs-*", "NLB", byte_fields=("aws.nlb.received_bytes", "aws.nlb.sent_bytes"))
     handshake = "aws.nlb.tls_handshake_time"
-    failed = f"not {handshake}:*"  # AWS logs `-` for a handshake that failed (or never happened)
+    # AWS logs `-` for a handshake that failed; failure records have no handshake time either.
+    failed = f"not {handshake}:* and not tags:parse_failure"
 
     f.metric("kpis", "Totals", [
         count("1", "TLS connections"),
@@ -661,7 +662,8 @@ def clb_objects() -> list[dict]:
     ], axis_title="Seconds")
     f.pie("listener-kinds", "HTTP(S) requests and TCP/SSL connections", [
         count(), filters("2", "segment", [("HTTP(S) requests", "http.request.method:*"),
-                                           ("TCP/SSL connections", "not http.request.method:*")])])
+                                           ("TCP/SSL connections",
+                                            "not http.request.method:* and not tags:parse_failure")])])
     f.pie("status-codes", "Load balancer status codes", [count(), terms(STATUS, "2", "segment", size=20)])
     f.pie("backend-status-codes", "Backend status codes", [
         count(), terms("aws.clb.backend_status_code", "2", "segment", size=20)])
