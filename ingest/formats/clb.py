@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from .base import (JSON_INT, ParseError, PatternDetection, UnclosedQuote, extra_fields_member, json_escape, line_patterns,
+from .base import (JSON_INT, ParseError, SpaceSeparated, SpaceSeparatedFormat, UnclosedQuote, extra_fields_member,
                    possible_time, slow_tokens, split_request, tls_version_members, url_members)
 from .fields import field
 
@@ -40,9 +40,8 @@ REQUIRED = 12  # through the request: the layout before 2015
 COMMON = 15
 # Fast: an unquoted token holding a `"` must go the slow (escaping) way. Slow: quoted values may
 # hold backslash-escaped quotes; the groups are JSON-escaped afterwards.
-_FAST_RECENT, _FAST_ANY = line_patterns([p.replace("[^ ]", '[^ "]') for _, p in _FIELDS], REQUIRED, COMMON)
-_SLOW_RECENT, _SLOW_ANY = line_patterns([p.replace(_QUOTED, r'"((?:[^"\\]|\\.)*)"') for _, p in _FIELDS],
-                                        REQUIRED, COMMON)
+_LINE_FIELDS = SpaceSeparated([p.replace("[^ ]", '[^ "]') for _, p in _FIELDS],
+                              [p.replace(_QUOTED, r'"((?:[^"\\]|\\.)*)"') for _, p in _FIELDS], REQUIRED, COMMON)
 _CHECKS = [(name, re.compile(p + r"\Z", re.ASCII)) for name, p in _FIELDS]
 
 _NOTE_SECONDS = "seconds; absent when AWS logs -1 (not dispatched, or the backend closed early)"
@@ -70,40 +69,6 @@ FIELDS = (
     field("fields after the last known one", "aws.clb.extra_fields",
           note="what AWS appends later; `-` placeholders dropped", numbered=False),
 )
-
-
-class ClbFormat(PatternDetection):
-    name = "clb"
-    title = "Classic Load Balancer access logs"
-    dataset = "aws.clb"
-    index_prefix = "clb-logs"
-    fields = FIELDS
-
-    # …/AWSLogs/<account>/elasticloadbalancing/<region>/yyyy/mm/dd/
-    #   <account>_elasticloadbalancing_<region>_<name>_<end>_<ip>_<random>.log: a Classic load
-    # balancer's name holds only letters, digits and hyphens (so never `app.` or `net.`); the
-    # objects are plain text, a `.gz` is tolerated (the reader gunzips by magic bytes).
-    _KEY = re.compile(
-        r"(?:^|/)AWSLogs/\d{12}/elasticloadbalancing/[^/]+/\d{4}/\d\d/\d\d/"
-        r"\d{12}_elasticloadbalancing_[^_/]+_[A-Za-z0-9-]+_\d{8}T\d{4}Z_[^_/]+_[^_/]+\.log(?:\.gz)?\Z")
-    # time name client-ip:port: an ALB connection log has an IP, then a bare port, where the name is.
-    _LINE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z [A-Za-z0-9-]+ [0-9A-Fa-f.:\[\]]+:\d+ ")
-
-    def to_json(self, line: str, safe: bool = False) -> tuple[str, str]:
-        """`safe`: the caller checked that the line has no backslash or control character."""
-        if safe:
-            m = _FAST_RECENT.match(line) or _FAST_ANY.match(line)
-            if m is not None:
-                g = m.groups()
-                # A field that breaks the pattern leaves the later ones in the trailing group: only
-                # a line that ended, or matched every known field, is taken as it is.
-                if g[-1] is None or g[-2] is not None:
-                    return _emit(g)
-        m = _SLOW_RECENT.match(line) or _SLOW_ANY.match(line)
-        if m is None or (m.group(m.re.groups) is not None and m.group(m.re.groups - 1) is None):
-            raise ParseError(_why_not(line))
-        *fields, rest = m.groups()  # the rest is escaped token by token, later
-        return _emit(tuple([None if v is None else json_escape(v) for v in fields]) + (rest,))
 
 
 def _why_not(line: str) -> str:
@@ -158,6 +123,27 @@ def _emit(g: tuple) -> tuple[str, str]:
     add(extra_fields_member(rest))
     add("}}")
     return ts, "".join(out)
+
+
+class ClbFormat(SpaceSeparatedFormat):
+    name = "clb"
+    title = "Classic Load Balancer access logs"
+    dataset = "aws.clb"
+    index_prefix = "clb-logs"
+    fields = FIELDS
+
+    # …/AWSLogs/<account>/elasticloadbalancing/<region>/yyyy/mm/dd/
+    #   <account>_elasticloadbalancing_<region>_<name>_<end>_<ip>_<random>.log: a Classic load
+    # balancer's name holds only letters, digits and hyphens (so never `app.` or `net.`); the
+    # objects are plain text, a `.gz` is tolerated (the reader gunzips by magic bytes).
+    _KEY = re.compile(
+        r"(?:^|/)AWSLogs/\d{12}/elasticloadbalancing/[^/]+/\d{4}/\d\d/\d\d/"
+        r"\d{12}_elasticloadbalancing_[^_/]+_[A-Za-z0-9-]+_\d{8}T\d{4}Z_[^_/]+_[^_/]+\.log(?:\.gz)?\Z")
+    # time name client-ip:port: an ALB connection log has an IP, then a bare port, where the name is.
+    _LINE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z [A-Za-z0-9-]+ [0-9A-Fa-f.:\[\]]+:\d+ ")
+    _LINE_FIELDS = _LINE_FIELDS
+    _emit = staticmethod(_emit)
+    _why_not = staticmethod(_why_not)
 
 
 CLB = ClbFormat()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from urllib.parse import unquote
 
-from .base import (JSON_INT, ParseError, PatternDetection, extra_fields_member, json_escape, json_list, line_patterns,
+from .base import (JSON_INT, ParseError, SpaceSeparated, SpaceSeparatedFormat, extra_fields_member, json_escape, json_list,
                    possible_time, tls_version_members)
 from .fields import field
 
@@ -53,11 +53,9 @@ COMMON = 21  # through the ALPN fields: AWS's examples
 KNOWN = len(_FIELDS)
 # The fast patterns keep quotes out of every field but the ALPN list (which _alpn_list escapes), so
 # on a line vouched free of backslashes and control characters what they capture is JSON-safe.
-_FAST_RECENT, _FAST_ANY = line_patterns(
+_LINE_FIELDS = SpaceSeparated(
     [p if name == "alpn_client_preference_list" else p.replace("[^ ]", '[^ "]') for name, p in _FIELDS],
-    REQUIRED, COMMON)
-_RECENT, _ANY = line_patterns([p for _, p in _FIELDS], REQUIRED, COMMON)
-_ALPN_LIST = 22  # its group: escaped by _alpn_list, not before
+    [p for _, p in _FIELDS], REQUIRED, COMMON, raw=frozenset({22}))  # 22: the ALPN list's group
 _CHECKS = [(name, re.compile(p + r"\Z", re.ASCII)) for name, p in _FIELDS]
 
 _NOTE_MS = "milliseconds"
@@ -94,38 +92,6 @@ FIELDS = (
     field("fields after the last known one", "aws.nlb.extra_fields",
           note="what AWS appends later; `-` placeholders dropped", numbered=False),
 )
-
-
-class NlbFormat(PatternDetection):
-    name = "nlb"
-    title = "NLB access logs"
-    dataset = "aws.nlb"
-    index_prefix = "nlb-logs"
-    fields = FIELDS
-
-    # …/<account>_elasticloadbalancing_<region>_net.<lb>.<id>_<end>_<random>.log.gz (no node IP)
-    _KEY = re.compile(r"(?:^|/)\d{12}_elasticloadbalancing_[^_/]+_net\.[^/]*\Z")
-    _LINE = re.compile(r"tls [0-9.]+ \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[^ ]* net/")
-
-    def to_json(self, line: str, safe: bool = False) -> tuple[str, str]:
-        """`safe`: the caller checked that the line has no backslash or control character."""
-        if safe:
-            m = _FAST_RECENT.match(line) or _FAST_ANY.match(line)
-            # A known field that breaks its pattern leaves itself and what follows in the trailing
-            # group: only a line that ended, or matched every known field, is taken as it is.
-            if m is not None:
-                g = m.groups()
-                if g[-1] is None or g[-2] is not None:
-                    return _emit(g)
-        m = _RECENT.match(line) or _ANY.match(line)
-        if m is None:
-            raise ParseError(_why_not(line))
-        g = m.groups()
-        if g[-1] is not None and g[-2] is None:
-            raise ParseError(_why_not(line))
-        # Escaped here, but for the ALPN list and the trailing group (escaped token by token, later).
-        return _emit(tuple([v if v is None or i == _ALPN_LIST else json_escape(v) for i, v in enumerate(g[:-1])])
-                     + (g[-1],))
 
 
 def _why_not(line: str) -> str:
@@ -194,6 +160,21 @@ def _emit(g: tuple) -> tuple[str, str]:
         add(extra_fields_member(rest))
     add("}}")
     return ts, "".join(out)
+
+
+class NlbFormat(SpaceSeparatedFormat):
+    name = "nlb"
+    title = "NLB access logs"
+    dataset = "aws.nlb"
+    index_prefix = "nlb-logs"
+    fields = FIELDS
+
+    # …/<account>_elasticloadbalancing_<region>_net.<lb>.<id>_<end>_<random>.log.gz (no node IP)
+    _KEY = re.compile(r"(?:^|/)\d{12}_elasticloadbalancing_[^_/]+_net\.[^/]*\Z")
+    _LINE = re.compile(r"tls [0-9.]+ \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[^ ]* net/")
+    _LINE_FIELDS = _LINE_FIELDS
+    _emit = staticmethod(_emit)
+    _why_not = staticmethod(_why_not)
 
 
 NLB = NlbFormat()

@@ -331,49 +331,45 @@ class Family:
         })
 
 
-def alb_objects() -> list[dict]:
-    f = Family("alb", "alb-logs-*", "ALB")
-    tpt = "aws.elb.target_processing_time"
-
+def load_balancer_panels(f: Family, ns: str, upstream: str, *, total: str, lb_5xx: str, lb_5xx_why: str,
+                         left_out: str) -> str:
+    """The opening panels ALB and Classic share: totals, status classes, the load balancer's own 5xx
+    against the `upstream`'s (target, backend), and the processing times under aws.<ns>. Returns
+    the upstream's processing-time field."""
+    upstream_time, upstream_status, title = f"aws.{ns}.{upstream}_processing_time", f"aws.{ns}.{upstream}_status_code", upstream.capitalize()
     f.metric("kpis", "Totals", [
-        count("1", "Requests"),
+        count("1", total),
         metric("cardinality", "source.ip", "2", "Unique client IPs"),
         metric("sum", "http.request.bytes", "3", "Bytes received"),
         metric("sum", "http.response.bytes", "4", "Bytes sent"),
-        percentiles(tpt, "5", (50, 95, 99), "Target processing time (s)"),
+        percentiles(upstream_time, "5", (50, 95, 99), f"{title} processing time (s)"),
     ])
     f.xy("requests-by-status-class", "Requests over time by status class", "histogram", [
         count(), date_histogram("2"), filters("3", "group", STATUS_CLASSES),
     ], mode="stacked")
-    f.xy("elb-vs-target-5xx", "ELB-generated vs target 5xx", "line", [
+    f.xy(f"elb-vs-{upstream}-5xx", f"{lb_5xx} vs {upstream} 5xx", "line", [
         count(), date_histogram("2"), filters("3", "group", [
-            ("ELB-generated 5xx", f"{STATUS} >= 500 and not aws.elb.target_status_code >= 500"),
-            ("Target 5xx", "aws.elb.target_status_code >= 500"),
+            (f"{lb_5xx} 5xx", f"{STATUS} >= 500 and not {upstream_status} >= 500"),
+            (f"{title} 5xx", f"{upstream_status} >= 500"),
         ]),
-    ], description="5xx the load balancer produced itself (no target, timeouts, resets) against 5xx returned by targets")
-    f.xy("target-latency-percentiles", "Target processing time p50 / p95 / p99", "line", [
-        percentiles(tpt, "1", (50, 95, 99)), date_histogram("2"),
-    ], axis_title="Seconds", description="Requests that never reached a target have no target time and are left out")
-    f.xy("processing-time-breakdown", "Average request / target / response processing time", "line", [
-        metric("avg", "aws.elb.request_processing_time", "1", "Request processing (s)"),
-        metric("avg", tpt, "2", "Target processing (s)"),
-        metric("avg", "aws.elb.response_processing_time", "3", "Response processing (s)"),
+    ], description=lb_5xx_why)
+    f.xy(f"{upstream}-latency-percentiles", f"{title} processing time p50 / p95 / p99", "line", [
+        percentiles(upstream_time, "1", (50, 95, 99)), date_histogram("2"),
+    ], axis_title="Seconds", description=left_out)
+    f.xy("processing-time-breakdown", f"Average request / {upstream} / response processing time", "line", [
+        metric("avg", f"aws.{ns}.request_processing_time", "1", "Request processing (s)"),
+        metric("avg", upstream_time, "2", f"{title} processing (s)"),
+        metric("avg", f"aws.{ns}.response_processing_time", "3", "Response processing (s)"),
         date_histogram("4"),
     ], axis_title="Seconds")
-    f.pie("status-codes", "ELB status codes", [count(), terms(STATUS, "2", "segment", size=20)])
-    f.pie("target-status-codes", "Target status codes", [
-        count(), terms("aws.elb.target_status_code", "2", "segment", size=20)])
-    f.xy("status-codes-over-time", "Status codes over time", "histogram", [
-        count(), date_histogram("2"), terms(STATUS, "3", "group", size=10),
-    ], mode="stacked")
-    f.xy("bytes-over-time", "Bytes received and sent", "line", [
-        metric("sum", "http.request.bytes", "1", "Bytes received"),
-        metric("sum", "http.response.bytes", "2", "Bytes sent"),
-        date_histogram("3"),
-    ], axis_title="Bytes")
+    return upstream_time
+
+
+def top_tables(f: Family, upstream_time: str, upstream: str) -> None:
+    """Top paths (with the upstream's average time), client IPs and user agents: ALB and Classic."""
     f.table("top-urls", "Top URL paths", [
         count("1", "Requests"),
-        metric("avg", tpt, "2", "Avg target time (s)"),
+        metric("avg", upstream_time, "2", f"Avg {upstream} time (s)"),
         metric("sum", "http.response.bytes", "3", "Bytes sent"),
         terms("url.path", "4", "bucket", size=25, label="Path"),
     ])
@@ -388,6 +384,26 @@ def alb_objects() -> list[dict]:
         metric("cardinality", "source.ip", "2", "Client IPs"),
         terms("user_agent.original", "3", "bucket", size=25, label="User agent"),
     ])
+
+
+def alb_objects() -> list[dict]:
+    f = Family("alb", "alb-logs-*", "ALB")
+    tpt = load_balancer_panels(
+        f, "elb", "target", total="Requests", lb_5xx="ELB-generated",
+        lb_5xx_why="5xx the load balancer produced itself (no target, timeouts, resets) against 5xx returned by targets",
+        left_out="Requests that never reached a target have no target time and are left out")
+    f.pie("status-codes", "ELB status codes", [count(), terms(STATUS, "2", "segment", size=20)])
+    f.pie("target-status-codes", "Target status codes", [
+        count(), terms("aws.elb.target_status_code", "2", "segment", size=20)])
+    f.xy("status-codes-over-time", "Status codes over time", "histogram", [
+        count(), date_histogram("2"), terms(STATUS, "3", "group", size=10),
+    ], mode="stacked")
+    f.xy("bytes-over-time", "Bytes received and sent", "line", [
+        metric("sum", "http.request.bytes", "1", "Bytes received"),
+        metric("sum", "http.response.bytes", "2", "Bytes sent"),
+        date_histogram("3"),
+    ], axis_title="Bytes")
+    top_tables(f, tpt, "target")
     f.pie("http-methods", "HTTP methods", [count(), terms("http.request.method", "2", "segment")])
     f.pie("request-types", "Request types (http, https, h2, ws, wss)", [
         count(), terms("aws.elb.type", "2", "segment")])
@@ -633,33 +649,10 @@ def nlb_objects() -> list[dict]:
 
 def clb_objects() -> list[dict]:
     f = Family("clb", "clb-logs-*", "Classic LB", byte_fields=("http.request.bytes", "http.response.bytes"))
-    bpt = "aws.clb.backend_processing_time"
-
-    f.metric("kpis", "Totals", [
-        count("1", "Requests and connections"),
-        metric("cardinality", "source.ip", "2", "Unique client IPs"),
-        metric("sum", "http.request.bytes", "3", "Bytes received"),
-        metric("sum", "http.response.bytes", "4", "Bytes sent"),
-        percentiles(bpt, "5", (50, 95, 99), "Backend processing time (s)"),
-    ])
-    f.xy("requests-by-status-class", "Requests over time by status class", "histogram", [
-        count(), date_histogram("2"), filters("3", "group", STATUS_CLASSES),
-    ], mode="stacked")
-    f.xy("elb-vs-backend-5xx", "Load-balancer-generated vs backend 5xx", "line", [
-        count(), date_histogram("2"), filters("3", "group", [
-            ("Load balancer 5xx", f"{STATUS} >= 500 and not aws.clb.backend_status_code >= 500"),
-            ("Backend 5xx", "aws.clb.backend_status_code >= 500"),
-        ]),
-    ], description="5xx the load balancer produced itself (no healthy backend, timeouts) against 5xx from backends")
-    f.xy("backend-latency-percentiles", "Backend processing time p50 / p95 / p99", "line", [
-        percentiles(bpt, "1", (50, 95, 99)), date_histogram("2"),
-    ], axis_title="Seconds", description="Requests that reached no backend have no backend time and are left out")
-    f.xy("processing-time-breakdown", "Average request / backend / response processing time", "line", [
-        metric("avg", "aws.clb.request_processing_time", "1", "Request processing (s)"),
-        metric("avg", bpt, "2", "Backend processing (s)"),
-        metric("avg", "aws.clb.response_processing_time", "3", "Response processing (s)"),
-        date_histogram("4"),
-    ], axis_title="Seconds")
+    bpt = load_balancer_panels(
+        f, "clb", "backend", total="Requests and connections", lb_5xx="Load-balancer-generated",
+        lb_5xx_why="5xx the load balancer produced itself (no healthy backend, timeouts) against 5xx from backends",
+        left_out="Requests that reached no backend have no backend time and are left out")
     f.pie("listener-kinds", "HTTP(S) requests and TCP/SSL connections", [
         count(), filters("2", "segment", [("HTTP(S) requests", "http.request.method:*"),
                                            ("TCP/SSL connections",
@@ -672,22 +665,7 @@ def clb_objects() -> list[dict]:
         metric("sum", "http.response.bytes", "2", "Bytes sent"),
         date_histogram("3"),
     ], axis_title="Bytes")
-    f.table("top-urls", "Top URL paths", [
-        count("1", "Requests"),
-        metric("avg", bpt, "2", "Avg backend time (s)"),
-        metric("sum", "http.response.bytes", "3", "Bytes sent"),
-        terms("url.path", "4", "bucket", size=25, label="Path"),
-    ])
-    f.table("top-client-ips", "Top client IPs", [
-        count("1", "Requests"),
-        metric("sum", "http.response.bytes", "2", "Bytes sent"),
-        terms("source.ip", "3", "bucket", size=25, label="Client IP"),
-    ])
-    f.table("top-user-agents", "Top user agents", [
-        count("1", "Requests"),
-        metric("cardinality", "source.ip", "2", "Client IPs"),
-        terms("user_agent.original", "3", "bucket", size=25, label="User agent"),
-    ])
+    top_tables(f, bpt, "backend")
     f.pie("http-methods", "HTTP methods", [count(), terms("http.request.method", "2", "segment")])
     f.pie("tls-protocols", "TLS protocol versions", [count(), terms("tls.version", "2", "segment")])
     f.pie("tls-ciphers", "TLS ciphers", [count(), terms("tls.cipher", "2", "segment", size=15)])
