@@ -1,11 +1,15 @@
 #!/usr/bin/env python3
 """Generate realistic ALB access logs and S3 server access logs, named the way AWS names them.
 
-    python scripts/generate_logs.py --out DIR [--alb-lines N] [--s3-lines N] [--lines-per-file N] [--seed S]
+    python scripts/generate_logs.py --out DIR [--alb-lines N] [--s3-lines N] [--nlb-lines N] [--clb-lines N]
+                                    [--lines-per-file N] [--seed S]
                                     [--start now|now-6h|2026-11-25T12:00:00Z] [--unparsable-lines N]
 
 writes DIR/alb/AWSLogs/<account>/elasticloadbalancing/<region>/yyyy/mm/dd/…log.gz (gzip) and
-DIR/s3-access/logs/YYYY-mm-DD-HH-MM-SS-<unique> (plain text, as S3 delivers them). The variety is
+DIR/s3-access/logs/YYYY-mm-DD-HH-MM-SS-<unique> (plain text, as S3 delivers them), and with
+--nlb-lines / --clb-lines DIR/nlb/… (gzip) and DIR/clb/… (plain text) under the same AWSLogs tree
+(NLB: TLS listeners, handshake failures with their alerts, a TLS 1.3/1.2/1.0 mix, ALPN; Classic:
+HTTP, HTTPS, TCP and SSL listeners, no-backend 5xx with -1 timings). The variety is
 what real traffic shows: status mixes, IPv6 clients, Lambda targets, WAF blocks, redirects and
 fixed responses (no target, -1 timings), TLS and plain listeners, anonymous and IAM requesters,
 CloudFront origin access identities (a requester with spaces), denied requests, older and newer
@@ -199,6 +203,71 @@ def s3_line(rng: random.Random, when: datetime, bucket: str = "amzn-s3-demo-buck
     return " ".join(fields)
 
 
+NLB = "net/demo-nlb/c6e77e28c25b2234"
+# (listener id, port): the NLB's TLS listeners; the third speaks AMQPS to a broker.
+NLB_LISTENERS = [("g3d4b5e8bb8464cd", 443), ("a1b2c3d4e5f60718", 8443), ("f00dfeed12345678", 5671)]
+NLB_NODES = ["172.31.10.25", "172.31.20.47"]  # the load balancer's node per zone: the destination
+NLB_CIPHERS = [("TLS_AES_128_GCM_SHA256", "tlsv13"), ("TLS_AES_256_GCM_SHA384", "tlsv13"),
+               ("ECDHE-RSA-AES128-GCM-SHA256", "tlsv12"), ("ECDHE-RSA-AES256-GCM-SHA384", "tlsv12"),
+               ("ECDHE-RSA-AES128-SHA", "tlsv10")]
+# TLS alerts clients send when they give up on the handshake: bad_certificate (42),
+# certificate_unknown (46), unknown_ca (48), protocol_version (70), handshake_failure (40).
+NLB_ALERTS = [42, 46, 48, 70, 40]
+CLB = "demo-classic"
+
+
+def nlb_line(rng: random.Random, when: datetime) -> str:
+    """One TLS connection through the NLB, ending at `when`; about 6% fail their handshake."""
+    listener, port = rng.choices(NLB_LISTENERS, [70, 20, 10])[0]
+    client = f"{_client_ip(rng)}:{rng.randrange(1024, 65535)}"
+    failed = rng.random() < 0.06
+    handshake = rng.randrange(1, 40) + (rng.randrange(100, 900) if rng.random() < 0.03 else 0)
+    connection = handshake + int(rng.expovariate(1 / 4000))
+    cipher, proto = rng.choices(NLB_CIPHERS, [45, 10, 30, 10, 5])[0]
+    sni = rng.choice(["api.example.com", "mq.example.com", "www.example.com", "-"])
+    alert, received, sent = "-", rng.randrange(200, 500_000), rng.randrange(500, 2_000_000)
+    if failed:
+        connection = handshake
+        handshake, cipher, proto = "-", "-", "-"
+        alert, received, sent = str(rng.choice(NLB_ALERTS)), rng.randrange(100, 600), rng.randrange(0, 3000)
+    alpn = rng.choice([("-", "-", "-"), ("h2", "h2", '"h2","http/1.1"'), ("http/1.1", "http/1.1", '"http/1.1"')])
+    if failed or port == 5671:
+        alpn = ("-", "-", "-")
+    created = when - timedelta(milliseconds=connection)
+    fields = ["tls", "2.0", when.strftime("%Y-%m-%dT%H:%M:%S"), NLB, listener, client,
+              f"{rng.choice(NLB_NODES)}:{port}", str(connection), str(handshake), str(received), str(sent), alert,
+              CERT if not failed or rng.random() < 0.5 else "-", "-", cipher, proto, "-", sni, *alpn]
+    if rng.random() < 0.9:  # newer lines end with tls_connection_creation_time
+        fields.append(created.strftime("%Y-%m-%dT%H:%M:%S"))
+    return " ".join(fields)
+
+
+def clb_line(rng: random.Random, when: datetime) -> str:
+    """One request (HTTP and HTTPS listeners) or connection (TCP and SSL) through the Classic load balancer."""
+    listener = rng.choices(["http", "https", "tcp", "ssl"], [35, 50, 10, 5])[0]
+    client = f"{_client_ip(rng)}:{rng.randrange(1024, 65535)}"
+    backend_ip = rng.choice(TARGETS)
+    backend = f"{backend_ip}:{8080 if listener in ('http', 'https') else 5432}"
+    slow = backend_ip in SLOW_TARGETS
+    timings = [f"{rng.random() / 5000:.6f}", f"{(1.5 + rng.expovariate(1.0)) if slow else rng.expovariate(10):.6f}",
+               f"{rng.random() / 10000:.6f}"]
+    cipher, proto = rng.choice(CIPHERS) if listener in ("https", "ssl") else ("-", "-")
+    if listener in ("tcp", "ssl"):
+        return " ".join([when.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), CLB, client, backend, *timings, "-", "-",
+                         str(rng.randrange(50, 5000)), str(rng.randrange(50, 50_000)), '"- - - "', '"-"', cipher, proto])
+    status = rng.choices([200, 201, 301, 304, 400, 404, 500, 502, 503, 504], [62, 3, 3, 8, 3, 12, 3, 2, 2, 2])[0]
+    backend_status = str(status)
+    if status in (502, 503, 504) and rng.random() < 0.6:  # no healthy backend, or it closed early
+        backend, backend_status, timings = "-", "-", ["-1", "-1", "-1"]
+    scheme, port = ("https", 443) if listener == "https" else ("http", 80)
+    method = rng.choices(["GET", "POST", "PUT", "DELETE", "HEAD"], [78, 15, 4, 2, 1])[0]
+    request = f"{method} {scheme}://shop.example.com:{port}{_path(rng)} HTTP/1.1"
+    return " ".join([when.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), CLB, client, backend, *timings, str(status),
+                     backend_status, str(rng.randrange(0, 2000) if method in ("POST", "PUT") else 0),
+                     str(0 if status == 304 else rng.randrange(150, 250_000)), f'"{request}"',
+                     f'"{rng.choice(USER_AGENTS)}"', cipher, proto])
+
+
 FILE_MINUTES = 5  # AWS delivers ALB and S3 access logs in files of about five minutes
 
 
@@ -240,6 +309,33 @@ def write_s3(out: Path, lines: int, per_file: int, rng: random.Random, start: da
     for end, body in _files(s3_line, lines, per_file, rng, start, unparsable):
         path = folder / f"{end.strftime('%Y-%m-%d-%H-%M-%S')}-{rng.getrandbits(64):016X}"
         path.write_bytes(body.encode())
+        files.append(path)
+    return files
+
+
+def write_nlb(out: Path, lines: int, per_file: int, rng: random.Random, start: datetime,
+              unparsable: int = 0) -> list[Path]:
+    """Gzip files named as AWS names NLB logs: `net.` and no node IP."""
+    return _write_elb(out / "nlb", nlb_line, lines, per_file, rng, start, unparsable,
+                      lambda end: f"net.demo-nlb.c6e77e28c25b2234_{end.strftime('%Y%m%dT%H%MZ')}_"
+                                  f"{rng.getrandbits(32):08x}.log.gz")
+
+
+def write_clb(out: Path, lines: int, per_file: int, rng: random.Random, start: datetime,
+              unparsable: int = 0) -> list[Path]:
+    """Plain-text files named as AWS names Classic load balancer logs: the name, then the node IP."""
+    return _write_elb(out / "clb", clb_line, lines, per_file, rng, start, unparsable,
+                      lambda end: f"{CLB}_{end.strftime('%Y%m%dT%H%MZ')}_10.0.1.77_{rng.getrandbits(32):08x}.log")
+
+
+def _write_elb(root: Path, make, lines: int, per_file: int, rng: random.Random, start: datetime,
+               unparsable: int, name) -> list[Path]:
+    files = []
+    for end, body in _files(make, lines, per_file, rng, start, unparsable):
+        folder = root / "AWSLogs" / ACCOUNT / "elasticloadbalancing" / REGION / end.strftime("%Y/%m/%d")
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{ACCOUNT}_elasticloadbalancing_{REGION}_{name(end)}"
+        path.write_bytes(gzip.compress(body.encode(), 6, mtime=0) if path.suffix == ".gz" else body.encode())
         files.append(path)
     return files
 
@@ -290,6 +386,8 @@ def main(argv: list[str] | None = None, *, now: datetime | None = None) -> int:
     parser.add_argument("--out", required=True, type=Path)
     parser.add_argument("--alb-lines", type=_count("--alb-lines", 0), default=10_000)
     parser.add_argument("--s3-lines", type=_count("--s3-lines", 0), default=10_000)
+    parser.add_argument("--nlb-lines", type=_count("--nlb-lines", 0), default=0)
+    parser.add_argument("--clb-lines", type=_count("--clb-lines", 0), default=0)
     parser.add_argument("--lines-per-file", type=_count("--lines-per-file", 1), default=5_000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--start", help="time of the first line: now, now-<N>m|h|d, or ISO 8601 UTC "
@@ -300,7 +398,7 @@ def main(argv: list[str] | None = None, *, now: datetime | None = None) -> int:
         args = parser.parse_args(argv)
         now = (now or datetime.now(timezone.utc)).replace(second=0, microsecond=0)
         if args.start is None:
-            lines = max(args.alb_lines + args.unparsable_lines, args.s3_lines + args.unparsable_lines)
+            lines = max(n + args.unparsable_lines for n in (args.alb_lines, args.s3_lines, args.nlb_lines, args.clb_lines))
             files = -(-lines // args.lines_per_file)
             start = now - timedelta(minutes=FILE_MINUTES * files)
         else:
@@ -316,12 +414,16 @@ def main(argv: list[str] | None = None, *, now: datetime | None = None) -> int:
                         args.unparsable_lines if args.alb_lines else 0)
         s3 = write_s3(args.out, args.s3_lines, args.lines_per_file, rng, start,
                       args.unparsable_lines if args.s3_lines else 0)
+        more = {what: write(args.out, lines, args.lines_per_file, rng, start, args.unparsable_lines if lines else 0)
+                for what, write, lines in (("NLB", write_nlb, args.nlb_lines), ("Classic", write_clb, args.clb_lines))
+                if lines}
     except OSError as exc:
         print(f"generate_logs.py: error: cannot write under {args.out}: {exc.strerror or exc}", file=sys.stderr)
         return 1
     bad = f" (+{args.unparsable_lines:,} unparsable lines each)" if args.unparsable_lines else ""
     print(f"wrote {args.alb_lines:,} ALB lines in {len(alb)} files and {args.s3_lines:,} S3 access lines "
-          f"in {len(s3)} files under {args.out}{bad}, from {start:%Y-%m-%dT%H:%M}Z")
+          f"in {len(s3)} files" + "".join(f", {len(files)} {what} files" for what, files in more.items())
+          + f" under {args.out}{bad}, from {start:%Y-%m-%dT%H:%M}Z")
     return 0
 
 

@@ -163,3 +163,60 @@ def test_the_popular_objects_lead_the_gets(traffic):
     gets = Counter(f[7] for f in s3 if f[6] == "REST.GET.OBJECT" and f[9] == "200")
 
     assert {key for key, _ in gets.most_common(2)} == set(generate_logs.POPULAR_KEYS[:2])
+
+
+# --- NLB and Classic Load Balancer logs ----------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def balancers(tmp_path_factory):
+    out = tmp_path_factory.mktemp("balancers")
+    generate_logs.main(["--out", str(out), "--alb-lines", "0", "--s3-lines", "0", "--nlb-lines", "3000",
+                        "--clb-lines", "3000", "--lines-per-file", "1000", "--seed", "5"], now=NOW)
+    return out
+
+
+def test_nlb_and_classic_lines_are_off_by_default_so_existing_output_is_unchanged(tmp_path):
+    generate_logs.main(["--out", str(tmp_path), "--alb-lines", "10", "--s3-lines", "10"], now=NOW)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["alb", "s3-access"]
+
+
+def test_nlb_and_classic_objects_are_named_as_aws_names_them_and_detected_as_their_formats(balancers):
+    from ingest.formats import FORMATS, detect
+
+    nlb = sorted(p for p in (balancers / "nlb").rglob("*") if p.is_file())
+    clb = sorted(p for p in (balancers / "clb").rglob("*") if p.is_file())
+    assert len(nlb) == len(clb) == 3
+    for path in nlb:
+        assert path.name.endswith(".log.gz") and gzip.decompress(path.read_bytes())
+        assert detect(str(path.relative_to(balancers / "nlb"))) is FORMATS["nlb"]
+    for path in clb:
+        assert path.name.endswith(".log") and path.read_bytes()[:2] != b"\x1f\x8b"
+        assert detect(str(path.relative_to(balancers / "clb"))) is FORMATS["clb"]
+
+
+def test_every_generated_nlb_and_classic_line_parses(balancers):
+    from ingest.formats import FORMATS
+
+    for name in ("nlb", "clb"):
+        lines = lines_of(balancers / name)
+        assert len(lines) == 3000
+        for line in lines:
+            FORMATS[name].to_json(line)
+
+
+def test_nlb_traffic_has_handshake_failures_with_alerts_and_a_protocol_mix(balancers):
+    fields = [line.split(" ") for line in lines_of(balancers / "nlb")]
+    failed = [f for f in fields if f[8] == "-"]
+    assert 0.03 < len(failed) / len(fields) < 0.1
+    assert all(f[11] != "-" and f[15] == "-" for f in failed)
+    assert {f[15] for f in fields} == {"tlsv13", "tlsv12", "tlsv10", "-"}
+    assert {f[4] for f in fields} == {listener for listener, _ in generate_logs.NLB_LISTENERS}
+    assert any(":" in client(f[5]) for f in fields), "some clients are IPv6"
+
+
+def test_classic_traffic_has_tcp_connections_and_requests_that_reached_no_backend(balancers):
+    fields = [TOKEN.findall(line) for line in lines_of(balancers / "clb")]
+    tcp = [f for f in fields if f[11] == '"- - - "']
+    no_backend = [f for f in fields if f[3] == "-"]
+    assert 0.1 < len(tcp) / len(fields) < 0.2
+    assert no_backend and all(f[4:7] == ["-1", "-1", "-1"] and f[7] in ("502", "503", "504") for f in no_backend)

@@ -14,9 +14,11 @@ from dataclasses import dataclass
 
 from .alb import ALB
 from .base import LogFormat, ParseError, possible_time
+from .clb import CLB
+from .nlb import NLB
 from .s3access import S3_ACCESS
 
-FORMATS: dict[str, LogFormat] = {f.name: f for f in (ALB, S3_ACCESS)}
+FORMATS: dict[str, LogFormat] = {f.name: f for f in (ALB, S3_ACCESS, NLB, CLB)}
 
 __all__ = ["FORMATS", "LogFormat", "ParseError", "Unsupported", "detect", "KeyInfo", "key_info"]
 
@@ -30,16 +32,11 @@ class Unsupported(ValueError):
 _ELB_SIBLINGS = [
     (re.compile(r"(?:^|/)conn_log_\d{12}_elasticloadbalancing_[^/]*\Z"), "an ALB connection log"),
     (re.compile(r"(?:^|/)health_check_log_\d{12}_elasticloadbalancing_[^/]*\Z"), "an ALB health-check log"),
-    (re.compile(r"(?:^|/)\d{12}_elasticloadbalancing_[^_/]+_net\.[^/]*\Z"), "a Network Load Balancer log"),
-    (re.compile(r"(?:^|/)AWSLogs/\d{12}/elasticloadbalancing/.*/\d{12}_elasticloadbalancing_[^/]*\.log\Z"),
-     "a Classic Load Balancer log"),
 ]
 _LINE_SIBLINGS = [
-    (re.compile(r"tls 2\.0 \d{4}-\d\d-\d\dT"), "a Network Load Balancer log"),
     # timestamp client_ip client_port listener_port
     (re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z [0-9a-fA-F.:]+ \d+ \d+ "), "an ALB connection log"),
     (re.compile(r"[a-z0-9]+ \d{4}-\d\d-\d\dT[^ ]+ [0-9.]+ [^ ]+ [^ ]+ (?:PASS|FAIL) "), "an ALB health-check log"),
-    (re.compile(r"\d{4}-\d\d-\d\dT[^ ]+ [^ ]+ [0-9a-fA-F.:]+:\d+ "), "a Classic Load Balancer log"),
 ]
 
 

@@ -188,3 +188,75 @@ def url_members(url: str, absolute: bool) -> str:
     if query:
         out += ',"query":"' + query + '"'
     return out
+
+
+# `TLSv1.2` (ALB, Classic), `tlsv12` (NLB), `SSLv3`: ECS splits them into a protocol and a version.
+_TLS_VERSION = re.compile(r"([A-Za-z]+)v([0-9])\.?([0-9])?\Z")
+
+
+def tls_version_members(logged: str) -> str:
+    """JSON members of tls.* for a logged protocol version (`tlsv12` → protocol `tls`, version
+    `1.2`); a form not seen before goes whole into tls.version rather than being lost. `logged`
+    must already be JSON-safe."""
+    m = _TLS_VERSION.match(logged)
+    if m is None:
+        return '"version":"' + logged + '"'
+    protocol, major, minor = m.groups()
+    return ('"version_protocol":"' + protocol.lower() + '","version":"' + major
+            + ("." + minor if minor is not None else "") + '"')
+
+
+def extra_fields_member(rest: str | None) -> str:
+    """`,"extra_fields":[…]` for what follows the last known field of a line (its space-separated
+    tokens, quotes and all), or "" when that is nothing but `-` placeholders (AWS writes them
+    before it documents a field)."""
+    if rest is None:
+        return ""
+    kept = [json_escape(t) for t in rest.split(" ") if t.strip('"-')]
+    return ',"extra_fields":' + json_list(kept) if kept else ""
+
+
+class SpaceSeparated:
+    """A line of space-separated fields, matched by fast patterns (classes that exclude quotes,
+    for lines the caller vouched free of backslashes and control characters) or else by slow ones
+    (whose groups are JSON-escaped here), each pair as line_patterns builds them. The last field's
+    pattern must have a group that is set whenever the field matched."""
+
+    def __init__(self, fast: list[str], slow: list[str], required: int, common: int, raw: frozenset[int] = frozenset()):
+        self._fast = line_patterns(fast, required, common)
+        self._slow = line_patterns(slow, required, common)
+        self._raw = raw  # indexes of groups the format escapes itself
+
+    def groups(self, line: str, safe: bool) -> tuple | None:
+        """JSON-safe groups, the trailing one (what follows the known fields) left as it is, or None
+        when no pattern takes the line whole."""
+        if safe:
+            m = self._fast[0].match(line) or self._fast[1].match(line)
+            # A field that breaks its pattern leaves itself and what follows in the trailing group:
+            # only a line that ended, or matched every known field, is taken as it is.
+            if m is not None:
+                g = m.groups()
+                if g[-1] is None or g[-2] is not None:
+                    return g
+        m = self._slow[0].match(line) or self._slow[1].match(line)
+        if m is None:
+            return None
+        g = m.groups()
+        if g[-1] is not None and g[-2] is None:
+            return None
+        raw = self._raw
+        return tuple([v if v is None or i in raw else json_escape(v) for i, v in enumerate(g[:-1])]) + (g[-1],)
+
+
+class SpaceSeparatedFormat(PatternDetection):
+    """A format whose lines SpaceSeparated matches: `_LINE_FIELDS` gives the groups, `_emit(groups)`
+    the (timestamp, members), `_why_not(line)` the reason a line that no pattern takes is refused."""
+
+    _LINE_FIELDS: SpaceSeparated
+
+    def to_json(self, line: str, safe: bool = False) -> tuple[str, str]:
+        """`safe`: the caller checked that the line has no backslash or control character."""
+        g = self._LINE_FIELDS.groups(line, safe)
+        if g is None:
+            raise ParseError(self._why_not(line))
+        return self._emit(g)

@@ -1,6 +1,6 @@
-"""Write the OpenSearch Dashboards saved objects for ALB and S3 access logs as NDJSON.
+"""Write the OpenSearch Dashboards saved objects for every log family (ALB, S3, NLB, Classic) as NDJSON.
 
-    python opensearch/dashboards/build.py            # rewrites alb-logs.ndjson and s3-access-logs.ndjson
+    python opensearch/dashboards/build.py            # rewrites the <index prefix>.ndjson files
     python opensearch/dashboards/build.py --check    # exit 1 if the committed files are stale
 
 The saved-object format is awkward to write by hand (JSON encoded inside JSON strings, references
@@ -200,7 +200,9 @@ METRIC_PARAMS = {
 class Family:
     """One log type: its index pattern and the objects that hang off it."""
 
-    def __init__(self, key: str, pattern_title: str, label: str):
+    def __init__(self, key: str, pattern_title: str, label: str,
+                 byte_fields: tuple[str, ...] = ("http.request.bytes", "http.response.bytes", "aws.s3access.object_size")):
+        self.byte_fields = byte_fields  # shown as bytes (KB, MB) rather than plain numbers
         self.key = key  # id prefix of every object of this family
         self.pattern_id = f"{key}-index-pattern"
         self.pattern_title = pattern_title
@@ -209,7 +211,6 @@ class Family:
         self.panels: list[tuple[str, str, int, int]] = []  # (type, id, width, height)
 
     def _index_pattern(self) -> dict:
-        byte_fields = ["http.request.bytes", "http.response.bytes", "aws.s3access.object_size"]
         return {
             "id": self.pattern_id,
             "type": "index-pattern",
@@ -218,7 +219,7 @@ class Family:
             "attributes": {
                 "title": self.pattern_title,
                 "timeFieldName": "@timestamp",
-                "fieldFormatMap": dumps({f: {"id": "bytes"} for f in byte_fields}),
+                "fieldFormatMap": dumps({f: {"id": "bytes"} for f in self.byte_fields}),
             },
             "references": [],
             "migrationVersion": {"index-pattern": MIGRATION_VERSION["index-pattern"]},
@@ -330,49 +331,45 @@ class Family:
         })
 
 
-def alb_objects() -> list[dict]:
-    f = Family("alb", "alb-logs-*", "ALB")
-    tpt = "aws.elb.target_processing_time"
-
+def load_balancer_panels(f: Family, ns: str, upstream: str, *, total: str, lb_5xx: str, lb_5xx_why: str,
+                         left_out: str) -> str:
+    """The opening panels ALB and Classic share: totals, status classes, the load balancer's own 5xx
+    against the `upstream`'s (target, backend), and the processing times under aws.<ns>. Returns
+    the upstream's processing-time field."""
+    upstream_time, upstream_status, title = f"aws.{ns}.{upstream}_processing_time", f"aws.{ns}.{upstream}_status_code", upstream.capitalize()
     f.metric("kpis", "Totals", [
-        count("1", "Requests"),
+        count("1", total),
         metric("cardinality", "source.ip", "2", "Unique client IPs"),
         metric("sum", "http.request.bytes", "3", "Bytes received"),
         metric("sum", "http.response.bytes", "4", "Bytes sent"),
-        percentiles(tpt, "5", (50, 95, 99), "Target processing time (s)"),
+        percentiles(upstream_time, "5", (50, 95, 99), f"{title} processing time (s)"),
     ])
     f.xy("requests-by-status-class", "Requests over time by status class", "histogram", [
         count(), date_histogram("2"), filters("3", "group", STATUS_CLASSES),
     ], mode="stacked")
-    f.xy("elb-vs-target-5xx", "ELB-generated vs target 5xx", "line", [
+    f.xy(f"elb-vs-{upstream}-5xx", f"{lb_5xx} vs {upstream} 5xx", "line", [
         count(), date_histogram("2"), filters("3", "group", [
-            ("ELB-generated 5xx", f"{STATUS} >= 500 and not aws.elb.target_status_code >= 500"),
-            ("Target 5xx", "aws.elb.target_status_code >= 500"),
+            (f"{lb_5xx} 5xx", f"{STATUS} >= 500 and not {upstream_status} >= 500"),
+            (f"{title} 5xx", f"{upstream_status} >= 500"),
         ]),
-    ], description="5xx the load balancer produced itself (no target, timeouts, resets) against 5xx returned by targets")
-    f.xy("target-latency-percentiles", "Target processing time p50 / p95 / p99", "line", [
-        percentiles(tpt, "1", (50, 95, 99)), date_histogram("2"),
-    ], axis_title="Seconds", description="Requests that never reached a target have no target time and are left out")
-    f.xy("processing-time-breakdown", "Average request / target / response processing time", "line", [
-        metric("avg", "aws.elb.request_processing_time", "1", "Request processing (s)"),
-        metric("avg", tpt, "2", "Target processing (s)"),
-        metric("avg", "aws.elb.response_processing_time", "3", "Response processing (s)"),
+    ], description=lb_5xx_why)
+    f.xy(f"{upstream}-latency-percentiles", f"{title} processing time p50 / p95 / p99", "line", [
+        percentiles(upstream_time, "1", (50, 95, 99)), date_histogram("2"),
+    ], axis_title="Seconds", description=left_out)
+    f.xy("processing-time-breakdown", f"Average request / {upstream} / response processing time", "line", [
+        metric("avg", f"aws.{ns}.request_processing_time", "1", "Request processing (s)"),
+        metric("avg", upstream_time, "2", f"{title} processing (s)"),
+        metric("avg", f"aws.{ns}.response_processing_time", "3", "Response processing (s)"),
         date_histogram("4"),
     ], axis_title="Seconds")
-    f.pie("status-codes", "ELB status codes", [count(), terms(STATUS, "2", "segment", size=20)])
-    f.pie("target-status-codes", "Target status codes", [
-        count(), terms("aws.elb.target_status_code", "2", "segment", size=20)])
-    f.xy("status-codes-over-time", "Status codes over time", "histogram", [
-        count(), date_histogram("2"), terms(STATUS, "3", "group", size=10),
-    ], mode="stacked")
-    f.xy("bytes-over-time", "Bytes received and sent", "line", [
-        metric("sum", "http.request.bytes", "1", "Bytes received"),
-        metric("sum", "http.response.bytes", "2", "Bytes sent"),
-        date_histogram("3"),
-    ], axis_title="Bytes")
+    return upstream_time
+
+
+def top_tables(f: Family, upstream_time: str, upstream: str) -> None:
+    """Top paths (with the upstream's average time), client IPs and user agents: ALB and Classic."""
     f.table("top-urls", "Top URL paths", [
         count("1", "Requests"),
-        metric("avg", tpt, "2", "Avg target time (s)"),
+        metric("avg", upstream_time, "2", f"Avg {upstream} time (s)"),
         metric("sum", "http.response.bytes", "3", "Bytes sent"),
         terms("url.path", "4", "bucket", size=25, label="Path"),
     ])
@@ -387,6 +384,26 @@ def alb_objects() -> list[dict]:
         metric("cardinality", "source.ip", "2", "Client IPs"),
         terms("user_agent.original", "3", "bucket", size=25, label="User agent"),
     ])
+
+
+def alb_objects() -> list[dict]:
+    f = Family("alb", "alb-logs-*", "ALB")
+    tpt = load_balancer_panels(
+        f, "elb", "target", total="Requests", lb_5xx="ELB-generated",
+        lb_5xx_why="5xx the load balancer produced itself (no target, timeouts, resets) against 5xx returned by targets",
+        left_out="Requests that never reached a target have no target time and are left out")
+    f.pie("status-codes", "ELB status codes", [count(), terms(STATUS, "2", "segment", size=20)])
+    f.pie("target-status-codes", "Target status codes", [
+        count(), terms("aws.elb.target_status_code", "2", "segment", size=20)])
+    f.xy("status-codes-over-time", "Status codes over time", "histogram", [
+        count(), date_histogram("2"), terms(STATUS, "3", "group", size=10),
+    ], mode="stacked")
+    f.xy("bytes-over-time", "Bytes received and sent", "line", [
+        metric("sum", "http.request.bytes", "1", "Bytes received"),
+        metric("sum", "http.response.bytes", "2", "Bytes sent"),
+        date_histogram("3"),
+    ], axis_title="Bytes")
+    top_tables(f, tpt, "target")
     f.pie("http-methods", "HTTP methods", [count(), terms("http.request.method", "2", "segment")])
     f.pie("request-types", "Request types (http, https, h2, ws, wss)", [
         count(), terms("aws.elb.type", "2", "segment")])
@@ -552,9 +569,142 @@ def s3_objects() -> list[dict]:
     return f.objects
 
 
+def nlb_objects() -> list[dict]:
+    f = Family("nlb", "nlb-logs-*", "NLB", byte_fields=("aws.nlb.received_bytes", "aws.nlb.sent_bytes"))
+    handshake = "aws.nlb.tls_handshake_time"
+    # AWS logs `-` for a handshake that failed; failure records have no handshake time either.
+    failed = f"not {handshake}:* and not tags:parse_failure"
+
+    f.metric("kpis", "Totals", [
+        count("1", "TLS connections"),
+        metric("cardinality", "source.ip", "2", "Unique client IPs"),
+        metric("sum", "aws.nlb.received_bytes", "3", "Bytes received"),
+        metric("sum", "aws.nlb.sent_bytes", "4", "Bytes sent"),
+        percentiles(handshake, "5", (50, 95, 99), "TLS handshake time (ms)"),
+    ])
+    f.xy("handshakes-over-time", "TLS connections over time: completed and failed handshakes", "histogram", [
+        count(), date_histogram("2"), filters("3", "group", [
+            ("Completed handshake", f"{handshake} >= 0"), ("Failed handshake", failed)]),
+    ], mode="stacked")
+    f.xy("handshake-time-percentiles", "TLS handshake time p50 / p95 / p99", "line", [
+        percentiles(handshake, "1", (50, 95, 99)), date_histogram("2"),
+    ], axis_title="Milliseconds", description="Failed handshakes have no handshake time and are left out")
+    f.table("handshake-failures-by-alert", "Failed handshakes by TLS alert from the client", [
+        count("1", "Failed handshakes"),
+        metric("cardinality", "source.ip", "2", "Client IPs"),
+        terms("aws.nlb.incoming_tls_alert", "3", "bucket", size=20, label="TLS alert"),
+    ], query=failed, description="RFC 8446 alert numbers: 40 handshake_failure, 42 bad_certificate, "
+                                 "46 certificate_unknown, 48 unknown_ca, 70 protocol_version")
+    f.table("handshake-failures-by-client", "Failed handshakes by client IP", [
+        count("1", "Failed handshakes"),
+        terms("source.ip", "2", "bucket", size=20, label="Client IP"),
+    ], query=failed)
+    f.pie("tls-protocols", "TLS protocol versions", [count(), terms("tls.version", "2", "segment")])
+    f.pie("tls-ciphers", "TLS ciphers", [count(), terms("tls.cipher", "2", "segment", size=15)])
+    f.table("listeners", "Connections per listener", [
+        count("1", "Connections"),
+        metric("avg", "aws.nlb.connection_time", "2", "Avg connection time (ms)"),
+        metric("sum", "aws.nlb.sent_bytes", "3", "Bytes sent"),
+        terms("aws.nlb.listener", "4", "bucket", size=20, label="Listener"),
+        terms("destination.port", "5", "bucket", size=3, label="Port"),
+    ])
+    f.xy("listeners-over-time", "Connections per listener over time", "histogram", [
+        count(), date_histogram("2"), terms("aws.nlb.listener", "3", "group", size=10),
+    ], mode="stacked")
+    f.table("top-client-ips", "Top clients", [
+        count("1", "Connections"),
+        metric("sum", "aws.nlb.received_bytes", "2", "Bytes received"),
+        metric("sum", "aws.nlb.sent_bytes", "3", "Bytes sent"),
+        terms("source.ip", "4", "bucket", size=25, label="Client IP"),
+    ])
+    f.xy("connection-time-percentiles", "Connection time p50 / p95 / p99", "line", [
+        percentiles("aws.nlb.connection_time", "1", (50, 95, 99)), date_histogram("2"),
+    ], axis_title="Milliseconds")
+    f.xy("bytes-over-time", "Bytes received and sent", "line", [
+        metric("sum", "aws.nlb.received_bytes", "1", "Bytes received"),
+        metric("sum", "aws.nlb.sent_bytes", "2", "Bytes sent"),
+        date_histogram("3"),
+    ], axis_title="Bytes")
+    f.table("server-names", "Requested server names (SNI)", [
+        count("1", "Connections"),
+        terms("tls.client.server_name", "2", "bucket", size=20, label="SNI"),
+    ])
+    f.pie("alpn-protocols", "ALPN protocol negotiated with clients", [
+        count(), terms("aws.nlb.alpn_fe_protocol", "2", "segment")])
+    f.table("load-balancers", "Load balancers", [
+        count("1", "Connections"),
+        terms("aws.nlb.elb", "2", "bucket", size=20, label="Load balancer"),
+    ])
+    f.search("failed-handshakes", "Failed TLS handshakes", [
+        "source.ip", "aws.nlb.incoming_tls_alert", "aws.nlb.listener", "destination.port",
+        "tls.client.server_name", "aws.nlb.connection_time"], query=failed)
+    f.search("parse-failures", "Parse failures", [
+        "log.file.path", "log.file.line_number", "error.message", "event.original"],
+        query="tags:parse_failure", height=10)
+    f.dashboard("dashboard", "NLB access logs",
+                "TLS connections of Network Load Balancers: handshake failures and times, protocols and "
+                "ciphers, listeners, clients (nlb-logs-*)")
+    return f.objects
+
+
+def clb_objects() -> list[dict]:
+    f = Family("clb", "clb-logs-*", "Classic LB", byte_fields=("http.request.bytes", "http.response.bytes"))
+    bpt = load_balancer_panels(
+        f, "clb", "backend", total="Requests and connections", lb_5xx="Load-balancer-generated",
+        lb_5xx_why="5xx the load balancer produced itself (no healthy backend, timeouts) against 5xx from backends",
+        left_out="Requests that reached no backend have no backend time and are left out")
+    f.pie("listener-kinds", "HTTP(S) requests and TCP/SSL connections", [
+        count(), filters("2", "segment", [("HTTP(S) requests", "http.request.method:*"),
+                                           ("TCP/SSL connections",
+                                            "not http.request.method:* and not tags:parse_failure")])])
+    f.pie("status-codes", "Load balancer status codes", [count(), terms(STATUS, "2", "segment", size=20)])
+    f.pie("backend-status-codes", "Backend status codes", [
+        count(), terms("aws.clb.backend_status_code", "2", "segment", size=20)])
+    f.xy("bytes-over-time", "Bytes received and sent", "line", [
+        metric("sum", "http.request.bytes", "1", "Bytes received"),
+        metric("sum", "http.response.bytes", "2", "Bytes sent"),
+        date_histogram("3"),
+    ], axis_title="Bytes")
+    top_tables(f, bpt, "backend")
+    f.pie("http-methods", "HTTP methods", [count(), terms("http.request.method", "2", "segment")])
+    f.pie("tls-protocols", "TLS protocol versions", [count(), terms("tls.version", "2", "segment")])
+    f.pie("tls-ciphers", "TLS ciphers", [count(), terms("tls.cipher", "2", "segment", size=15)])
+    f.table("slowest-paths", "Slowest paths (by average backend time)", [
+        metric("avg", bpt, "1", "Avg backend time (s)"),
+        percentiles(bpt, "2", (95, 99)),
+        count("3", "Requests"),
+        terms("url.path", "4", "bucket", size=25, order_by="1", label="Path"),
+    ])
+    f.table("backends-by-errors", "Backends by 5xx count", [
+        count("1", "5xx responses"),
+        terms("destination.ip", "2", "bucket", size=20, label="Backend IP"),
+    ], query=f"{STATUS} >= 500 or aws.clb.backend_status_code >= 500")
+    f.table("load-balancers", "Load balancers", [
+        count("1", "Requests"),
+        metric("sum", "http.response.bytes", "2", "Bytes sent"),
+        terms("aws.clb.elb", "3", "bucket", size=20, label="Load balancer"),
+    ])
+    f.table("server-errors-by-path", "5xx by path", [
+        count("1", "5xx responses"),
+        terms("url.path", "2", "bucket", size=20, label="Path"),
+        terms(STATUS, "3", "bucket", size=5, label="Status"),
+    ], query=f"{STATUS} >= 500")
+    f.search("server-errors", "5xx requests", [
+        STATUS, "aws.clb.backend_status_code", "source.ip", "http.request.method", "url.original",
+        "destination.ip"], query=f"{STATUS} >= 500")
+    f.search("parse-failures", "Parse failures", [
+        "log.file.path", "log.file.line_number", "error.message", "event.original"],
+        query="tags:parse_failure", height=10)
+    f.dashboard("dashboard", "Classic Load Balancer access logs",
+                "Traffic, errors, latency and TLS of Classic Load Balancers (clb-logs-*)")
+    return f.objects
+
+
 OUTPUTS = {
     "alb-logs.ndjson": alb_objects,
     "s3-access-logs.ndjson": s3_objects,
+    "nlb-logs.ndjson": nlb_objects,
+    "clb-logs.ndjson": clb_objects,
 }
 
 

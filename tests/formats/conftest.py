@@ -31,6 +31,8 @@ def load_examples(filename: str) -> dict[str, str]:
 
 ALB_EXAMPLES = load_examples("alb_doc_examples.log")
 S3_EXAMPLES = load_examples("s3_access_doc_examples.log")
+NLB_EXAMPLES = load_examples("nlb_doc_examples.log")
+CLB_EXAMPLES = load_examples("clb_doc_examples.log")
 
 
 def pytest_generate_tests(metafunc):

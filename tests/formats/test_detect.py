@@ -34,8 +34,7 @@ NLB_LINE = ("tls 2.0 2018-12-20T02:59:40 net/my-network-loadbalancer/c6e77e28c25
             "ECDHE-RSA-AES128-SHA tlsv12 - my-network-loadbalancer-c6e77e28c25b2234.elb.us-east-2.amazonaws.com - - -")
 CLASSIC_LINE = ('2015-05-13T23:39:43.945958Z my-loadbalancer 192.168.131.39:2817 10.0.0.1:80 0.000073 0.001048 '
                 '0.000057 200 200 0 29 "GET http://www.example.com:80/ HTTP/1.1" "curl/7.38.0" - -')
-SIBLING_LINES = {"connection log": CONN_LOG_LINE, "health-check log": HEALTH_CHECK_LINE, "Network Load Balancer": NLB_LINE,
-                 "Classic Load Balancer": CLASSIC_LINE}
+SIBLING_LINES = {"connection log": CONN_LOG_LINE, "health-check log": HEALTH_CHECK_LINE}
 
 
 @pytest.mark.parametrize("key", [ALB_DOC_KEY, ALB_DOC_KEY.split("/", 1)[1], "s3-bucket-name/" + ALB_DOC_KEY])
@@ -53,17 +52,13 @@ def test_s3_server_access_log_keys_are_s3_access(key):
     assert detect(key) is S3
 
 
-@pytest.mark.parametrize("key, what", [
-    (CONN_LOG_KEY, "connection log"), (HEALTH_CHECK_KEY, "health-check log"),
-    (NLB_DOC_KEY, "Network Load Balancer"), (CLASSIC_KEY, "Classic Load Balancer")])
+@pytest.mark.parametrize("key, what", [(CONN_LOG_KEY, "connection log"), (HEALTH_CHECK_KEY, "health-check log")])
 def test_sibling_elb_log_keys_are_unsupported_and_named(key, what):
     with pytest.raises(Unsupported, match=what):
         detect(key)
 
 
-@pytest.mark.parametrize("key, what", [
-    (CONN_LOG_KEY, "connection log"), (HEALTH_CHECK_KEY, "health-check log"),
-    (NLB_DOC_KEY, "Network Load Balancer"), (CLASSIC_KEY, "Classic Load Balancer")])
+@pytest.mark.parametrize("key, what", [(CONN_LOG_KEY, "connection log"), (HEALTH_CHECK_KEY, "health-check log")])
 def test_sibling_keys_stay_unsupported_even_when_the_first_line_looks_like_alb(key, what, alb_examples):
     with pytest.raises(Unsupported, match=what):
         detect(key, alb_examples["http"])
@@ -81,10 +76,30 @@ def test_sibling_first_lines_under_an_unknown_key_are_unsupported_and_named(what
         detect("uploads/some-file.txt", SIBLING_LINES[what])
 
 
-@pytest.mark.parametrize("what", SIBLING_LINES)
-def test_sibling_lines_never_parse_as_alb(what):
+@pytest.mark.parametrize("line", [*SIBLING_LINES.values(), NLB_LINE, CLASSIC_LINE])
+def test_sibling_lines_never_parse_as_alb(line):
     with pytest.raises(ParseError):
-        ALB.to_json(SIBLING_LINES[what])
+        ALB.to_json(line)
+
+
+@pytest.mark.parametrize("key, name", [(NLB_DOC_KEY, "nlb"), (CLASSIC_KEY, "clb"), (CLASSIC_KEY + ".gz", "clb")])
+def test_nlb_and_classic_keys_are_their_formats_even_when_the_first_line_looks_like_alb(key, name, alb_examples):
+    assert detect(key) is FORMATS[name]
+    assert detect(key, alb_examples["http"]) is FORMATS[name]
+
+
+@pytest.mark.parametrize("line, name", [(NLB_LINE, "nlb"), (CLASSIC_LINE, "clb")])
+def test_nlb_and_classic_first_lines_under_an_unknown_key_are_their_formats(line, name):
+    assert detect("uploads/some-file.txt", line) is FORMATS[name]
+
+
+@pytest.mark.parametrize("line", [*SIBLING_LINES.values(), NLB_LINE, CLASSIC_LINE])
+def test_no_load_balancer_line_is_taken_for_another_load_balancer_format(line):
+    # Each line matches its own format's first-line pattern only (an ALB connection log's
+    # `time ip port port` must not read as a Classic `time name ip:port`).
+    claimed = [name for name, fmt in FORMATS.items() if fmt.line_matches(line)]
+    assert claimed in ([], ["nlb"], ["clb"])
+    assert len(claimed) == (line in (NLB_LINE, CLASSIC_LINE))
 
 
 @pytest.mark.parametrize("first_line", [None, "", "hello world", "#Version: 1.0"])
@@ -102,6 +117,11 @@ def test_the_elb_access_log_test_file_is_not_an_alb_log():
 
 def test_key_info_of_an_alb_key_is_account_region_and_interval_end():
     assert key_info(ALB_DOC_KEY) == KeyInfo("123456789012", "us-east-2", "2022-02-15T23:40:00Z")
+
+
+def test_key_info_of_nlb_and_classic_keys_is_account_region_and_interval_end():
+    assert key_info(NLB_DOC_KEY) == KeyInfo("123456789012", "us-east-2", "2020-05-01T00:00:00Z")
+    assert key_info(CLASSIC_KEY) == KeyInfo("123456789012", "us-east-2", "2022-02-15T23:40:00Z")
 
 
 def test_key_info_of_a_partitioned_s3_key_is_account_region_and_delivery_time():

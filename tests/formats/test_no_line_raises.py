@@ -15,10 +15,12 @@ from ingest.bulk import BulkEncoder
 from ingest.formats import ALB, FORMATS, KeyInfo, ParseError
 from ingest.reader import json_safe
 
-from .conftest import ALB_EXAMPLES, S3_EXAMPLES
+from .conftest import ALB_EXAMPLES, CLB_EXAMPLES, NLB_EXAMPLES, S3_EXAMPLES
 
 S3 = FORMATS["s3-access"]
+NLB, CLB = FORMATS["nlb"], FORMATS["clb"]
 FORMAT_EXAMPLES = [(ALB, line) for line in ALB_EXAMPLES.values()] + [(S3, line) for line in S3_EXAMPLES.values()]
+FORMAT_EXAMPLES += [(NLB, line) for line in NLB_EXAMPLES.values()] + [(CLB, line) for line in CLB_EXAMPLES.values()]
 
 
 def no_duplicate_keys(pairs):
@@ -70,7 +72,7 @@ lines = st.binary(max_size=400).map(lambda b: b.replace(b"\n", b""))
 SPRINKLES = st.sampled_from(['"', "\\", "\\\"", " ", '""', "\x00", "\t", "\x1f", "\x7f", "-", "\u2028", "é", "٣", "0"])
 
 
-@pytest.mark.parametrize("fmt", [ALB, S3], ids=["alb", "s3-access"])
+@pytest.mark.parametrize("fmt", [ALB, S3, NLB, CLB], ids=["alb", "s3-access", "nlb", "clb"])
 @given(raw=lines)
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 def test_random_bytes_yield_exactly_one_valid_item(fmt, raw):

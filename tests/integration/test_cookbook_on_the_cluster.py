@@ -6,6 +6,7 @@ import ipaddress
 import json
 import re
 import statistics
+from collections import Counter
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -284,4 +285,78 @@ def test_25_index_sizes_list_every_daily_index(cluster, loaded):
     response = send(cluster, RECIPES[25])
     rows = [line.split() for line in response.text.splitlines()[1:] if line.strip()]
 
-    assert sum(int(row[2]) for row in rows) == sum(loaded.truth.lines.values())
+    assert sum(int(row[2]) for row in rows) == loaded.truth.lines["alb"] + loaded.truth.lines["s3-access"]
+
+
+# -- NLB ----------------------------------------------------------------------------------------
+
+
+def test_28_failed_handshakes_by_alert(cluster, loaded):
+    result = answer(cluster, 28)
+    truth = loaded.truth.nlb_failed_handshakes_by_alert()
+
+    assert result["hits"]["total"]["value"] == sum(r.handshake_ms is None for r in loaded.truth.nlb) > 0
+    assert_top(buckets(result, "alerts"), truth, key=lambda b: int(b["key"]))
+
+
+def test_29_handshake_time_per_listener_within_tolerance(cluster, loaded):
+    found = buckets(answer(cluster, 29), "listeners")
+    connections = Counter(r.listener for r in loaded.truth.nlb)
+    times = loaded.truth.nlb_handshake_times_by_listener()
+
+    assert_top(found, connections)
+    for b in found:
+        assert {p["key"] for p in b["port"]["buckets"]} == {r.port for r in loaded.truth.nlb if r.listener == b["key"]}
+        low, high = percentile_band(times[b["key"]], 50)
+        assert low <= b["handshake_ms"]["values"]["50.0"] <= high
+
+
+def test_30_tls_versions_and_ciphers(cluster, loaded):
+    found = buckets(answer(cluster, 30), "versions")
+
+    assert_top(found, loaded.truth.nlb_versions())
+    for b in found:
+        ciphers = Counter(r.cipher for r in loaded.truth.nlb if r.version == b["key"])
+        assert_top(b["ciphers"]["buckets"], ciphers)
+
+
+def test_31_top_nlb_clients_with_their_bytes(cluster, loaded):
+    found = buckets(answer(cluster, 31), "clients")
+    sums = loaded.truth.nlb_bytes_by_client()
+
+    assert_top(found, loaded.truth.nlb_clients(), key=lambda b: ip(b["key"]))
+    for b in found:
+        assert (b["received"]["value"], b["sent"]["value"]) == sums[ip(b["key"])]
+
+
+# -- Classic Load Balancer ----------------------------------------------------------------------
+
+
+def test_32_classic_status_classes_and_load_balancer_5xx(cluster, loaded):
+    result = answer(cluster, 32)
+    got = {name: b["doc_count"] for name, b in result["aggregations"]["status_classes"]["buckets"].items()}
+    expected = loaded.truth.clb_status_classes()
+
+    assert got == {c: expected.get(c, 0) for c in ("2xx", "3xx", "4xx", "5xx")}
+    assert result["aggregations"]["lb_5xx"]["doc_count"] == loaded.truth.clb_lb_5xx() > 0
+
+
+def test_33_slowest_classic_backends_are_the_slow_ones(cluster, loaded):
+    found = buckets(answer(cluster, 33), "backends")
+    truth = loaded.truth.clb_backend_times_by_backend()
+
+    assert {ip(b["key"]): b["doc_count"] for b in found} == {
+        backend: sum(r.backend == backend for r in loaded.truth.clb) for backend in truth}
+    slow = {name for name, _ in sorted(truth.items(), key=lambda kv: statistics.median(kv[1]))[-2:]}
+    assert {ip(b["key"]) for b in found[:2]} == slow
+    for b in found:
+        low, high = percentile_band(truth[ip(b["key"])], 50)
+        assert low <= b["latency"]["values"]["50.0"] <= high
+
+
+def test_34_http_requests_and_tcp_connections_add_up(cluster, loaded):
+    got = {name: b["doc_count"] for name, b in answer(cluster, 34)["aggregations"]["listeners"]["buckets"].items()}
+    http = sum(r.method is not None for r in loaded.truth.clb)
+
+    assert got == {"http": http, "tcp_or_ssl": len(loaded.truth.clb) - http}
+    assert 0 < got["tcp_or_ssl"] < got["http"]

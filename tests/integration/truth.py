@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+# generate_logs.py's folder per family (the format's name in ingest.formats.FORMATS).
+FAMILY_FOLDERS = {"alb": "alb", "s3-access": "s3-access", "nlb": "nlb", "clb": "clb"}
 TOKEN = re.compile(r'"[^"]*"|\[[^\]]*\]|\S+')
 ALB_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z$")
 S3_TIME = re.compile(r"^\[\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}\]$")
@@ -75,6 +77,29 @@ class S3Record:
 
 
 @dataclass
+class NlbRecord:
+    client: str
+    listener: str
+    port: int
+    handshake_ms: float | None  # None: `-`, the handshake failed
+    alert: int | None
+    version: str | None  # as ECS writes it: tlsv12 → 1.2
+    cipher: str | None
+    received: int
+    sent: int
+
+
+@dataclass
+class ClbRecord:
+    client: str
+    backend: str | None
+    backend_time: float | None  # None when AWS logged -1
+    elb_status: int | None  # None on TCP and SSL listeners
+    backend_status: int | None
+    method: str | None
+
+
+@dataclass
 class Unparsable:
     path: Path
     line_number: int
@@ -85,23 +110,28 @@ class Unparsable:
 class Truth:
     alb: list[AlbRecord] = field(default_factory=list)
     s3: list[S3Record] = field(default_factory=list)
-    unparsable: dict[str, list[Unparsable]] = field(default_factory=lambda: {"alb": [], "s3-access": []})
-    lines: dict[str, int] = field(default_factory=lambda: {"alb": 0, "s3-access": 0})
+    nlb: list[NlbRecord] = field(default_factory=list)
+    clb: list[ClbRecord] = field(default_factory=list)
+    unparsable: dict[str, list[Unparsable]] = field(default_factory=lambda: {f: [] for f in FAMILY_FOLDERS.values()})
+    lines: dict[str, int] = field(default_factory=lambda: {f: 0 for f in FAMILY_FOLDERS.values()})
 
     @classmethod
     def from_folder(cls, folder: Path) -> Truth:
         truth = cls()
+        records = {"alb": (_alb, truth.alb), "s3-access": (_s3, truth.s3), "nlb": (_nlb, truth.nlb),
+                   "clb": (_clb, truth.clb)}
         for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-            family = "alb" if "/alb/" in path.as_posix() else "s3-access"
+            family = FAMILY_FOLDERS[path.relative_to(folder).parts[0]]  # generate_logs.py writes one folder each
+            parse, found = records[family]
             data = path.read_bytes()
             text = (gzip.decompress(data) if path.suffix == ".gz" else data).decode()
             for number, line in enumerate(text.splitlines(), 1):
                 truth.lines[family] += 1
-                record = (_alb if family == "alb" else _s3)(line)
+                record = parse(line)
                 if record is None:
                     truth.unparsable[family].append(Unparsable(path, number, line))
                 else:
-                    (truth.alb if family == "alb" else truth.s3).append(record)
+                    found.append(record)
         return truth
 
     # -- answers ------------------------------------------------------------------------------
@@ -173,6 +203,43 @@ class Truth:
     def s3_deletes(self) -> int:
         return sum(r.operation in ("REST.DELETE.OBJECT", "REST.POST.MULTI_OBJECT_DELETE") for r in self.s3)
 
+    def nlb_failed_handshakes_by_alert(self) -> Counter:
+        return Counter(r.alert for r in self.nlb if r.handshake_ms is None and r.alert is not None)
+
+    def nlb_handshake_times_by_listener(self) -> dict[str, list[float]]:
+        out: dict[str, list[float]] = defaultdict(list)
+        for r in self.nlb:
+            if r.handshake_ms is not None:
+                out[r.listener].append(r.handshake_ms)
+        return out
+
+    def nlb_versions(self) -> Counter:
+        return Counter(r.version for r in self.nlb if r.version is not None)
+
+    def nlb_clients(self) -> Counter:
+        return Counter(r.client for r in self.nlb)
+
+    def nlb_bytes_by_client(self) -> dict[str, tuple[int, int]]:
+        """client → (bytes received, bytes sent)."""
+        sums: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        for r in self.nlb:
+            sums[r.client][0] += r.received
+            sums[r.client][1] += r.sent
+        return {client: (received, sent) for client, (received, sent) in sums.items()}
+
+    def clb_status_classes(self) -> dict[str, int]:
+        return dict(Counter(f"{r.elb_status // 100}xx" for r in self.clb if r.elb_status is not None))
+
+    def clb_lb_5xx(self) -> int:
+        return sum(r.elb_status is not None and r.elb_status >= 500 and r.backend_status is None for r in self.clb)
+
+    def clb_backend_times_by_backend(self) -> dict[str, list[float]]:
+        out: dict[str, list[float]] = defaultdict(list)
+        for r in self.clb:
+            if r.backend is not None and r.backend_time is not None:
+                out[r.backend].append(r.backend_time)
+        return out
+
 
 def _number(token: str) -> int | None:
     return None if token == "-" else int(token)
@@ -198,6 +265,36 @@ def _alb(line: str) -> AlbRecord | None:
         user_agent=None if agent == "-" else agent,
         actions=[] if unquote(f[22]) == "-" else unquote(f[22]).split(","),
         error_reason=None if unquote(f[24]) == "-" else unquote(f[24]),
+    )
+
+
+NLB_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$")
+TLS_VERSION = re.compile(r"^tlsv(\d)(\d)$")
+
+
+def _nlb(line: str) -> NlbRecord | None:
+    f = line.split(" ")
+    if len(f) < 18 or f[0] != "tls" or not NLB_TIME.match(f[2]) or ":" not in f[5]:
+        return None
+    version = TLS_VERSION.match(f[15])
+    return NlbRecord(
+        client=host_of(f[5]), listener=f[4], port=int(f[6].rsplit(":", 1)[1]),
+        handshake_ms=None if f[8] == "-" else float(f[8]), alert=_number(f[11]),
+        version=None if version is None else ".".join(version.groups()), cipher=None if f[14] == "-" else f[14],
+        received=int(f[9]), sent=int(f[10]),
+    )
+
+
+def _clb(line: str) -> ClbRecord | None:
+    f = TOKEN.findall(line)
+    if len(f) < 12 or not ALB_TIME.match(f[0]) or ":" not in f[2]:
+        return None
+    backend_time = float(f[5])
+    method = unquote(f[11]).split(" ")[0]
+    return ClbRecord(
+        client=host_of(f[2]), backend=None if f[3] == "-" else host_of(f[3]),
+        backend_time=None if backend_time < 0 else backend_time, elb_status=_number(f[7]),
+        backend_status=_number(f[8]), method=None if method == "-" else method,
     )
 
 
