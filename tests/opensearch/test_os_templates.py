@@ -67,9 +67,9 @@ S3_FIELDS = {
     "aws.s3access.extra_fields": "keyword",
 }
 DOCUMENTED = {"alb-logs": {**COMMON_FIELDS, **ALB_FIELDS}, "s3-access-logs": {**COMMON_FIELDS, **S3_FIELDS}}
-# Formats that declare their fields (ingest/formats/fields.py) document them by that declaration.
+# The other formats document their fields by their declaration (ingest/formats/fields.py).
 DOCUMENTED |= {fmt.index_prefix: {**COMMON_FIELDS, **{path: TYPES[t]["type"] for path, t in declared_leaves(fmt.fields).items()}}
-               for fmt in FORMATS.values() if getattr(fmt, "fields", None)}
+               for fmt in FORMATS.values() if getattr(fmt, "fields", None) and fmt.index_prefix not in DOCUMENTED}
 TEXT_SUBFIELDS = {"url.original", "url.path", "user_agent.original", "error.message"}
 
 
