@@ -334,7 +334,6 @@ class _Shipment:
                  max_bytes: int, max_docs: int, clock: Callable[[], float] = time.monotonic,
                  background: bool = False):
         self.sink, self.report, self.letter, self.deadline = sink, report, letter, deadline
-        self._sender = _Sender(self._send) if background else None
         self.max_bytes, self.max_docs = max_bytes, max_docs
         self.clock = clock
         self.items: list[BulkItem] = []
@@ -343,6 +342,7 @@ class _Shipment:
         self.done_after: set[int] = set()  # then: lines after done_line settled too
         self.done_before: set[int] = set()  # lines after the start an earlier part settled (never sent again)
         self.last_time: str | None = None  # the time of the last document up to the resume point
+        self._sender = _Sender(self._send) if background else None
 
     def add(self, items: list[BulkItem]) -> None:
         self.report.lines_read += len(items)
@@ -361,11 +361,10 @@ class _Shipment:
         items, self.items, self.size = self.items, [], 0
         if self._sender is None:
             try:
-                rejected = self._send(items)
+                outcome = (items, self._send(items), None)
             except DeadlineExceeded as stop:
-                self._stop(items, items if stop.unsent is None else stop.unsent, stop.rejected)
-                raise
-            self._count(items, rejected)
+                outcome = (items, None, stop)
+            self._settle(*outcome)
             return
         self._sender.put(items)
         for outcome in self._sender.outcomes():
