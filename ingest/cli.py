@@ -71,6 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--bulk-max-docs", type=int, default=5000, help="documents per request")
     run.add_argument("--compress-level", type=int, choices=range(10), default=1, metavar="0-9",
                      help="gzip level of the bulk requests: 0-3 igzip (fast), 4-9 zlib (smaller, slower)")
+    run.add_argument("--send-threads", type=int, choices=(0, 1), default=None, metavar="0|1",
+                     help="1: compress and send each bulk request on a background thread while the next is "
+                          "parsed (the default); 0: one thread")
     run.add_argument("--retry-for", type=_seconds, default=DEFAULT_RETRY_FOR, metavar="SECONDS",
                      help="keep retrying (backoff with jitter, Retry-After honoured) while the cluster throttles "
                           "or cannot be reached, until nothing has been indexed for this long; then the run "
@@ -162,7 +165,8 @@ def _run(args) -> int:
     options = Options(log_format=args.format, include_raw=args.include_raw,
                       index_prefixes={name: getattr(args, f"{name.replace('-', '_')}_index_prefix") for name in FORMATS},
                       bulk_max_bytes=args.bulk_max_bytes, bulk_max_docs=args.bulk_max_docs,
-                      max_line_bytes=args.max_line_bytes, max_failure_share=args.max_failure_share)
+                      max_line_bytes=args.max_line_bytes, max_failure_share=args.max_failure_share,
+                      send_threads=args.send_threads)
 
     objects = list(_objects(args.sources, s3))
     progress = _Progress(len(objects))

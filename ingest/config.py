@@ -91,6 +91,7 @@ class Settings:
     bulk_max_bytes: int = 5 * 1024 * 1024
     bulk_max_docs: int = 5000
     bulk_compress_level: int = 1  # gzip level of bulk bodies: 0-3 igzip (fast), 4-9 zlib (smaller)
+    bulk_send_threads: int | None = None  # 1: send while parsing on, 0: in line; None: the pipeline's default
     dead_letter_bucket: str | None = None
     dead_letter_prefix: str = "dead-letter/"
     include_raw_line: bool = False
@@ -171,6 +172,7 @@ class Settings:
             bulk_max_bytes=reader.integer("BULK_MAX_BYTES", 5 * 1024 * 1024, minimum=1, maximum=MAX_BULK_BYTES),
             bulk_max_docs=reader.integer("BULK_MAX_DOCS", 5000, minimum=1),
             bulk_compress_level=reader.integer("BULK_COMPRESS_LEVEL", 1, minimum=0, maximum=9),
+            bulk_send_threads=reader.integer("BULK_SEND_THREADS", None, minimum=0, maximum=1),
             dead_letter_bucket=dead_letter_bucket,
             dead_letter_prefix=dead_letter_prefix,
             include_raw_line=reader.boolean("INCLUDE_RAW_LINE", False),
@@ -217,7 +219,7 @@ class _Reader:
             self.problem(f"{name} must be one of {accepted}; got {raw!r}")
             return default
 
-    def integer(self, name: str, default: int, *, minimum: int, maximum: int | None = None) -> int:
+    def integer(self, name: str, default: int | None, *, minimum: int, maximum: int | None = None) -> int | None:
         raw = self.get(name)
         if raw is None:
             return default

@@ -62,6 +62,7 @@ class _Runtime:
             bulk_max_docs=settings.bulk_max_docs,
             max_line_bytes=settings.max_line_bytes,
             max_failure_share=settings.max_failure_share,
+            send_threads=settings.bulk_send_threads,
         )
 
 

@@ -12,12 +12,22 @@ the last document up to L travels with the resume point, so failure records are 
 Lines after L that were settled too (throttled items are scattered) travel as `done_after` and are not
 sent again, though still encoded, so the encoder sees them. Each part's report counts the items it
 settled, so the counts of all parts add up to the object's.
+
+Sending overlaps parsing (`Options.send_threads`, 1 by default): full requests go to one background sender
+thread through a queue one request deep, while this thread parses the next (gzip, the socket and the C
+accelerator's caller spend most of their time outside the GIL). At most three requests' worth of items are
+held (one being sent, one waiting, one filling); the parse waits when the sender is behind. The sender only
+sends: its outcomes come back in order and are counted here, and after a failure it sends nothing more, so
+the resume point, the counts and the one-line errors are those of sending in this thread (`send_threads=0`).
 """
 from __future__ import annotations
 
 import base64
+import queue
+import threading
 import time
 import zlib
+from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable, Protocol
@@ -149,6 +159,11 @@ class Options:
     bulk_max_docs: int = 5000
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES  # a longer line is a failure record, whole in the dead letter
     max_failure_share: float = 0.5  # an object with more lines failing to parse is flagged (report.warning)
+    send_threads: int | None = None  # 1: send on a background thread while parsing on; 0: in line; None: the default
+
+
+# Measured by scripts/benchmark.py --e2e (README, Benchmark): see the figures there.
+DEFAULT_SEND_THREADS = 1
 
 
 def process_object(obj: LogObject, sink: Sink, dead_letter: DeadLetter, options: Options,
@@ -189,7 +204,9 @@ def process_object(obj: LogObject, sink: Sink, dead_letter: DeadLetter, options:
         done_before = decode_lines(start_line, resume.done_after) if resume is not None else set()
         if resume is not None:
             encoder.resume(resume.first_time, resume.last_time)
-        shipment = _Shipment(sink, report, letter, deadline, options.bulk_max_bytes, options.bulk_max_docs, clock)
+        send_threads = DEFAULT_SEND_THREADS if options.send_threads is None else options.send_threads
+        shipment = _Shipment(sink, report, letter, deadline, options.bulk_max_bytes, options.bulk_max_docs, clock,
+                             background=send_threads > 0)
         shipment.done_before = done_before
 
         def overlong(line, line_number):
@@ -206,7 +223,7 @@ def process_object(obj: LogObject, sink: Sink, dead_letter: DeadLetter, options:
                 shipment.add(items)
         except TruncatedObject as e:
             truncated = e  # the lines before the cut are still sent, and their rejections kept
-        shipment.flush()
+        shipment.finish()
         if truncated is not None:
             raise truncated
         report.status = "ok"
@@ -227,6 +244,8 @@ def process_object(obj: LogObject, sink: Sink, dead_letter: DeadLetter, options:
     except Exception as e:  # unreadable object, destination refusing requests: retry the object later
         report.status, report.error = "failed", f"{type(e).__name__}: {e}"
     finally:
+        if shipment is not None:
+            shipment.close()  # what was handed to the sender is sent and counted before the report is done
         if close is not None:
             close()
         if letter is not None:
@@ -308,10 +327,12 @@ class _Shipment:
     A request is sent before the item that would take it past `max_bytes` or `max_docs`, so each
     flush is one full request (never a full one plus a one-item tail). When time runs out, `done_line`
     is the resume point (every line up to it is settled and counted, none after it is) and `last_time`
-    the time of the last document up to it."""
+    the time of the last document up to it. `background`: requests are sent by a _Sender thread (the
+    sink is then used by that thread only until `close`); outcomes are counted here, in request order."""
 
     def __init__(self, sink: Sink, report: ObjectReport, letter: DeadLetterFile, deadline: float,
-                 max_bytes: int, max_docs: int, clock: Callable[[], float] = time.monotonic):
+                 max_bytes: int, max_docs: int, clock: Callable[[], float] = time.monotonic,
+                 background: bool = False):
         self.sink, self.report, self.letter, self.deadline = sink, report, letter, deadline
         self.max_bytes, self.max_docs = max_bytes, max_docs
         self.clock = clock
@@ -321,6 +342,7 @@ class _Shipment:
         self.done_after: set[int] = set()  # then: lines after done_line settled too
         self.done_before: set[int] = set()  # lines after the start an earlier part settled (never sent again)
         self.last_time: str | None = None  # the time of the last document up to the resume point
+        self._sender = _Sender(self._send) if background else None
 
     def add(self, items: list[BulkItem]) -> None:
         self.report.lines_read += len(items)
@@ -333,19 +355,55 @@ class _Shipment:
             self.size += length
 
     def flush(self) -> None:
+        """Send the items held (or hand them to the sender), and count what has come back."""
         if not self.items:
             return
-        items = self.items
-        try:
-            if self.clock() >= self.deadline:
-                cause = getattr(self.sink, "cause", None)
-                raise DeadlineExceeded(len(items), cause() if cause else None, items)
-            rejected = self.sink.send(items, self.deadline)
-        except DeadlineExceeded as stop:
-            self._stop(items, items if stop.unsent is None else stop.unsent, stop.rejected)
-            raise
-        self._count(items, rejected)
-        self.items, self.size = [], 0
+        items, self.items, self.size = self.items, [], 0
+        if self._sender is None:
+            try:
+                outcome = (items, self._send(items), None)
+            except DeadlineExceeded as stop:
+                outcome = (items, None, stop)
+            self._settle(*outcome)
+            return
+        self._sender.put(items)
+        for outcome in self._sender.outcomes():
+            self._settle(*outcome)
+
+    def finish(self) -> None:
+        """The last request: send it, wait for the sender, count everything; raise what a send raised."""
+        self.flush()
+        if self._sender is not None:
+            sender, self._sender = self._sender, None
+            for outcome in sender.close():
+                self._settle(*outcome)
+
+    def close(self) -> None:
+        """After a failure elsewhere: stop the sender once it has sent what it holds, and count that (its
+        own failure, if any, gives way to the one already being reported)."""
+        if self._sender is None:
+            return
+        sender, self._sender = self._sender, None
+        for items, rejected, error in sender.close():
+            try:
+                self._settle(items, rejected, error)
+            except Exception:
+                pass
+
+    def _send(self, items: list[BulkItem]) -> list[Rejection]:
+        """One request (on the sender thread when there is one)."""
+        if self.clock() >= self.deadline:
+            cause = getattr(self.sink, "cause", None)
+            raise DeadlineExceeded(len(items), cause() if cause else None, items)
+        return self.sink.send(items, self.deadline)
+
+    def _settle(self, items: list[BulkItem], rejected: list[Rejection] | None, error: BaseException | None) -> None:
+        if error is None:
+            self._count(items, rejected)
+            return
+        if isinstance(error, DeadlineExceeded):
+            self._stop(items, items if error.unsent is None else error.unsent, error.rejected)
+        raise error
 
     def _count(self, items: list[BulkItem], rejected: list[Rejection], dated: bool = True) -> None:
         # Counted item by item: a request may hold failure records from any of the batches it spans.
@@ -375,3 +433,39 @@ class _Shipment:
         self.letter.add_rejections(rejected)
         self.done_after = {item.line_number for item in settled if item.line_number > self.done_line}
         self.done_after |= {n for n in self.done_before if n > self.done_line}
+
+class _Sender:
+    """One background thread sending the requests handed to it, in order, one waiting at most (`put` blocks
+    while one is waiting). `outcomes()` gives (items, rejections, None) or (items, None, the exception) in
+    request order; after an exception the requests that follow are not sent, and have no outcome."""
+
+    def __init__(self, send: Callable[[list[BulkItem]], list[Rejection]]):
+        self._send = send
+        self._queue: queue.Queue[list[BulkItem] | None] = queue.Queue(maxsize=1)
+        self._outcomes: deque[tuple[list[BulkItem], list[Rejection] | None, BaseException | None]] = deque()
+        self._failed = False
+        self._thread = threading.Thread(target=self._run, name="bulk-sender", daemon=True)
+        self._thread.start()
+
+    def put(self, items: list[BulkItem]) -> None:
+        self._queue.put(items)
+
+    def outcomes(self):
+        while self._outcomes:
+            yield self._outcomes.popleft()
+
+    def close(self):
+        """Wait until everything handed over is sent (or skipped after a failure); the outcomes left."""
+        self._queue.put(None)
+        self._thread.join()
+        return self.outcomes()
+
+    def _run(self) -> None:
+        while (items := self._queue.get()) is not None:
+            if self._failed:
+                continue  # sent in line, these would never have been sent either
+            try:
+                self._outcomes.append((items, self._send(items), None))
+            except BaseException as error:  # re-raised on the caller's thread, where it is reported
+                self._failed = True
+                self._outcomes.append((items, None, error))

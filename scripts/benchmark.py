@@ -13,9 +13,16 @@ bytes, and peak memory for a small and a large object. All figures come from one
   on their Python path.
 - memory: a fresh process per input size runs the whole pipeline on a gzip file into a sink that
   discards bulk bodies, and reports its peak RSS; memory must not grow with the object size.
-- --e2e: the same pipeline through the OpenSearch bulk writer (gzip, chunking, per-item response
-  handling) into scripts/bulk_endpoint.py running in another process on 127.0.0.1, reporting
-  lines/s and bulk requests per 100k lines.
+- --e2e (--only-e2e: that alone): the same pipeline through the OpenSearch bulk writer (gzip, chunking,
+  per-item response handling) into scripts/bulk_endpoint.py running in another process on 127.0.0.1,
+  for each --send-threads (0: one thread; 1: compress and send on a background thread while the next
+  request is parsed), against parse-only in the same run: lines/s, the ratio, the CPU-time ratio (the
+  parsing thread's, which the machine's load moves far less), bytes on the wire, and Lambda GB-seconds,
+  dollars and GB of logs per 15 min (from CPU time; see end_to_end). --latency S: the endpoint answers
+  each request S seconds late, as a cluster that takes time to index; --one-cpu: the pipeline on one
+  CPU, as a Lambda up to 1,769 MB.
+- --cold-start [RUNS]: the import time of a cold start (python -X importtime), with python-isal and
+  with it blocked (the zlib fallback), median of RUNS fresh processes.
 - --callgrind [N]: instructions per line, counted by `valgrind --tool=callgrind` (noise does not move
   them), for N lines (default 20,000) of each format: `floor` (gunzip + split), `parse` (gzip bytes to
   bulk bodies, C accelerator), `parse_python` (the same without it), `compress` (parse, then gzip the
@@ -37,6 +44,7 @@ import json
 import os
 import random
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -187,45 +195,104 @@ def memory(sizes: list[int]) -> list[dict]:
     return rows
 
 
-def end_to_end(lines: int, repeat: int = 3) -> list[dict]:
+def end_to_end(lines: int, repeat: int = 3, send_threads: tuple[int, ...] = (0, 1), latency: float = 0.0,
+               one_cpu: bool = False) -> list[dict]:
     """The whole pipeline into a discarding _bulk endpoint in another process, against parse-only
-    (ingest(): the same file to bulk bodies, nothing sent) in the same run; best of `repeat` each."""
+    (ingest(): the same file to bulk bodies, nothing sent) in the same run; best of `repeat` each, for
+    each `send_threads` (0: one thread; 1: compress and send on a background thread). `latency`: the
+    endpoint answers each request that many seconds late, as a cluster busy indexing. `one_cpu`: this
+    process runs on one CPU (as a Lambda of up to 1,769 MB), the endpoint on any."""
     from ingest.pipeline import LocalFile, Options, process_object
     from ingest.shipper import OpenSearchSink
 
     rows = []
-    with tempfile.TemporaryDirectory() as tmp, _discard_endpoint() as url:
+    with tempfile.TemporaryDirectory() as tmp, _discard_endpoint(latency) as url:
+        if one_cpu:  # after the endpoint started, so that it keeps every CPU; threads started later inherit it
+            os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
         for fmt in ("alb", "s3-access"):
-            progress(f"end to end: {fmt}, {lines:,} lines into a local _bulk endpoint, and parse-only, "
-                     f"best of {repeat}")
+            progress(f"end to end: {fmt}, {lines:,} lines into a local _bulk endpoint, send threads "
+                     f"{'/'.join(map(str, send_threads))}, and parse-only, best of {repeat}")
             data = make_log(fmt, lines)
             path = Path(tmp) / f"{fmt}.log.gz"
             path.write_bytes(data)
             parse_s, _ = best_of(repeat, ingest, data, fmt)
-            best = float("inf")
-            for _ in range(repeat):
-                sink = OpenSearchSink(url, None)
-                before = json.load(urllib.request.urlopen(url + "/_stats"))
-                started = time.perf_counter()
-                report = process_object(LocalFile(str(path), ALB_KEY if fmt == "alb" else S3_KEY), sink,
-                                        _NoDeadLetter(), Options(log_format=fmt))
-                best = min(best, time.perf_counter() - started)
-                after = json.load(urllib.request.urlopen(url + "/_stats"))
-                sink.close()
-                assert report.status == "ok" and report.indexed == lines, report
-            requests = after["requests"] - before["requests"]
-            sent = after["bytes_received"] - before["bytes_received"]
+            parse_cpu = min(_cpu(ingest, data, fmt)[0] for _ in range(repeat))
             log_gb = len(gzip.decompress(data)) / 1e9  # uncompressed log bytes, as AWS bills "GB of logs"
-            seconds_per_gb = best / log_gb
-            rows.append({"format": fmt, "lines": lines, "lines_per_s": round(lines / best),
-                         "parse_only_lines_per_s": round(lines / parse_s), "ratio_to_parse": round(parse_s / best, 2),
-                         "bulk_requests": requests, "requests_per_100k_lines": round(requests * 100_000 / lines, 1),
-                         "bytes_on_wire_per_line": round(sent / lines, 1),
-                         # A 1,769 MB Lambda has one full vCPU, as this single-threaded run uses one core.
-                         "lambda_gb_s_per_gb": round(seconds_per_gb * LAMBDA_MEMORY_GB, 1),
-                         "usd_per_gb_arm64": round(seconds_per_gb * LAMBDA_MEMORY_GB * USD_PER_GB_S["arm64"], 5),
-                         "gb_of_logs_in_15_min": round(LAMBDA_MAX_SECONDS / seconds_per_gb, 1)})
+            for threads in send_threads:
+                best, cpu, thread_cpu, all_cpu = float("inf"), 0.0, float("inf"), float("inf")
+                for _ in range(repeat):
+                    sink = OpenSearchSink(url, None)
+                    before = json.load(urllib.request.urlopen(url + "/_stats"))
+                    started, cpu_started = time.perf_counter(), time.process_time()
+                    (calling_thread, report), seconds = _cpu(
+                        process_object, LocalFile(str(path), ALB_KEY if fmt == "alb" else S3_KEY), sink,
+                        _NoDeadLetter(), Options(log_format=fmt, send_threads=threads)), time.perf_counter() - started
+                    thread_cpu = min(thread_cpu, calling_thread)
+                    all_cpu = min(all_cpu, time.process_time() - cpu_started)
+                    if seconds < best:
+                        best, cpu = seconds, time.process_time() - cpu_started
+                    after = json.load(urllib.request.urlopen(url + "/_stats"))
+                    sink.close()
+                    assert report.status == "ok" and report.indexed == lines, report
+                requests = after["requests"] - before["requests"]
+                sent = after["bytes_received"] - before["bytes_received"]
+                # One thread needs one vCPU (1,769 MB); the background sender a second one (3,538 MB).
+                memory_gb = LAMBDA_MEMORY_GB * (1 if one_cpu else 1 + min(threads, 1))
+                # Lambda's time from CPU time, which a busy machine inflates far less than wall time: one vCPU
+                # takes the process's CPU time; with the sender on a second vCPU, the parsing thread's bounds
+                # it. With --latency the waits count, and only wall time has them.
+                lambda_seconds = best if latency else thread_cpu if threads and not one_cpu else all_cpu
+                seconds_per_gb = lambda_seconds / log_gb
+                rows.append({"format": fmt, "send_threads": threads, "lines_per_s": round(lines / best),
+                             "parse_only_lines_per_s": round(lines / parse_s),
+                             "ratio_to_parse": round(parse_s / best, 2), "cores_busy": round(cpu / best, 2),
+                             # CPU time, which the machine's load moves far less than wall time: the
+                             # parsing thread's against parse-only is what two idle cores would give at
+                             # best (time waiting for the GIL is not in it).
+                             "cpu_ratio_to_parse": round(parse_cpu / thread_cpu, 2),
+                             "requests_per_100k_lines": round(requests * 100_000 / lines, 1),
+                             "bytes_on_wire_per_line": round(sent / lines, 1),
+                             "lambda_mb": round(memory_gb * 1024),
+                             "lambda_gb_s_per_gb": round(seconds_per_gb * memory_gb, 1),
+                             "usd_per_gb_arm64": round(seconds_per_gb * memory_gb * USD_PER_GB_S["arm64"], 5),
+                             "gb_of_logs_in_15_min": round(LAMBDA_MAX_SECONDS / seconds_per_gb, 1)})
     return rows
+
+
+# What a cold start imports before the first object: the handler module, then what _Runtime imports.
+COLD_START_MODULES = ("ingest.handler", "boto3", "ingest.auth", "ingest.deadletter", "ingest.shipper")
+
+
+def cold_start(runs: int = 7) -> list[dict]:
+    """Import time of the Lambda's cold start (`python -X importtime`, the modules' cumulative times at the
+    top level summed), median of `runs` fresh processes, with python-isal importable and with it blocked
+    (the shipper then falls back to zlib), and isal's own share."""
+    rows = []
+    for label, block in (("isal importable", ""), ("isal blocked", "import sys; sys.modules['isal'] = None; ")):
+        progress(f"cold-start imports, {label}, median of {runs} fresh processes")
+        totals, isal = [], []
+        for _ in range(runs):
+            run = subprocess.run([sys.executable, "-X", "importtime", "-c", block + "import " + ", ".join(COLD_START_MODULES)],
+                                 cwd=ROOT, capture_output=True, text=True, check=True)
+            cumulative = {}
+            for line in run.stderr.splitlines():
+                if line.startswith("import time:") and line.count("|") == 2:
+                    _, total, name = line.split("|")
+                    if total.strip().isdigit():
+                        cumulative.setdefault(name.rstrip(), int(total))  # "  isal" keeps its indent
+            totals.append(sum(cumulative.get(" " + name, 0) for name in COLD_START_MODULES))
+            isal.append(sum(us for name, us in cumulative.items() if name.strip() in ("isal", "isal.igzip")))
+        rows.append({"imports": label, "runs": runs, "median_ms": round(statistics.median(totals) / 1000, 1),
+                     "min_ms": round(min(totals) / 1000, 1), "max_ms": round(max(totals) / 1000, 1),
+                     "isal_ms": round(statistics.median(isal) / 1000, 1)})
+    return rows
+
+
+def _cpu(fn, *args):
+    """(CPU seconds of the calling thread, result)."""
+    started = time.thread_time()
+    result = fn(*args)
+    return time.thread_time() - started, result
 
 
 def progress(text: str) -> None:
@@ -296,12 +363,15 @@ def callgrind(lines: int) -> list[dict]:
 class _discard_endpoint:
     """scripts/bulk_endpoint.py --discard in another process on a free loopback port; its URL."""
 
+    def __init__(self, latency: float = 0.0):
+        self.latency = latency
+
     def __enter__(self) -> str:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
         self.server = subprocess.Popen([sys.executable, str(ROOT / "scripts" / "bulk_endpoint.py"), "--port",
-                                        str(port), "--discard"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                        str(port), "--discard", "--latency", str(self.latency)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         url = f"http://127.0.0.1:{port}"
         for _ in range(100):
             try:
@@ -396,10 +466,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--memory-lines", default="20000,1000000", help="comma-separated object sizes in lines")
     parser.add_argument("--e2e", action="store_true", help="also run end to end through the bulk writer")
+    parser.add_argument("--send-threads", default="0,1",
+                        help="--e2e: the pipeline's send_threads settings to compare, comma-separated")
+    parser.add_argument("--only-e2e", action="store_true", help="--e2e without the throughput and memory runs")
+    parser.add_argument("--latency", type=float, default=0.0, metavar="SECONDS",
+                        help="--e2e: the endpoint answers each bulk request this late (a cluster's indexing time)")
+    parser.add_argument("--one-cpu", action="store_true", help="--e2e: run the pipeline on one CPU")
     parser.add_argument("--opensearch", action="store_true",
                         help="also run end to end into a real OpenSearch (the local node, or $OPENSEARCH_URL)")
     parser.add_argument("--opensearch-lines", type=int, default=100_000, help="lines per format for --opensearch")
     parser.add_argument("--only-opensearch", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--cold-start", nargs="?", type=int, const=7, metavar="RUNS",
+                        help="only the cold start's import time, with and without python-isal (default 7 runs)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
     parser.add_argument("--callgrind", nargs="?", type=int, const=20_000, metavar="LINES",
                         help="only instructions per line, counted by valgrind (default 20,000 lines)")
@@ -412,6 +490,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.callgrind_child:
         callgrind_child(*args.callgrind_child)
         return 0
+    if args.cold_start:
+        rows = cold_start(args.cold_start)
+        print(json.dumps(rows, indent=2) if args.json else f"\ncold-start imports (python -X importtime)\n{_table(rows)}")
+        return 0
     if args.callgrind:
         rows = callgrind(args.callgrind)
         print(json.dumps(rows, indent=2) if args.json else f"\ninstructions per line (callgrind)\n{_table(rows)}")
@@ -421,12 +503,13 @@ def main(argv: list[str] | None = None) -> int:
         print("note: the C accelerator is not built (python scripts/build_native.py); "
               "ingest_lines_per_s is the pure-Python path", file=sys.stderr)
     results = {"python": sys.version.split()[0], "accelerator": bulk._native is not None}
-    if not args.only_opensearch:
+    if not (args.only_opensearch or args.only_e2e):
         results["throughput"] = throughput(args.lines, args.repeat)
         results["throughput_python_only"] = python_only_throughput(args.lines, args.repeat)
         results["memory"] = memory([int(n) for n in args.memory_lines.split(",")])
-    if args.e2e:
-        results["end_to_end"] = end_to_end(args.lines, args.repeat)
+    if args.e2e or args.only_e2e:
+        results["end_to_end"] = end_to_end(args.lines, args.repeat, tuple(int(n) for n in args.send_threads.split(",")),
+                                           args.latency, args.one_cpu)
     if args.opensearch or args.only_opensearch:
         results["into_opensearch"] = into_opensearch(args.opensearch_lines)
     if args.json:
@@ -435,7 +518,8 @@ def main(argv: list[str] | None = None) -> int:
         for name in ("throughput", "throughput_python_only", "memory", "end_to_end", "into_opensearch"):
             if name in results:
                 accelerator = "C accelerator" if results["accelerator"] else "no C accelerator"
-                print(f"\n{name} (Python {results['python']}, one core, {accelerator})\n{_table(results[name])}")
+                cores = "send_threads 1: a second core" if name == "end_to_end" else "one core"
+                print(f"\n{name} (Python {results['python']}, {cores}, {accelerator})\n{_table(results[name])}")
     return 0
 
 

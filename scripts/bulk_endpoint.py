@@ -8,6 +8,7 @@ OpenSearch uses (honouring `filter_path` the way the shipper uses it). Gzip requ
     python scripts/bulk_endpoint.py --port 9200        # Ctrl-C prints the counters
     python scripts/bulk_endpoint.py --discard          # count items without reading them (benchmarks)
     python scripts/bulk_endpoint.py --throttle-share 0.7   # answer 70% of the items 429, as a busy cluster
+    python scripts/bulk_endpoint.py --discard --latency 0.2   # answer each request 0.2 s late, as a cluster indexing
     curl -s localhost:9200/_stats                       # counters as JSON while it runs
 
 --discard: the body is gunzipped and its items counted by their newlines (two lines an `index` item),
@@ -29,6 +30,7 @@ import json
 import random
 import signal
 import threading
+import time
 from dataclasses import asdict, dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
@@ -148,6 +150,8 @@ class _Handler(BaseHTTPRequestHandler):
         except (OSError, ValueError, StopIteration, AttributeError) as error:
             self._reply(400, {"error": {"type": "parse_exception", "reason": str(error)}, "status": 400})
             return
+        if self.server.latency:
+            time.sleep(self.server.latency)
         with self.server.lock:
             stats = self.server.stats
             stats.requests += 1
@@ -180,6 +184,7 @@ class _Server(ThreadingHTTPServer):
         self.indexed: dict[str, set[str]] | None = {} if record else None  # _id → indices it was written to
         self.stats = Stats()
         self.lock = threading.Lock()
+        self.latency = 0.0  # seconds each bulk answer waits: a cluster's indexing time, without its CPU
 
 
 class BulkEndpoint:
@@ -236,8 +241,11 @@ def main() -> None:
                         help="answer this share of the items 429 (es_rejected_execution_exception), at random")
     parser.add_argument("--discard", action="store_true",
                         help="count items by their newlines and answer errors:false, without reading them")
+    parser.add_argument("--latency", type=float, default=0.0, metavar="SECONDS",
+                        help="answer each bulk request this late (a cluster's indexing time)")
     args = parser.parse_args()
     server = _Server((args.host, args.port), args.discard, args.throttle_share)
+    server.latency = args.latency
     signal.signal(signal.SIGTERM, _stop_on_signal)  # `kill <pid>` prints the counters too
     print(f"accepting POST /_bulk on http://{args.host}:{server.server_address[1]} (Ctrl-C to stop)", flush=True)
     try:

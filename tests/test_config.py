@@ -75,8 +75,10 @@ def test_every_variable_is_read_and_typed():
         MAX_LINE_BYTES="65536",
         MAX_FAILURE_SHARE="0.2",
         BULK_COMPRESS_LEVEL="6",
+        BULK_SEND_THREADS="0",
     )
     assert (s.max_line_bytes, s.max_failure_share, s.bulk_compress_level) == (65536, 0.2, 6)
+    assert s.bulk_send_threads == 0
     assert (s.auth, s.secret_id, s.service) == (
         "basic",
         "arn:aws:secretsmanager:eu-west-1:123456789012:secret:opensearch-AbCdEf",
@@ -226,3 +228,10 @@ def test_a_failure_share_outside_0_to_1_is_refused_naming_the_variable(raw):
 
 def test_a_max_line_bytes_below_1_is_refused():
     assert "MAX_LINE_BYTES must be a whole number" in problem(MAX_LINE_BYTES="0")
+
+
+def test_send_threads_unset_leaves_the_choice_to_the_pipeline_and_only_0_or_1_is_accepted():
+    assert settings().bulk_send_threads is None  # the pipeline's measured default (DEFAULT_SEND_THREADS)
+    assert settings(BULK_SEND_THREADS="1").bulk_send_threads == 1
+    with pytest.raises(ConfigError, match=r"BULK_SEND_THREADS must be a whole number between 0 and 1; got '4'"):
+        settings(BULK_SEND_THREADS="4")

@@ -413,3 +413,13 @@ def s3_notification(key: str, size: int, bucket: str = LOG_BUCKET) -> dict:
     record["s3"]["object"]["key"] = quote_plus(key)
     record["s3"]["object"]["size"] = size
     return event
+
+
+@pytest.fixture(autouse=True, params=[1, 0], ids=["background-sender", "sending-in-line"])
+def send_threads(request, monkeypatch):
+    """Every pipeline, handler and CLI test runs both ways: sending on the background thread (the default)
+    and in the parsing thread (BULK_SEND_THREADS=0); whatever a test checks must hold for both."""
+    from ingest import pipeline
+
+    monkeypatch.setattr(pipeline, "DEFAULT_SEND_THREADS", request.param)
+    return request.param
