@@ -560,3 +560,123 @@ def test_the_default_compression_is_igzip_level_1():
 def test_a_compress_level_outside_0_to_9_is_refused(level):
     with pytest.raises(ValueError, match="compress_level"):
         OpenSearchSink("http://127.0.0.1:9200", None, compress_level=level)
+
+
+# -- which item failures pass ----------------------------------------------------------------------
+
+def items_answered(*outcomes: dict) -> Reply:
+    """A 200 bulk reply with these item outcomes, in request order."""
+    return Reply(200, {"took": 3, "errors": True, "items": [{"index": outcome} for outcome in outcomes]})
+
+
+THROTTLED_403 = {"type": "security_exception", "reason": "Request throttled due to too many requests"}
+
+
+@pytest.mark.parametrize("outcome", [
+    {"status": 500, "error": {"type": "exception", "reason": "shard failure"}},
+    {"status": 403, "error": THROTTLED_403},
+    {"status": 403, "error": "403 Request throttled due to too many requests"},
+    {"status": 400, "error": {"type": "rejected_execution_exception", "reason": "rejected execution of bulk"}},
+], ids=["500", "403-throttled", "403-throttled-text", "rejected-execution"])
+def test_an_item_that_failed_for_a_passing_reason_is_resent(cluster, fake_time, outcome):
+    cluster.then(items_answered(outcome))
+
+    assert sink_for(cluster, fake_time).send([make_item(1)], FAR_AWAY) == []
+    assert [r.ids for r in cluster.received] == [["id-0001"], ["id-0001"]]
+
+
+@pytest.mark.parametrize("error", [
+    {"type": "security_exception", "reason": "no permissions for [indices:data/write/bulk[s]]"},
+    # "throttl" elsewhere than in the reason (here the index name) is not throttling
+    {"type": "security_exception", "reason": "no permissions for [indices:data/write/index]",
+     "index": "api-throttling-logs-2026.11.25"},
+], ids=["forbidden", "throttl-in-the-index-name"])
+def test_an_item_forbidden_for_good_is_rejected_not_resent(cluster, fake_time, error):
+    cluster.then(items_answered({"status": 403, "error": error}))
+
+    [rejection] = sink_for(cluster, fake_time).send([make_item(1)], FAR_AWAY)
+
+    assert rejection.status == 403 and rejection.reason.startswith("security_exception: no permissions")
+    assert len(cluster.received) == 1
+
+
+def test_items_throttled_with_403_are_counted_as_throttled(cluster, fake_time):
+    cluster.then(items_answered({"status": 403, "error": THROTTLED_403}, {"status": 201}),
+                 Reply(403, "403 Request throttled due to too many requests /_bulk"))
+    sink = sink_for(cluster, fake_time)
+
+    sink.send([make_item(1), make_item(2)], FAR_AWAY)
+
+    assert (sink.stats.throttled_items, sink.stats.retried_items, sink.stats.retried_requests) == (1 + 1, 1, 1)
+
+
+def test_items_answered_with_server_errors_are_named_by_their_statuses_when_time_runs_out(cluster, fake_time):
+    cluster.default = lambda request: items_answered({"status": 503}, {"status": 500})
+    sink = sink_for(cluster, fake_time, random=lambda: 1.0)
+
+    with pytest.raises(DeadlineExceeded) as raised:
+        sink.send([make_item(1), make_item(2)], fake_time.now + 1)
+
+    assert raised.value.cause == "items answered HTTP [500, 503] for 1 s"
+    assert sink.stats.throttled_items == 0 and sink.stats.retried_items == 2 * len(cluster.received)
+
+
+def test_413_splits_are_counted_and_a_single_item_too_large_is_rejected_naming_its_size(cluster, fake_time):
+    items = [make_item(1, padding=300), make_item(2)]
+    cluster.then(Reply(413, "Request size exceeded"), Reply(413, "Request size exceeded"))
+    sink = sink_for(cluster, fake_time)
+
+    [rejection] = sink.send(items, FAR_AWAY)
+
+    assert rejection.reason == (f"request_too_large: a single item of {len(items[0].body)} bytes is over "
+                                "the cluster's HTTP payload limit")
+    assert sink.stats.split_requests == 1
+
+
+# -- waits at the edges --------------------------------------------------------------------------
+
+def test_the_pause_after_a_request_of_one_item_larger_than_max_bytes_is_at_most_backoff_base(cluster, fake_time):
+    sink = sink_for(cluster, fake_time, max_bytes=1000, backoff_base=1.0, random=lambda: 1.0)
+    cluster.then(lambda request: bulk_reply(request, {"id-0001": QUEUE_FULL}))
+    sink.send([make_item(1), make_item(2)], FAR_AWAY)  # the cluster takes half of what it is sent
+    fake_time.sleeps.clear()
+    cluster.then(lambda request: bulk_reply(request, {i: QUEUE_FULL for i in request.ids}))
+
+    sink.send([make_item(3, padding=5000)], FAR_AWAY)
+
+    assert fake_time.sleeps == [1.0]  # one miss at 50% is no stall: a full-size pause, not more
+
+
+def test_a_wait_that_would_end_at_the_deadline_and_past_retry_for_leaves_a_last_request_not_giving_up(
+        cluster, fake_time):
+    cluster.default = lambda request: Reply(503, "503 Service Unavailable")
+    start = fake_time.now
+
+    with pytest.raises(DeadlineExceeded) as raised:
+        sink_for(cluster, fake_time, retry_for=2.5, backoff_base=1.0, random=lambda: 1.0
+                 ).send([make_item(1)], start + 3.0)  # waits of 1 s, then 2 s: the second ends at the deadline
+
+    assert type(raised.value) is DeadlineExceeded  # not RetriesExhausted: the deadline comes first
+    assert fake_time.sleeps == [1.0, pytest.approx(1.95)]
+
+
+# -- configuration at the edges ------------------------------------------------------------------
+
+@pytest.mark.parametrize("options, complaint", [
+    (dict(max_bytes=0), "^max_bytes and max_docs must be at least 1$"),
+    (dict(max_docs=0), "^max_bytes and max_docs must be at least 1$"),
+    (dict(retry_for=-1), "^retry_for must be at least 0 seconds$"),
+    (dict(min_request_share=0), "^min_request_share must be above 0 and at most 1$"),
+    (dict(min_request_share=1.01), "^min_request_share must be above 0 and at most 1$"),
+    (dict(compress_level=10), r"^compress_level must be 0-3 \(igzip\) or 4-9 \(zlib\), got 10$"),
+])
+def test_settings_out_of_range_are_refused_saying_the_range(options, complaint):
+    with pytest.raises(ValueError, match=complaint):
+        OpenSearchSink("http://127.0.0.1:9200", None, **options)
+
+
+def test_the_smallest_settings_in_range_are_taken(cluster, fake_time):
+    sink = sink_for(cluster, fake_time, max_bytes=1, max_docs=1, retry_for=0, min_request_share=1, compress_level=0)
+
+    assert sink.send([make_item(1), make_item(2)], FAR_AWAY) == []
+    assert [r.ids for r in cluster.received] == [["id-0001"], ["id-0002"]]
