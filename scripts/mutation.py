@@ -4,12 +4,17 @@
     .venv/bin/python scripts/mutation.py ingest/events.py       # one module (10 s to 4 min; pipeline and
                                                                 #   shipper 12-17 min), before committing it
     .venv/bin/python scripts/mutation.py --show ingest/bulk.py  # also print the diff of every survivor
+    .venv/bin/python scripts/mutation.py --again ingest/shipper.py  # only the last run's survivors, against
+                                                                #   the tests as they are now (see below)
     (`make mutation`, `make mutation MODULE=ingest/events.py` run the same)
 
 A mutant is a one-line change to a module (a flipped comparison, a constant changed, an argument
 dropped...). It is killed when one of the module's own tests (MODULES below) fails on it, or runs
 past its time limit; the score is the killed share. A mutant no own test reaches counts as surviving. Every run starts afresh: a
-cached verdict would not see a test added since.
+cached verdict would not see a test added since. `--again` is the exception, for working down a survivor list: it
+keeps the last run's kills and tests only its survivors again, with the tests as they are now (new tests
+included). That holds while tests are only added or sharpened (a kill stands); after a test was removed,
+weakened or the module changed, run afresh. A full run is the reference for a score that is reported.
 
 Each module runs in its own work directory, .mutation/<name>/ (ignored by git): a pyproject.toml with
 that module's mutmut settings and links to ingest/, tests/ and scripts/; mutmut copies them to
@@ -171,6 +176,11 @@ def prepare(module: str, tests: list[str]) -> Path:
     work.mkdir(parents=True)
     for name in ("ingest", "tests", "scripts"):
         (work / name).symlink_to(ROOT / name)
+    write_settings(work, module, tests)
+    return work
+
+
+def write_settings(work: Path, module: str, tests: list[str]) -> None:
     settings = {
         "source_paths": ["ingest"],
         "only_mutate": [module],
@@ -186,13 +196,12 @@ def prepare(module: str, tests: list[str]) -> Path:
     (work / "pyproject.toml").write_text(
         f"# Written by scripts/mutation.py for {module}; rewritten on every run.\n"
         + "\n".join(lines) + "\n\n" + pytest_settings())
-    return work
 
 
-def run_mutmut(work: Path, jobs: int, budget: float, log) -> int:
+def run_mutmut(work: Path, jobs: int, budget: float, log, names: list[str] = ()) -> int:
     mutmut = Path(sys.executable).parent / "mutmut"
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
-    process = subprocess.Popen([str(mutmut), "run", "--max-children", str(jobs)], cwd=work, env=env,
+    process = subprocess.Popen([str(mutmut), "run", "--max-children", str(jobs), *names], cwd=work, env=env,
                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         return process.wait(timeout=budget)
@@ -238,6 +247,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="mutants tested at once")
     parser.add_argument("--budget", type=float, default=1800, help="seconds allowed per module")
     parser.add_argument("--show", action="store_true", help="print the diff of every surviving mutant")
+    parser.add_argument("--again", action="store_true",
+                        help="test only the last run's survivors again, keeping its kills (while tests are only added)")
     args = parser.parse_args(argv)
     modules = args.modules or list(MODULES)
     unknown = [m for m in modules if m not in MODULES]
@@ -251,11 +262,25 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     status = 0
     for module in modules:
-        work = prepare(module, MODULES[module])
+        again = []
+        if args.again:
+            again = sorted(n for n, s in results(WORK / work_name(module), module).items() if s not in KILLED)
+            if not again:
+                print(f"mutation: {module}: no earlier run with survivors to test again; run it afresh first",
+                      file=sys.stderr)
+                rows.append((module, None, 0.0))
+                status = 2
+                continue
+            write_settings(WORK / work_name(module), module, MODULES[module])
+            work = WORK / work_name(module)
+        else:
+            work = prepare(module, MODULES[module])
         started = time.monotonic()
-        print(f"mutation: {module} against {' '.join(MODULES[module])} (log: {work / 'mutmut.log'})", flush=True)
+        what = f"{len(again)} survivors of the last run" if again else "every mutant"
+        print(f"mutation: {module}, {what}, against {' '.join(MODULES[module])} (log: {work / 'mutmut.log'})",
+              flush=True)
         with open(work / "mutmut.log", "w") as log:
-            code = run_mutmut(work, args.jobs, args.budget, log)
+            code = run_mutmut(work, args.jobs, args.budget, log, again)
         elapsed = time.monotonic() - started
         verdicts = results(work, module)
         if code != 0 or not verdicts:

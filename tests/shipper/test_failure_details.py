@@ -1,6 +1,7 @@
 """What a person reads when items or requests fail: how long, why, and the fields callers act on."""
 from __future__ import annotations
 
+import json
 import socket
 import threading
 
@@ -184,3 +185,17 @@ def test_a_read_timeout_blames_the_cluster_not_the_network(cluster, fake_time):
         sink.send([make_item(1)], FAR_AWAY)
 
     assert raised.value.last_failure == f"no answer from {cluster.url} in time; is the cluster overloaded?"
+
+
+def test_a_200_with_json_that_is_not_a_bulk_response_is_named_by_the_start_of_the_answer(cluster, fake_time):
+    # e.g. a proxy that sends every path to the cluster's root: its "who am I" answer
+    root = {"name": "node-1", "cluster_name": "logs", "cluster_uuid": "kXfEJx0uQSmXMp7cGaJqBg",
+            "version": {"distribution": "opensearch", "number": "2.19.0", "build_type": "tar"},
+            "tagline": "The OpenSearch Project: https://opensearch.org/"}
+    cluster.default = lambda request: Reply(200, json.dumps(root), content_type="application/json")
+
+    with pytest.raises(DeadlineExceeded) as raised:
+        sink_for(cluster, fake_time, random=lambda: 1.0).send([make_item(1)], fake_time.now + 1)
+
+    assert raised.value.cause == (f"HTTP 200 with a body that is not a bulk response (unexpected answer: "
+                                  f"{str(root)[:120]!r}); a proxy or load balancer page? for 1 s")
