@@ -35,6 +35,7 @@ def test_sends_the_items_bodies_unchanged_as_one_gzip_ndjson_bulk_request(cluste
     assert request.raw_body[:2] == b"\x1f\x8b"  # really gzip on the wire
     assert request.body == b"".join(item.body for item in items)
     assert request.query["filter_path"] == [BULK_FILTER_PATH]
+    assert request.headers["accept-encoding"] == "gzip"  # the answer may come compressed too
     assert "authorization" not in request.headers
 
 
@@ -48,6 +49,14 @@ def test_splits_requests_so_no_body_exceeds_max_bytes(cluster, fake_time):
     assert [len(r.ids) for r in cluster.received] == [3, 3, 1]
     assert all(len(r.body) <= 3 * size + 1 for r in cluster.received)
     assert b"".join(r.body for r in cluster.received) == b"".join(item.body for item in items)
+
+
+def test_a_request_is_filled_up_to_exactly_max_bytes(cluster, fake_time):
+    items = [make_item(n, padding=100) for n in range(1, 8)]
+
+    sink_for(cluster, fake_time, max_bytes=3 * len(items[0].body)).send(items, FAR_AWAY)
+
+    assert [len(r.ids) for r in cluster.received] == [3, 3, 1]
 
 
 def test_splits_requests_so_none_holds_more_than_max_docs(cluster, fake_time):
@@ -494,6 +503,29 @@ def test_refuses_urls_that_are_not_plain_http_endpoints_without_echoing_credenti
     assert "hunter2" not in str(raised.value)
 
 
+@pytest.mark.parametrize("url, complaint", [
+    ("search.example.com", "OpenSearch URL must be http(s)://host[:port], got 'search.example.com'"),
+    ("https://:9200", "OpenSearch URL must be http(s)://host[:port], got 'https://:9200'"),
+    ("https://admin@search.example.com", "OpenSearch URL must not contain credentials; use basic auth from Secrets Manager"),
+    ("https://:hunter2@search.example.com", "OpenSearch URL must not contain credentials; use basic auth from Secrets Manager"),
+    ("https://search.example.com/?x=1", "OpenSearch URL must not have a query or fragment: 'https://search.example.com/?x=1'"),
+    ("https://search.example.com/#top", "OpenSearch URL must not have a query or fragment: 'https://search.example.com/#top'"),
+], ids=["no-scheme", "no-host", "user", "password", "query", "fragment"])
+def test_a_refused_url_is_named_with_what_is_wrong_with_it(url, complaint):
+    with pytest.raises(ValueError) as raised:
+        OpenSearchSink(url, None)
+    assert str(raised.value) == complaint
+
+
+def test_the_defaults_are_5_mib_or_5000_items_a_request_30_s_each_and_backoff_from_half_a_second_to_20_s():
+    sink = OpenSearchSink("https://search.example.com", None)
+
+    assert (sink.url, sink.max_bytes, sink.max_docs, sink.timeout) == ("https://search.example.com", 5 << 20, 5000, 30)
+    assert (sink.retry_for, sink.backoff_base, sink.backoff_cap) == (None, 0.5, 20.0)
+    assert (sink.min_request_share, sink.request_share, sink.compress_level) == (0.25, 1.0, 1)
+    assert sink.cause() is None  # nothing has gone wrong yet
+
+
 def test_a_path_prefix_in_the_url_is_kept(cluster, fake_time):
     sink = OpenSearchSink(cluster.url + "/proxy/", None, sleep=fake_time.sleep, clock=fake_time.clock)
     sink.send([make_item(1)], FAR_AWAY)
@@ -548,6 +580,37 @@ def test_every_compress_level_writes_gzip_any_cluster_can_read(level):
     compressed = compress_body(body, level)
     assert compressed[:2] == b"\x1f\x8b" and gzip_module.decompress(compressed) == body
     assert compress_body(body, level) == compressed  # no timestamp in the header: retries send the same bytes
+
+
+@pytest.mark.parametrize("level", [0, 1, 2, 3])
+def test_levels_0_to_3_are_igzips(level):
+    from isal import igzip
+
+    from ingest.shipper import compress_body
+
+    body = b"".join(make_item(n).body for n in range(1, 200))
+    assert compress_body(body, level) == igzip.compress(body, compresslevel=level, mtime=0)
+
+
+@pytest.mark.parametrize("level", [4, 6, 9])
+def test_levels_4_to_9_are_zlibs(level):
+    import gzip as gzip_module
+
+    from ingest.shipper import compress_body
+
+    body = b"".join(make_item(n).body for n in range(1, 200))
+    assert compress_body(body, level) == gzip_module.compress(body, compresslevel=level, mtime=0)
+
+
+@pytest.mark.parametrize("level, zlib_level", [(0, 1), (1, 1), (3, 3)])
+def test_without_isal_zlib_takes_the_same_level_and_at_least_1(monkeypatch, level, zlib_level):
+    import gzip as gzip_module
+
+    from ingest import shipper
+
+    monkeypatch.setattr(shipper, "_igzip", None)
+    body = b"".join(make_item(n).body for n in range(1, 200))
+    assert shipper.compress_body(body, level) == gzip_module.compress(body, compresslevel=zlib_level, mtime=0)
 
 
 def test_the_default_compression_is_igzip_level_1():
