@@ -743,3 +743,75 @@ def test_the_smallest_settings_in_range_are_taken(cluster, fake_time):
 
     assert sink.send([make_item(1), make_item(2)], FAR_AWAY) == []
     assert [r.ids for r in cluster.received] == [["id-0001"], ["id-0002"]]
+
+
+# -- order, stalls and the time a request takes ----------------------------------------------------
+
+def test_throttled_items_are_resent_in_line_order_at_the_head_of_the_next_request(cluster, fake_time):
+    cluster.then(lambda request: bulk_reply(request, {"id-0002": QUEUE_FULL, "id-0004": QUEUE_FULL}))
+
+    sink_for(cluster, fake_time, max_docs=5).send([make_item(n) for n in range(1, 8)], FAR_AWAY)
+
+    assert [r.ids for r in cluster.received] == [[item_id(n) for n in (1, 2, 3, 4, 5)],
+                                                  [item_id(n) for n in (2, 4, 6, 7)]]
+
+
+def test_when_time_runs_out_after_a_413_split_the_unsent_items_come_back_in_line_order(cluster, fake_time):
+    def too_large_and_slow(request):
+        fake_time.advance(60)  # the deadline passes while the cluster answers
+        return Reply(413, "Request size exceeded")
+
+    cluster.then(too_large_and_slow)
+
+    with pytest.raises(DeadlineExceeded) as raised:
+        sink_for(cluster, fake_time, max_docs=4).send([make_item(n) for n in range(1, 7)], fake_time.now + 30)
+
+    assert [item.line_number for item in raised.value.unsent] == [1, 2, 3, 4, 5, 6]
+    assert len(cluster.received) == 1
+
+
+def test_a_request_refused_whole_is_a_stall_even_when_the_cluster_has_been_taking_items(cluster, fake_time):
+    sink = sink_for(cluster, fake_time, backoff_base=1.0, random=lambda: 1.0)
+    cluster.then(lambda request: bulk_reply(request, {"id-0001": QUEUE_FULL}))
+    sink.send([make_item(1), make_item(2)], FAR_AWAY)  # the cluster takes some
+    fake_time.sleeps.clear()
+    cluster.then(Reply(503, "503 Service Unavailable"))
+
+    sink.send([make_item(3)], FAR_AWAY)
+
+    assert fake_time.sleeps == [1.0]  # the backoff window, not the short pause after a small request (0.15 s)
+
+
+def test_the_cause_is_forgotten_once_a_request_goes_through(cluster, fake_time):
+    sink = sink_for(cluster, fake_time)
+    cluster.then(Reply(429, "429 Too Many Requests"))
+
+    sink.send([make_item(1)], FAR_AWAY)
+
+    assert sink.cause() is None
+
+
+def test_the_last_wait_before_the_deadline_leaves_twice_the_last_requests_time_for_the_last_request(cluster, fake_time):
+    def slow_and_throttled(request):
+        fake_time.advance(0.5)  # each request takes half a second
+        return bulk_reply(request, {i: QUEUE_FULL for i in request.ids})
+
+    cluster.default = slow_and_throttled
+    start = fake_time.now
+
+    with pytest.raises(DeadlineExceeded):
+        sink_for(cluster, fake_time, backoff_base=1.0, random=lambda: 1.0).send([make_item(1)], start + 8.2)
+
+    # requests at 0, 1.5 and 4 s take half a second each; the 4 s wait after the third would pass the deadline:
+    # 2.7 s instead, which leaves 2 x 0.5 s for the last request
+    assert fake_time.sleeps == [1.0, 2.0, pytest.approx(2.7)]
+    assert len(cluster.received) == 4
+
+
+def test_a_200_that_is_not_a_bulk_response_counts_as_a_retried_request(cluster, fake_time):
+    cluster.then(Reply(200, "maintenance", content_type="text/plain"))
+    sink = sink_for(cluster, fake_time)
+
+    sink.send([make_item(1)], FAR_AWAY)
+
+    assert (sink.stats.requests, sink.stats.retried_requests) == (2, 1)
