@@ -4,6 +4,8 @@ which day its dead letter is filed under, and the resume point's form in a conti
 from __future__ import annotations
 
 import base64
+import gzip
+import json
 import zlib
 from datetime import datetime, timezone
 
@@ -12,6 +14,7 @@ from botocore.exceptions import ClientError
 
 from ingest.deadletter import LocalDeadLetterWriter
 from ingest.pipeline import LocalFile, Options, Resume, S3Object, decode_lines, encode_lines, process_object
+from ingest.sinks import DeadlineExceeded, Rejection
 
 from .conftest import (ALB_KEY, LOG_BUCKET, S3_ACCESS_KEY, UNPARSABLE_LINE, Everything, FakeTime, StopAfter, alb_lines,
                        s3_access_lines, text)
@@ -266,3 +269,72 @@ def test_an_empty_object_whose_key_says_nothing_is_skipped(tmp_path):
     report = process_object(local(tmp_path, "exported.txt", b""), Everything(), LocalDeadLetterWriter(tmp_path), Options())
 
     assert report.status == "skipped"
+
+
+# -- when the sink runs out of time mid-request ------------------------------------------------------
+
+class SettlesPart(Everything):
+    """Takes its first request; in the second, rejects `reject`, leaves `unsent` unsent (None: says nothing
+    about which) and runs out of time."""
+
+    def __init__(self, unsent: set[int] | None, reject: set[int] = frozenset()):
+        super().__init__()
+        self.calls = 0
+        self.unsent_lines, self.reject_lines = unsent, reject
+
+    def send(self, items, deadline):
+        self.calls += 1
+        if self.calls == 1:
+            return super().send(items, deadline)
+        unsent = None if self.unsent_lines is None else [i for i in items if i.line_number in self.unsent_lines]
+        rejected = [Rejection(i, 400, "mapper_parsing_exception: bad") for i in items if i.line_number in self.reject_lines]
+        raise DeadlineExceeded(len(unsent or items), "items throttled (429) for 1 min", unsent, rejected)
+
+
+def test_a_sink_that_runs_out_of_time_without_naming_the_unsent_items_sent_none_of_that_request(tmp_path):
+    report = process_object(local(tmp_path, S3_ACCESS_KEY, text(s3_access_lines(8))), SettlesPart(unsent=None),
+                            LocalDeadLetterWriter(tmp_path), Options(bulk_max_docs=4))
+
+    assert (report.continuation["line"], report.lines_read, report.indexed) == (4, 4, 4)
+    assert "done_after" not in report.continuation
+
+
+def test_items_rejected_before_the_time_ran_out_are_dead_lettered_and_counted_so(tmp_path):
+    lines = s3_access_lines(8)
+    lines[5] = UNPARSABLE_LINE  # line 6: a failure record, rejected too
+    report = process_object(local(tmp_path, S3_ACCESS_KEY, text(lines)), SettlesPart(unsent={8}, reject={5, 6}),
+                            LocalDeadLetterWriter(tmp_path), Options(bulk_max_docs=4))
+
+    assert report.continuation["line"] == 7
+    assert (report.lines_read, report.indexed, report.failed, report.dead_lettered) == (7, 5, 0, 2)
+    assert report.accounted_for
+    entries = [json.loads(line)["line_number"]
+               for line in gzip.decompress(open(report.dead_letter_uri, "rb").read()).splitlines()]
+    assert entries == [5, 6]
+
+
+def test_the_resume_point_is_dated_by_the_last_document_up_to_it_not_by_later_ones_settled(tmp_path):
+    full = Everything()
+    obj = local(tmp_path, S3_ACCESS_KEY, text(s3_access_lines(8)))
+    process_object(obj, full, LocalDeadLetterWriter(tmp_path / "a"), Options(bulk_max_docs=4))
+    time_of = {item.line_number: json.loads(item.body.splitlines()[1])["@timestamp"] for item in full.sent}
+
+    report = process_object(obj, SettlesPart(unsent={6}), LocalDeadLetterWriter(tmp_path / "b"), Options(bulk_max_docs=4))
+
+    assert report.continuation["line"] == 5
+    assert (report.continuation["first_time"], report.continuation["last_time"]) == (time_of[1], time_of[5])
+    assert decode_lines(5, report.continuation["done_after"]) == {7, 8}
+
+
+def test_an_overlong_line_after_the_resume_point_is_counted_by_the_part_that_settles_it(tmp_path):
+    lines = s3_access_lines(8)
+    lines[5] = lines[5] + " " + "x" * 5000  # line 6
+    obj = local(tmp_path, S3_ACCESS_KEY, text(lines))
+    options = Options(bulk_max_docs=4, max_line_bytes=2048)
+
+    first = process_object(obj, StopAfter(1), LocalDeadLetterWriter(tmp_path / "d"), options)
+    second = process_object(obj, Everything(), LocalDeadLetterWriter(tmp_path / "d"), options,
+                            resume=Resume(**first.continuation))
+
+    assert (first.continuation["line"], first.overlong, second.overlong) == (4, 0, 1)
+    assert (first.lines_read + second.lines_read, second.failed) == (8, 1)
