@@ -67,6 +67,9 @@ _FALSY = "None is as false as False wherever the flag is read (only by `if`/`or`
 _SLOWER = "sends some lines the slow way, which gives the same document: only speed differs"
 _SHORTCUT = ("the shortcut only skips the tokenizer on a tail of `-` and `\"-\"` placeholders; without it the "
              "tokenizer runs and the filter drops the same tokens")
+_UNCALLED = "_chunks is called nowhere (OpenSearchSink._take cuts the requests): dead code, to be removed"
+_NO_TYPE = 'an error without a "type" reads as None instead of "": neither is a retryable type nor a cluster block'
+_NO_REASON = 'a 403 error without a "reason" reads as "None" instead of "": neither holds "throttl"'
 EQUIVALENT: dict[str, tuple[str, str]] = {
     # reader.py
     "ingest.reader.x_line_batches__mutmut_9": (
@@ -150,6 +153,41 @@ EQUIVALENT: dict[str, tuple[str, str]] = {
     "ingest.formats.s3access.x__emit__mutmut_115": ("url_members(url, None)", _FALSY),
     "ingest.formats.s3access.x__timestamp__mutmut_10": (
         'if offset == "XX+0000XX":', "the +0000 shortcut: the general conversion writes the same text"),
+    # shipper.py
+    "ingest.shipper.x__chunks__mutmut_1": ('batch: list[BulkItem] = None', _UNCALLED),
+    "ingest.shipper.x__chunks__mutmut_2": ('size = None', _UNCALLED),
+    "ingest.shipper.x__chunks__mutmut_3": ('size = 1', _UNCALLED),
+    "ingest.shipper.x__chunks__mutmut_4": ('length = None', _UNCALLED),
+    "ingest.shipper.x__chunks__mutmut_5": ('if batch or (size + length > max_bytes or len(batch) >= max_docs):', _UNCALLED),
+    "ingest.shipper.x__chunks__mutmut_6": ('if batch and (size + length > max_bytes and len(batch) >= max_docs):', _UNCALLED),
+    "ingest.shipper.x__chunks__mutmut_7": ('if batch and (size - length > max_bytes or len(batch) >= max_docs):', _UNCALLED),
+    "ingest.shipper.x__chunks__mutmut_8": ('if batch and (size + length >= max_bytes or len(batch) >= max_docs):', _UNCALLED),
+    "ingest.shipper.x__chunks__mutmut_9": ('if batch and (size + length > max_bytes or len(batch) > max_docs):', _UNCALLED),
+    "ingest.shipper.x__chunks__mutmut_10": ('batch, size = None', _UNCALLED),
+    "ingest.shipper.x__chunks__mutmut_11": ('batch, size = [], 1', _UNCALLED),
+    "ingest.shipper.x__chunks__mutmut_12": ('batch.append(None)', _UNCALLED),
+    "ingest.shipper.x__chunks__mutmut_13": ('size = length', _UNCALLED),
+    "ingest.shipper.x__chunks__mutmut_14": ('size -= length', _UNCALLED),
+    "ingest.shipper.x__error_detail__mutmut_1": (
+        'url: str = "XXthe clusterXX"',
+        "the default url only shows in a connection error's text, and the one call without a url "
+        "(_request_error_is_retryable) never describes a connection error"),
+    "ingest.shipper.x__error_detail__mutmut_2": ('url: str = "THE CLUSTER"', "as for _error_detail__mutmut_1"),
+    "ingest.shipper.x__item_is_retryable__mutmut_11": ('error.get("type", None)', _NO_TYPE),
+    "ingest.shipper.x__item_is_retryable__mutmut_13": ('error.get("type", )', _NO_TYPE),
+    "ingest.shipper.x__item_is_retryable__mutmut_27": ('error.get("reason", None)', _NO_REASON),
+    "ingest.shipper.x__item_is_retryable__mutmut_29": ('error.get("reason", )', _NO_REASON),
+    "ingest.shipper.x__item_is_retryable__mutmut_32": ('error.get("reason", "XXXX")', _NO_REASON),
+    "ingest.shipper.x__not_bulk_detail__mutmut_4": (
+        "if (isinstance(error, SerializationError) and error.args) or True else error",
+        "the other error, _NotBulkResponse, has its text as its only argument: args[0] is str(error)"),
+    "ingest.shipper.x__not_bulk_detail__mutmut_6": (
+        "if isinstance(error, SerializationError) or error.args else error", "as for _not_bulk_detail__mutmut_4"),
+    "ingest.shipper.xǁNdjsonFileSinkǁ__init____mutmut_25": (
+        "self._size = None", "the first send opens a file (_file is None), which sets the size and count to 0"),
+    "ingest.shipper.xǁNdjsonFileSinkǁ__init____mutmut_26": ("self._size = 1", "as for NdjsonFileSink __init____mutmut_25"),
+    "ingest.shipper.xǁNdjsonFileSinkǁ__init____mutmut_27": ("self._count = None", "as for NdjsonFileSink __init____mutmut_25"),
+    "ingest.shipper.xǁNdjsonFileSinkǁ__init____mutmut_28": ("self._count = 1", "as for NdjsonFileSink __init____mutmut_25"),
 }
 
 # Statuses mutmut records (mutmut.stats.status_by_exit_code) that count as killed.
