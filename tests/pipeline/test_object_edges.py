@@ -338,3 +338,24 @@ def test_an_overlong_line_after_the_resume_point_is_counted_by_the_part_that_set
 
     assert (first.continuation["line"], first.overlong, second.overlong) == (4, 0, 1)
     assert (first.lines_read + second.lines_read, second.failed) == (8, 1)
+
+
+# -- options --------------------------------------------------------------------------------------
+
+def test_the_index_prefix_set_for_the_objects_format_names_its_daily_indices(tmp_path):
+    sink = Everything()
+    options = Options(index_prefixes={"s3-access": "s3-logs-prod", "alb": "alb-prod"})
+
+    process_object(local(tmp_path, S3_ACCESS_KEY, text(s3_access_lines(2))), sink, LocalDeadLetterWriter(tmp_path), options)
+
+    assert {json.loads(item.body.splitlines()[0])["index"]["_index"] for item in sink.sent} == {"s3-logs-prod-2026.11.25"}
+
+
+def test_include_raw_keeps_each_lines_original_text_in_its_document(tmp_path):
+    lines = s3_access_lines(2)
+    sink = Everything()
+
+    process_object(local(tmp_path, S3_ACCESS_KEY, text(lines)), sink, LocalDeadLetterWriter(tmp_path),
+                   Options(include_raw=True))
+
+    assert [json.loads(item.body.splitlines()[1])["event"]["original"] for item in sink.sent] == lines
