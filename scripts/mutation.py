@@ -6,6 +6,10 @@
     .venv/bin/python scripts/mutation.py --show ingest/bulk.py  # also print the diff of every survivor
     .venv/bin/python scripts/mutation.py --again ingest/shipper.py  # only the last run's survivors, against
                                                                 #   the tests as they are now (see below)
+    .venv/bin/python scripts/mutation.py --resume ingest/shipper.py # the mutants a run stopped by its --budget
+                                                                #   did not reach (nothing left: just the score)
+    git archive main tests | tar -x -C /tmp/before              # a score "before": the tests of another commit
+    .venv/bin/python scripts/mutation.py --tests-from /tmp/before/tests ingest/pipeline.py
     (`make mutation`, `make mutation MODULE=ingest/events.py` run the same)
 
 A mutant is a one-line change to a module (a flipped comparison, a constant changed, an argument
@@ -15,6 +19,8 @@ cached verdict would not see a test added since. `--again` is the exception, for
 keeps the last run's kills and tests only its survivors again, with the tests as they are now (new tests
 included). That holds while tests are only added or sharpened (a kill stands); after a test was removed,
 weakened or the module changed, run afresh. A full run is the reference for a score that is reported.
+`--resume` goes on with a run its --budget stopped (a loaded machine), with the same tests; `--tests-from`
+runs another tests/ folder (e.g. an earlier commit's, exported) for a score before a change of the tests.
 
 Each module runs in its own work directory, .mutation/<name>/ (ignored by git): a pyproject.toml with
 that module's mutmut settings and links to ingest/, tests/ and scripts/; mutmut copies them to
@@ -208,14 +214,23 @@ def pytest_settings() -> str:
     return text[start:] if end < 0 else text[start:end + 1]
 
 
-def prepare(module: str, tests: list[str]) -> Path:
+def prepare(module: str, tests: list[str], tests_root: Path) -> Path:
     work = WORK / work_name(module)
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
-    for name in ("ingest", "tests", "scripts"):
+    for name in ("ingest", "scripts"):
         (work / name).symlink_to(ROOT / name)
+    link_tests(work, tests_root)
     write_settings(work, module, tests)
     return work
+
+
+def link_tests(work: Path, tests_root: Path) -> None:
+    """mutmut copies the tests in at the start of each run, from here."""
+    link = work / "tests"
+    if link.is_symlink():
+        link.unlink()
+    link.symlink_to(tests_root.resolve())
 
 
 def write_settings(work: Path, module: str, tests: list[str]) -> None:
@@ -285,8 +300,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="mutants tested at once")
     parser.add_argument("--budget", type=float, default=1800, help="seconds allowed per module")
     parser.add_argument("--show", action="store_true", help="print the diff of every surviving mutant")
-    parser.add_argument("--again", action="store_true",
-                        help="test only the last run's survivors again, keeping its kills (while tests are only added)")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--again", action="store_true",
+                      help="test only the last run's survivors again, keeping its kills (while tests are only added)")
+    mode.add_argument("--resume", action="store_true",
+                      help="test only the mutants the last run did not reach (stopped by its budget), keeping its verdicts")
+    parser.add_argument("--tests-from", type=Path, default=ROOT / "tests", metavar="DIR",
+                        help="the tests/ folder to run (default: this tree's), e.g. another commit's, for a score before")
     args = parser.parse_args(argv)
     modules = args.modules or list(MODULES)
     unknown = [m for m in modules if m not in MODULES]
@@ -300,30 +320,37 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     status = 0
     for module in modules:
-        again = []
-        if args.again:
-            again = sorted(n for n, s in results(WORK / work_name(module), module).items() if s not in KILLED)
-            if not again:
-                print(f"mutation: {module}: no earlier run with survivors to test again; run it afresh first",
-                      file=sys.stderr)
+        names: list[str] = []
+        started = time.monotonic()
+        if args.again or args.resume:
+            work = WORK / work_name(module)
+            earlier = results(work, module)
+            if not earlier:
+                print(f"mutation: {module}: no earlier run to go on from; run it afresh first", file=sys.stderr)
                 rows.append((module, None, 0.0))
                 status = 2
                 continue
-            write_settings(WORK / work_name(module), module, MODULES[module])
-            work = WORK / work_name(module)
+            wanted = (lambda s: s not in KILLED) if args.again else (lambda s: s == "not checked")
+            names = sorted(n for n, s in earlier.items() if wanted(s))
+            what = f"{len(names)} {'survivors' if args.again else 'mutants not reached'} of the last run"
+            link_tests(work, args.tests_from)
+            write_settings(work, module, MODULES[module])
         else:
-            work = prepare(module, MODULES[module])
-        started = time.monotonic()
-        what = f"{len(again)} survivors of the last run" if again else "every mutant"
-        print(f"mutation: {module}, {what}, against {' '.join(MODULES[module])} (log: {work / 'mutmut.log'})",
-              flush=True)
-        with open(work / "mutmut.log", "w") as log:
-            code = run_mutmut(work, args.jobs, args.budget, log, again)
+            work = prepare(module, MODULES[module], args.tests_from)
+            what = "every mutant"
+        print(f"mutation: {module}, {what}, against {' '.join(MODULES[module])} in {args.tests_from} "
+              f"(log: {work / 'mutmut.log'})", flush=True)
+        if (args.again or args.resume) and not names:
+            code = 0  # nothing left to test: the verdicts stand as they are
+        else:
+            with open(work / "mutmut.log", "w") as log:
+                code = run_mutmut(work, args.jobs, args.budget, log, names)
         elapsed = time.monotonic() - started
         verdicts = results(work, module)
         if code != 0 or not verdicts:
             tail = (work / "mutmut.log").read_text(errors="replace")[-3000:]
-            why = f"stopped after the {args.budget:.0f} s budget" if code == -1 else f"exit {code}"
+            why = (f"stopped after the {args.budget:.0f} s budget; --resume goes on from there" if code == -1
+                   else f"exit {code}")
             print(f"mutation: mutmut failed on {module} ({why}):\n{tail}", file=sys.stderr)
             rows.append((module, None, elapsed))
             status = 2
