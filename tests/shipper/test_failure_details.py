@@ -81,6 +81,18 @@ def test_an_aws_style_message_body_is_the_errors_detail(cluster, fake_time):
     assert raised.value.detail == "Missing Authentication Token"
 
 
+def test_a_json_error_body_of_another_shape_is_shown_whole(cluster, fake_time):
+    # Amazon OpenSearch Service's answer when the domain's access policy does not allow the caller
+    denied = {"Message": "User: anonymous is not authorized to perform: es:ESHttpPost because no resource-based "
+                         "policy allows the es:ESHttpPost action"}
+    cluster.then(Reply(403, denied))
+
+    with pytest.raises(BulkRequestError) as raised:
+        sink_for(cluster, fake_time).send([make_item(1)], FAR_AWAY)
+
+    assert denied["Message"] in raised.value.detail
+
+
 def test_a_long_error_page_is_cut_to_500_characters(cluster, fake_time):
     cluster.then(Reply(400, "x" * 2000))
 

@@ -191,8 +191,9 @@ def test_413_splits_the_request_in_halves_until_it_fits(cluster, fake_time):
     too_large = Reply(413, {"error": {"type": "content_too_long_exception",
                                       "reason": "Request size exceeded 10485760 bytes"}, "status": 413})
     cluster.then(too_large, too_large)
+    sink = sink_for(cluster, fake_time)
 
-    assert sink_for(cluster, fake_time).send(items, FAR_AWAY) == []
+    assert sink.send(items, FAR_AWAY) == []
 
     assert [r.ids for r in cluster.received] == [
         ["id-0001", "id-0002", "id-0003", "id-0004"],
@@ -200,6 +201,7 @@ def test_413_splits_the_request_in_halves_until_it_fits(cluster, fake_time):
         ["id-0001"], ["id-0002"], ["id-0003", "id-0004"],
     ]
     assert fake_time.sleeps == []  # splitting is not throttling: no wait
+    assert sink.stats.split_requests == 2
 
 
 def test_a_single_item_still_too_large_is_rejected_with_413_and_the_rest_is_sent(cluster, fake_time):
