@@ -336,7 +336,9 @@ def main(argv: list[str] | None = None) -> int:
                 rows.append((module, None, 0.0))
                 status = 2
                 continue
-            wanted = (lambda s: s not in KILLED) if args.again else (lambda s: s == "not checked")
+            # --again: the survivors among the mutants the last run reached; --resume: the ones it did not reach
+            wanted = ((lambda s: s not in KILLED and s != "not checked") if args.again
+                      else (lambda s: s == "not checked"))
             names = sorted(n for n, s in earlier.items() if wanted(s))
             what = f"{len(names)} {'survivors' if args.again else 'mutants not reached'} of the last run"
             link_tests(work, args.tests_from)
