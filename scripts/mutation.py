@@ -4,12 +4,23 @@
     .venv/bin/python scripts/mutation.py ingest/events.py       # one module (10 s to 4 min; pipeline and
                                                                 #   shipper 12-17 min), before committing it
     .venv/bin/python scripts/mutation.py --show ingest/bulk.py  # also print the diff of every survivor
+    .venv/bin/python scripts/mutation.py --again ingest/shipper.py  # only the last run's survivors, against
+                                                                #   the tests as they are now (see below)
+    .venv/bin/python scripts/mutation.py --resume ingest/shipper.py # the mutants a run stopped by its --budget
+                                                                #   did not reach (nothing left: just the score)
+    git archive main tests | tar -x -C /tmp/before              # a score "before": the tests of another commit
+    .venv/bin/python scripts/mutation.py --tests-from /tmp/before/tests ingest/pipeline.py
     (`make mutation`, `make mutation MODULE=ingest/events.py` run the same)
 
 A mutant is a one-line change to a module (a flipped comparison, a constant changed, an argument
 dropped...). It is killed when one of the module's own tests (MODULES below) fails on it, or runs
 past its time limit; the score is the killed share. A mutant no own test reaches counts as surviving. Every run starts afresh: a
-cached verdict would not see a test added since.
+cached verdict would not see a test added since. `--again` is the exception, for working down a survivor list: it
+keeps the last run's kills and tests only its survivors again, with the tests as they are now (new tests
+included). That holds while tests are only added or sharpened (a kill stands); after a test was removed,
+weakened or the module changed, run afresh. A full run is the reference for a score that is reported.
+`--resume` goes on with a run its --budget stopped (a loaded machine), with the same tests; `--tests-from`
+runs another tests/ folder (e.g. an earlier commit's, exported) for a score before a change of the tests.
 
 Each module runs in its own work directory, .mutation/<name>/ (ignored by git): a pyproject.toml with
 that module's mutmut settings and links to ingest/, tests/ and scripts/; mutmut copies them to
@@ -62,6 +73,9 @@ _FALSY = "None is as false as False wherever the flag is read (only by `if`/`or`
 _SLOWER = "sends some lines the slow way, which gives the same document: only speed differs"
 _SHORTCUT = ("the shortcut only skips the tokenizer on a tail of `-` and `\"-\"` placeholders; without it the "
              "tokenizer runs and the filter drops the same tokens")
+_UNCALLED = "_chunks is called nowhere (OpenSearchSink._take cuts the requests): dead code, to be removed"
+_NO_TYPE = 'an error without a "type" reads as None instead of "": neither is a retryable type nor a cluster block'
+_NO_REASON = 'a 403 error without a "reason" reads as "None" instead of "": neither holds "throttl"'
 EQUIVALENT: dict[str, tuple[str, str]] = {
     # reader.py
     "ingest.reader.x_line_batches__mutmut_9": (
@@ -145,6 +159,47 @@ EQUIVALENT: dict[str, tuple[str, str]] = {
     "ingest.formats.s3access.x__emit__mutmut_115": ("url_members(url, None)", _FALSY),
     "ingest.formats.s3access.x__timestamp__mutmut_10": (
         'if offset == "XX+0000XX":', "the +0000 shortcut: the general conversion writes the same text"),
+    # pipeline.py
+    "ingest.pipeline.x_decode_lines__mutmut_13": (
+        "for b in range(9) if byte >> b & 1", "a byte has no ninth bit: byte >> 8 is 0"),
+    # shipper.py
+    "ingest.shipper.x__chunks__mutmut_1": ('batch: list[BulkItem] = None', _UNCALLED),
+    "ingest.shipper.x__chunks__mutmut_2": ('size = None', _UNCALLED),
+    "ingest.shipper.x__chunks__mutmut_3": ('size = 1', _UNCALLED),
+    "ingest.shipper.x__chunks__mutmut_4": ('length = None', _UNCALLED),
+    "ingest.shipper.x__chunks__mutmut_5": ('if batch or (size + length > max_bytes or len(batch) >= max_docs):', _UNCALLED),
+    "ingest.shipper.x__chunks__mutmut_6": ('if batch and (size + length > max_bytes and len(batch) >= max_docs):', _UNCALLED),
+    "ingest.shipper.x__chunks__mutmut_7": ('if batch and (size - length > max_bytes or len(batch) >= max_docs):', _UNCALLED),
+    "ingest.shipper.x__chunks__mutmut_8": ('if batch and (size + length >= max_bytes or len(batch) >= max_docs):', _UNCALLED),
+    "ingest.shipper.x__chunks__mutmut_9": ('if batch and (size + length > max_bytes or len(batch) > max_docs):', _UNCALLED),
+    "ingest.shipper.x__chunks__mutmut_10": ('batch, size = None', _UNCALLED),
+    "ingest.shipper.x__chunks__mutmut_11": ('batch, size = [], 1', _UNCALLED),
+    "ingest.shipper.x__chunks__mutmut_12": ('batch.append(None)', _UNCALLED),
+    "ingest.shipper.x__chunks__mutmut_13": ('size = length', _UNCALLED),
+    "ingest.shipper.x__chunks__mutmut_14": ('size -= length', _UNCALLED),
+    "ingest.shipper.xǁOpenSearchSinkǁsend__mutmut_51": (
+        "self._judge(len(batch), settled, answered=None)",
+        "called only when something was settled, and then _judge does not read `answered`"),
+    "ingest.shipper.x__error_detail__mutmut_1": (
+        'url: str = "XXthe clusterXX"',
+        "the default url only shows in a connection error's text, and the one call without a url "
+        "(_request_error_is_retryable) never describes a connection error"),
+    "ingest.shipper.x__error_detail__mutmut_2": ('url: str = "THE CLUSTER"', "as for _error_detail__mutmut_1"),
+    "ingest.shipper.x__item_is_retryable__mutmut_11": ('error.get("type", None)', _NO_TYPE),
+    "ingest.shipper.x__item_is_retryable__mutmut_13": ('error.get("type", )', _NO_TYPE),
+    "ingest.shipper.x__item_is_retryable__mutmut_27": ('error.get("reason", None)', _NO_REASON),
+    "ingest.shipper.x__item_is_retryable__mutmut_29": ('error.get("reason", )', _NO_REASON),
+    "ingest.shipper.x__item_is_retryable__mutmut_32": ('error.get("reason", "XXXX")', _NO_REASON),
+    "ingest.shipper.x__not_bulk_detail__mutmut_4": (
+        "if (isinstance(error, SerializationError) and error.args) or True else error",
+        "the other error, _NotBulkResponse, has its text as its only argument: args[0] is str(error)"),
+    "ingest.shipper.x__not_bulk_detail__mutmut_6": (
+        "if isinstance(error, SerializationError) or error.args else error", "as for _not_bulk_detail__mutmut_4"),
+    "ingest.shipper.xǁNdjsonFileSinkǁ__init____mutmut_25": (
+        "self._size = None", "the first send opens a file (_file is None), which sets the size and count to 0"),
+    "ingest.shipper.xǁNdjsonFileSinkǁ__init____mutmut_26": ("self._size = 1", "as for NdjsonFileSink __init____mutmut_25"),
+    "ingest.shipper.xǁNdjsonFileSinkǁ__init____mutmut_27": ("self._count = None", "as for NdjsonFileSink __init____mutmut_25"),
+    "ingest.shipper.xǁNdjsonFileSinkǁ__init____mutmut_28": ("self._count = 1", "as for NdjsonFileSink __init____mutmut_25"),
 }
 
 # Statuses mutmut records (mutmut.stats.status_by_exit_code) that count as killed.
@@ -165,12 +220,26 @@ def pytest_settings() -> str:
     return text[start:] if end < 0 else text[start:end + 1]
 
 
-def prepare(module: str, tests: list[str]) -> Path:
+def prepare(module: str, tests: list[str], tests_root: Path) -> Path:
     work = WORK / work_name(module)
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
-    for name in ("ingest", "tests", "scripts"):
+    for name in ("ingest", "scripts"):
         (work / name).symlink_to(ROOT / name)
+    link_tests(work, tests_root)
+    write_settings(work, module, tests)
+    return work
+
+
+def link_tests(work: Path, tests_root: Path) -> None:
+    """mutmut copies the tests in at the start of each run, from here."""
+    link = work / "tests"
+    if link.is_symlink():
+        link.unlink()
+    link.symlink_to(tests_root.resolve())
+
+
+def write_settings(work: Path, module: str, tests: list[str]) -> None:
     settings = {
         "source_paths": ["ingest"],
         "only_mutate": [module],
@@ -186,13 +255,12 @@ def prepare(module: str, tests: list[str]) -> Path:
     (work / "pyproject.toml").write_text(
         f"# Written by scripts/mutation.py for {module}; rewritten on every run.\n"
         + "\n".join(lines) + "\n\n" + pytest_settings())
-    return work
 
 
-def run_mutmut(work: Path, jobs: int, budget: float, log) -> int:
+def run_mutmut(work: Path, jobs: int, budget: float, log, names: list[str] = ()) -> int:
     mutmut = Path(sys.executable).parent / "mutmut"
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
-    process = subprocess.Popen([str(mutmut), "run", "--max-children", str(jobs)], cwd=work, env=env,
+    process = subprocess.Popen([str(mutmut), "run", "--max-children", str(jobs), *names], cwd=work, env=env,
                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         return process.wait(timeout=budget)
@@ -238,6 +306,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="mutants tested at once")
     parser.add_argument("--budget", type=float, default=1800, help="seconds allowed per module")
     parser.add_argument("--show", action="store_true", help="print the diff of every surviving mutant")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--again", action="store_true",
+                      help="test only the last run's survivors again, keeping its kills (while tests are only added)")
+    mode.add_argument("--resume", action="store_true",
+                      help="test only the mutants the last run did not reach (stopped by its budget), keeping its verdicts")
+    parser.add_argument("--tests-from", type=Path, default=ROOT / "tests", metavar="DIR",
+                        help="the tests/ folder to run (default: this tree's), e.g. another commit's, for a score before")
     args = parser.parse_args(argv)
     modules = args.modules or list(MODULES)
     unknown = [m for m in modules if m not in MODULES]
@@ -251,16 +326,39 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     status = 0
     for module in modules:
-        work = prepare(module, MODULES[module])
+        names: list[str] = []
         started = time.monotonic()
-        print(f"mutation: {module} against {' '.join(MODULES[module])} (log: {work / 'mutmut.log'})", flush=True)
-        with open(work / "mutmut.log", "w") as log:
-            code = run_mutmut(work, args.jobs, args.budget, log)
+        if args.again or args.resume:
+            work = WORK / work_name(module)
+            earlier = results(work, module)
+            if not earlier:
+                print(f"mutation: {module}: no earlier run to go on from; run it afresh first", file=sys.stderr)
+                rows.append((module, None, 0.0))
+                status = 2
+                continue
+            # --again: the survivors among the mutants the last run reached; --resume: the ones it did not reach
+            wanted = ((lambda s: s not in KILLED and s != "not checked") if args.again
+                      else (lambda s: s == "not checked"))
+            names = sorted(n for n, s in earlier.items() if wanted(s))
+            what = f"{len(names)} {'survivors' if args.again else 'mutants not reached'} of the last run"
+            link_tests(work, args.tests_from)
+            write_settings(work, module, MODULES[module])
+        else:
+            work = prepare(module, MODULES[module], args.tests_from)
+            what = "every mutant"
+        print(f"mutation: {module}, {what}, against {' '.join(MODULES[module])} in {args.tests_from} "
+              f"(log: {work / 'mutmut.log'})", flush=True)
+        if (args.again or args.resume) and not names:
+            code = 0  # nothing left to test: the verdicts stand as they are
+        else:
+            with open(work / "mutmut.log", "w") as log:
+                code = run_mutmut(work, args.jobs, args.budget, log, names)
         elapsed = time.monotonic() - started
         verdicts = results(work, module)
         if code != 0 or not verdicts:
             tail = (work / "mutmut.log").read_text(errors="replace")[-3000:]
-            why = f"stopped after the {args.budget:.0f} s budget" if code == -1 else f"exit {code}"
+            why = (f"stopped after the {args.budget:.0f} s budget; --resume goes on from there" if code == -1
+                   else f"exit {code}")
             print(f"mutation: mutmut failed on {module} ({why}):\n{tail}", file=sys.stderr)
             rows.append((module, None, elapsed))
             status = 2

@@ -379,6 +379,66 @@ def test_a_continuation_with_a_bad_line_is_a_message_not_understood():
     assert message.error and "continue.line" in message.error and message.objects == []
 
 
+def continuation_message(body: str) -> EventMessage:
+    [message] = parse_event({"Records": [{"eventSource": "aws:sqs", "messageId": "m1", "body": body}]})
+    return message
+
+
+def test_a_continuation_is_one_compact_json_line_whose_why_is_for_people_only():
+    from ingest.events import continuation_body
+
+    body = continuation_body("logs", "k.log", {"line": 4, "part": 1}, "time ran out")
+
+    assert body == '{"continue":{"bucket":"logs","key":"k.log","line":4,"part":1},"why":"time ran out"}'
+    assert continuation_body("logs", "k.log", {"line": 4, "part": 1}) == '{"continue":{"bucket":"logs","key":"k.log","line":4,"part":1}}'
+
+
+def test_a_continuation_carries_every_resume_field_back_and_reads_the_version_it_names():
+    from ingest.events import continuation_body
+
+    resume = {"line": 8, "version_id": "3HL4kqtJlcpXroDTDmJ-rmSpXd3dIbrHY", "first_time": "2026-11-25T12:00:00.000000Z",
+              "last_time": "2026-11-25T12:00:07.000000Z", "part": 3, "done_after": "eJxjBAAAAgAC"}
+
+    [ref] = continuation_message(continuation_body("logs", "k.log", resume)).objects
+
+    assert ref.resume == resume and ref.version_id == "3HL4kqtJlcpXroDTDmJ-rmSpXd3dIbrHY"
+
+
+def test_a_continuation_without_a_part_is_the_first_part_and_line_0_is_a_start():
+    [ref] = continuation_message('{"continue": {"bucket": "b", "key": "k", "line": 0}}').objects
+    assert ref.resume == {"line": 0, "part": 1}
+
+
+@pytest.mark.parametrize("body, complaint", [
+    ('{"continue": ["b", "k", 4]}', "continue is list, expected an object"),
+    ('{"continue": {"bucket": "", "key": "k", "line": 4}}', "continue.bucket and continue.key must be non-empty strings"),
+    ('{"continue": {"bucket": "b", "key": "", "line": 4}}', "continue.bucket and continue.key must be non-empty strings"),
+    ('{"continue": {"key": "k", "line": 4}}', "continue.bucket and continue.key must be non-empty strings"),
+    ('{"continue": {"bucket": "b", "key": 7, "line": 4}}', "continue.bucket and continue.key must be non-empty strings"),
+    ('{"continue": {"bucket": "b", "key": "k", "line": "4"}}', "continue.line is '4', expected a non-negative integer"),
+    ('{"continue": {"bucket": "b", "key": "k", "line": true}}', "continue.line is True, expected a non-negative integer"),
+    ('{"continue": {"bucket": "b", "key": "k", "line": 4, "part": 0}}', "continue.part is 0, expected a positive integer"),
+    ('{"continue": {"bucket": "b", "key": "k", "line": 4, "part": "2"}}', "continue.part is '2', expected a positive integer"),
+    ('{"continue": {"bucket": "b", "key": "k", "line": 4, "part": true}}', "continue.part is True, expected a positive integer"),
+    ('{"continue": {"bucket": "b", "key": "k", "line": 4, "etag": 5}}', "continue.etag is 5, expected a string"),
+], ids=["not-an-object", "empty-bucket", "empty-key", "no-bucket", "key-not-text", "line-as-text", "line-true",
+        "part-0", "part-as-text", "part-true", "etag-not-text"])
+def test_a_continuation_of_the_wrong_shape_is_a_message_not_understood_saying_what_is_wrong(body, complaint):
+    message = continuation_message(body)
+    assert message.error == f"SQS message m1: {complaint}" and message.objects == []
+
+
+def test_a_continuation_that_lists_part_1_explicitly_is_still_the_first_part():
+    [ref] = continuation_message('{"continue": {"bucket": "b", "key": "k", "line": 1, "part": 1}}').objects
+    assert ref.resume == {"line": 1, "part": 1}
+
+
+def test_a_message_from_a_queue_of_unknown_origin_has_no_queue_to_hand_on_to():
+    [message] = parse_event({"Records": [{"eventSource": "aws:sqs", "messageId": "m1", "eventSourceARN": 42,
+                                          "body": '{"continue": {"bucket": "b", "key": "k", "line": 4}}'}]})
+    assert message.error is None and message.queue_arn is None
+
+
 # --- mixed and borderline shapes ----------------------------------------------------------------------
 
 

@@ -27,6 +27,8 @@ from urllib.parse import parse_qs, quote_plus, urlsplit
 import pytest
 from fakes import FakeTime  # noqa: F401  one fake clock for the suite; the tests import it from here
 
+from ingest.sinks import DeadlineExceeded, Rejection
+
 REPO = Path(__file__).resolve().parents[2]
 EVENT_FIXTURES = REPO / "tests" / "events"
 
@@ -240,6 +242,36 @@ def opensearch():
     yield recorder
     recorder.server.shutdown()
     recorder.server.server_close()
+
+
+# -- sinks that stand in for the shipper -----------------------------------------------------------
+
+
+class StopAfter:
+    """A sink that takes `requests` requests, rejecting the lines in `reject` with 400, then runs out of time."""
+
+    def __init__(self, requests: int, reject: frozenset[int] = frozenset()):
+        self.left = requests
+        self.reject = reject
+        self.sent = []
+
+    def send(self, items, deadline):
+        if self.left == 0:
+            raise DeadlineExceeded(len(items), "items throttled (429) for 4 min", items)
+        self.left -= 1
+        self.sent += items
+        return [Rejection(item, 400, "mapper_parsing_exception: bad") for item in items
+                if item.line_number in self.reject]
+
+    def close(self):
+        pass
+
+
+class Everything(StopAfter):
+    """A sink that takes every request (rejecting the lines in `reject`)."""
+
+    def __init__(self, reject: frozenset[int] = frozenset()):
+        super().__init__(10**9, reject)
 
 
 # -- AWS (moto) --------------------------------------------------------------------------------------

@@ -13,34 +13,10 @@ import pytest
 from ingest.deadletter import LocalDeadLetterWriter
 from ingest.pipeline import LocalFile, Options, Resume, S3Object, process_object
 from ingest.shipper import OpenSearchSink
-from ingest.sinks import DeadlineExceeded, Rejection
+from ingest.sinks import DeadlineExceeded
 
-from .conftest import LOG_BUCKET, S3_ACCESS_KEY, UNPARSABLE_LINE, FakeTime, generate_logs, queue_full, s3_access_lines, text
-
-
-class StopAfter:
-    """A sink that takes `requests` requests, rejecting the lines in `reject` with 400, then runs out of time."""
-
-    def __init__(self, requests: int, reject: frozenset[int] = frozenset()):
-        self.left = requests
-        self.reject = reject
-        self.sent = []
-
-    def send(self, items, deadline):
-        if self.left == 0:
-            raise DeadlineExceeded(len(items), "items throttled (429) for 4 min", items)
-        self.left -= 1
-        self.sent += items
-        return [Rejection(item, 400, "mapper_parsing_exception: bad") for item in items
-                if item.line_number in self.reject]
-
-    def close(self):
-        pass
-
-
-class Everything(StopAfter):
-    def __init__(self, reject: frozenset[int] = frozenset()):
-        super().__init__(10**9, reject)
+from .conftest import (LOG_BUCKET, S3_ACCESS_KEY, UNPARSABLE_LINE, Everything, FakeTime, StopAfter, generate_logs,
+                       queue_full, s3_access_lines, text)
 
 
 def throttle_share(share: float):

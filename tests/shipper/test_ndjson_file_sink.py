@@ -4,6 +4,8 @@ from __future__ import annotations
 import json
 import urllib.request
 
+import pytest
+
 from ingest.shipper import NdjsonFileSink
 
 from .conftest import bulk_endpoint, bulk_ids, make_item
@@ -80,3 +82,31 @@ def test_a_file_posted_as_is_to_a_bulk_endpoint_is_accepted_item_for_item(tmp_pa
     assert reply["errors"] is False
     assert [item["index"]["_id"] for item in reply["items"]] == ["id-0001", "id-0002", "id-0003"]
     assert stats.items == 3
+
+
+def test_the_directory_is_made_with_its_missing_parents(tmp_path):
+    sink = NdjsonFileSink(tmp_path / "out" / "bulk")
+    sink.send([make_item(1)], deadline=0)
+    sink.close()
+    assert [f.name for f in (tmp_path / "out" / "bulk").iterdir()] == ["bulk-000001.ndjson"]
+
+
+@pytest.mark.parametrize("bounds", [dict(max_bytes=0), dict(max_docs=0)])
+def test_bounds_below_1_are_refused(tmp_path, bounds):
+    with pytest.raises(ValueError, match="^max_bytes and max_docs must be at least 1$"):
+        NdjsonFileSink(tmp_path, **bounds)
+
+
+def test_bounds_of_1_byte_and_1_document_put_each_item_in_a_file_of_its_own(tmp_path):
+    sink = NdjsonFileSink(tmp_path, max_bytes=1, max_docs=1)
+    sink.send([make_item(1), make_item(2)], deadline=0)
+    sink.close()
+    assert [bulk_ids(f.read_bytes()) for f in sorted(tmp_path.iterdir())] == [["id-0001"], ["id-0002"]]
+
+
+def test_closing_twice_is_harmless(tmp_path):
+    sink = NdjsonFileSink(tmp_path)
+    sink.send([make_item(1)], deadline=0)
+    sink.close()
+    sink.close()
+    assert sink.files[0].read_bytes() == make_item(1).body

@@ -35,6 +35,7 @@ def test_sends_the_items_bodies_unchanged_as_one_gzip_ndjson_bulk_request(cluste
     assert request.raw_body[:2] == b"\x1f\x8b"  # really gzip on the wire
     assert request.body == b"".join(item.body for item in items)
     assert request.query["filter_path"] == [BULK_FILTER_PATH]
+    assert request.headers["accept-encoding"] == "gzip"  # the answer may come compressed too
     assert "authorization" not in request.headers
 
 
@@ -48,6 +49,14 @@ def test_splits_requests_so_no_body_exceeds_max_bytes(cluster, fake_time):
     assert [len(r.ids) for r in cluster.received] == [3, 3, 1]
     assert all(len(r.body) <= 3 * size + 1 for r in cluster.received)
     assert b"".join(r.body for r in cluster.received) == b"".join(item.body for item in items)
+
+
+def test_a_request_is_filled_up_to_exactly_max_bytes(cluster, fake_time):
+    items = [make_item(n, padding=100) for n in range(1, 8)]
+
+    sink_for(cluster, fake_time, max_bytes=3 * len(items[0].body)).send(items, FAR_AWAY)
+
+    assert [len(r.ids) for r in cluster.received] == [3, 3, 1]
 
 
 def test_splits_requests_so_none_holds_more_than_max_docs(cluster, fake_time):
@@ -182,8 +191,9 @@ def test_413_splits_the_request_in_halves_until_it_fits(cluster, fake_time):
     too_large = Reply(413, {"error": {"type": "content_too_long_exception",
                                       "reason": "Request size exceeded 10485760 bytes"}, "status": 413})
     cluster.then(too_large, too_large)
+    sink = sink_for(cluster, fake_time)
 
-    assert sink_for(cluster, fake_time).send(items, FAR_AWAY) == []
+    assert sink.send(items, FAR_AWAY) == []
 
     assert [r.ids for r in cluster.received] == [
         ["id-0001", "id-0002", "id-0003", "id-0004"],
@@ -191,6 +201,7 @@ def test_413_splits_the_request_in_halves_until_it_fits(cluster, fake_time):
         ["id-0001"], ["id-0002"], ["id-0003", "id-0004"],
     ]
     assert fake_time.sleeps == []  # splitting is not throttling: no wait
+    assert sink.stats.split_requests == 2
 
 
 def test_a_single_item_still_too_large_is_rejected_with_413_and_the_rest_is_sent(cluster, fake_time):
@@ -494,6 +505,29 @@ def test_refuses_urls_that_are_not_plain_http_endpoints_without_echoing_credenti
     assert "hunter2" not in str(raised.value)
 
 
+@pytest.mark.parametrize("url, complaint", [
+    ("search.example.com", "OpenSearch URL must be http(s)://host[:port], got 'search.example.com'"),
+    ("https://:9200", "OpenSearch URL must be http(s)://host[:port], got 'https://:9200'"),
+    ("https://admin@search.example.com", "OpenSearch URL must not contain credentials; use basic auth from Secrets Manager"),
+    ("https://:hunter2@search.example.com", "OpenSearch URL must not contain credentials; use basic auth from Secrets Manager"),
+    ("https://search.example.com/?x=1", "OpenSearch URL must not have a query or fragment: 'https://search.example.com/?x=1'"),
+    ("https://search.example.com/#top", "OpenSearch URL must not have a query or fragment: 'https://search.example.com/#top'"),
+], ids=["no-scheme", "no-host", "user", "password", "query", "fragment"])
+def test_a_refused_url_is_named_with_what_is_wrong_with_it(url, complaint):
+    with pytest.raises(ValueError) as raised:
+        OpenSearchSink(url, None)
+    assert str(raised.value) == complaint
+
+
+def test_the_defaults_are_5_mib_or_5000_items_a_request_30_s_each_and_backoff_from_half_a_second_to_20_s():
+    sink = OpenSearchSink("https://search.example.com", None)
+
+    assert (sink.url, sink.max_bytes, sink.max_docs, sink.timeout) == ("https://search.example.com", 5 << 20, 5000, 30)
+    assert (sink.retry_for, sink.backoff_base, sink.backoff_cap) == (None, 0.5, 20.0)
+    assert (sink.min_request_share, sink.request_share, sink.compress_level) == (0.25, 1.0, 1)
+    assert sink.cause() is None  # nothing has gone wrong yet
+
+
 def test_a_path_prefix_in_the_url_is_kept(cluster, fake_time):
     sink = OpenSearchSink(cluster.url + "/proxy/", None, sleep=fake_time.sleep, clock=fake_time.clock)
     sink.send([make_item(1)], FAR_AWAY)
@@ -550,6 +584,37 @@ def test_every_compress_level_writes_gzip_any_cluster_can_read(level):
     assert compress_body(body, level) == compressed  # no timestamp in the header: retries send the same bytes
 
 
+@pytest.mark.parametrize("level", [0, 1, 2, 3])
+def test_levels_0_to_3_are_igzips(level):
+    from isal import igzip
+
+    from ingest.shipper import compress_body
+
+    body = b"".join(make_item(n).body for n in range(1, 200))
+    assert compress_body(body, level) == igzip.compress(body, compresslevel=level, mtime=0)
+
+
+@pytest.mark.parametrize("level", [4, 6, 9])
+def test_levels_4_to_9_are_zlibs(level):
+    import gzip as gzip_module
+
+    from ingest.shipper import compress_body
+
+    body = b"".join(make_item(n).body for n in range(1, 200))
+    assert compress_body(body, level) == gzip_module.compress(body, compresslevel=level, mtime=0)
+
+
+@pytest.mark.parametrize("level, zlib_level", [(0, 1), (1, 1), (3, 3)])
+def test_without_isal_zlib_takes_the_same_level_and_at_least_1(monkeypatch, level, zlib_level):
+    import gzip as gzip_module
+
+    from ingest import shipper
+
+    monkeypatch.setattr(shipper, "_igzip", None)
+    body = b"".join(make_item(n).body for n in range(1, 200))
+    assert shipper.compress_body(body, level) == gzip_module.compress(body, compresslevel=zlib_level, mtime=0)
+
+
 def test_the_default_compression_is_igzip_level_1():
     from ingest import shipper
 
@@ -560,3 +625,195 @@ def test_the_default_compression_is_igzip_level_1():
 def test_a_compress_level_outside_0_to_9_is_refused(level):
     with pytest.raises(ValueError, match="compress_level"):
         OpenSearchSink("http://127.0.0.1:9200", None, compress_level=level)
+
+
+# -- which item failures pass ----------------------------------------------------------------------
+
+def items_answered(*outcomes: dict) -> Reply:
+    """A 200 bulk reply with these item outcomes, in request order."""
+    return Reply(200, {"took": 3, "errors": True, "items": [{"index": outcome} for outcome in outcomes]})
+
+
+THROTTLED_403 = {"type": "security_exception", "reason": "Request throttled due to too many requests"}
+
+
+@pytest.mark.parametrize("outcome", [
+    {"status": 500, "error": {"type": "exception", "reason": "shard failure"}},
+    {"status": 403, "error": THROTTLED_403},
+    {"status": 403, "error": "403 Request throttled due to too many requests"},
+    {"status": 400, "error": {"type": "rejected_execution_exception", "reason": "rejected execution of bulk"}},
+], ids=["500", "403-throttled", "403-throttled-text", "rejected-execution"])
+def test_an_item_that_failed_for_a_passing_reason_is_resent(cluster, fake_time, outcome):
+    cluster.then(items_answered(outcome))
+
+    assert sink_for(cluster, fake_time).send([make_item(1)], FAR_AWAY) == []
+    assert [r.ids for r in cluster.received] == [["id-0001"], ["id-0001"]]
+
+
+@pytest.mark.parametrize("error", [
+    {"type": "security_exception", "reason": "no permissions for [indices:data/write/bulk[s]]"},
+    # "throttl" elsewhere than in the reason (here the index name) is not throttling
+    {"type": "security_exception", "reason": "no permissions for [indices:data/write/index]",
+     "index": "api-throttling-logs-2026.11.25"},
+], ids=["forbidden", "throttl-in-the-index-name"])
+def test_an_item_forbidden_for_good_is_rejected_not_resent(cluster, fake_time, error):
+    cluster.then(items_answered({"status": 403, "error": error}))
+
+    [rejection] = sink_for(cluster, fake_time).send([make_item(1)], FAR_AWAY)
+
+    assert rejection.status == 403 and rejection.reason.startswith("security_exception: no permissions")
+    assert len(cluster.received) == 1
+
+
+def test_items_throttled_with_403_are_counted_as_throttled(cluster, fake_time):
+    cluster.then(items_answered({"status": 403, "error": THROTTLED_403}, {"status": 201}),
+                 Reply(403, "403 Request throttled due to too many requests /_bulk"))
+    sink = sink_for(cluster, fake_time)
+
+    sink.send([make_item(1), make_item(2)], FAR_AWAY)
+
+    assert (sink.stats.throttled_items, sink.stats.retried_items, sink.stats.retried_requests) == (1 + 1, 1, 1)
+
+
+def test_items_answered_with_server_errors_are_named_by_their_statuses_when_time_runs_out(cluster, fake_time):
+    cluster.default = lambda request: items_answered({"status": 503}, {"status": 500})
+    sink = sink_for(cluster, fake_time, random=lambda: 1.0)
+
+    with pytest.raises(DeadlineExceeded) as raised:
+        sink.send([make_item(1), make_item(2)], fake_time.now + 1)
+
+    assert raised.value.cause == "items answered HTTP [500, 503] for 1 s"
+    assert sink.stats.throttled_items == 0 and sink.stats.retried_items == 2 * len(cluster.received)
+
+
+def test_413_splits_are_counted_and_a_single_item_too_large_is_rejected_naming_its_size(cluster, fake_time):
+    items = [make_item(1, padding=300), make_item(2)]
+    cluster.then(Reply(413, "Request size exceeded"), Reply(413, "Request size exceeded"))
+    sink = sink_for(cluster, fake_time)
+
+    [rejection] = sink.send(items, FAR_AWAY)
+
+    assert rejection.reason == (f"request_too_large: a single item of {len(items[0].body)} bytes is over "
+                                "the cluster's HTTP payload limit")
+    assert sink.stats.split_requests == 1
+
+
+# -- waits at the edges --------------------------------------------------------------------------
+
+def test_the_pause_after_a_request_of_one_item_larger_than_max_bytes_is_at_most_backoff_base(cluster, fake_time):
+    sink = sink_for(cluster, fake_time, max_bytes=1000, backoff_base=1.0, random=lambda: 1.0)
+    cluster.then(lambda request: bulk_reply(request, {"id-0001": QUEUE_FULL}))
+    sink.send([make_item(1), make_item(2)], FAR_AWAY)  # the cluster takes half of what it is sent
+    fake_time.sleeps.clear()
+    cluster.then(lambda request: bulk_reply(request, {i: QUEUE_FULL for i in request.ids}))
+
+    sink.send([make_item(3, padding=5000)], FAR_AWAY)
+
+    assert fake_time.sleeps == [1.0]  # one miss at 50% is no stall: a full-size pause, not more
+
+
+def test_a_wait_that_would_end_at_the_deadline_and_past_retry_for_leaves_a_last_request_not_giving_up(
+        cluster, fake_time):
+    cluster.default = lambda request: Reply(503, "503 Service Unavailable")
+    start = fake_time.now
+
+    with pytest.raises(DeadlineExceeded) as raised:
+        sink_for(cluster, fake_time, retry_for=2.5, backoff_base=1.0, random=lambda: 1.0
+                 ).send([make_item(1)], start + 3.0)  # waits of 1 s, then 2 s: the second ends at the deadline
+
+    assert type(raised.value) is DeadlineExceeded  # not RetriesExhausted: the deadline comes first
+    assert fake_time.sleeps == [1.0, pytest.approx(1.95)]
+
+
+# -- configuration at the edges ------------------------------------------------------------------
+
+@pytest.mark.parametrize("options, complaint", [
+    (dict(max_bytes=0), "^max_bytes and max_docs must be at least 1$"),
+    (dict(max_docs=0), "^max_bytes and max_docs must be at least 1$"),
+    (dict(retry_for=-1), "^retry_for must be at least 0 seconds$"),
+    (dict(min_request_share=0), "^min_request_share must be above 0 and at most 1$"),
+    (dict(min_request_share=1.01), "^min_request_share must be above 0 and at most 1$"),
+    (dict(compress_level=10), r"^compress_level must be 0-3 \(igzip\) or 4-9 \(zlib\), got 10$"),
+])
+def test_settings_out_of_range_are_refused_saying_the_range(options, complaint):
+    with pytest.raises(ValueError, match=complaint):
+        OpenSearchSink("http://127.0.0.1:9200", None, **options)
+
+
+def test_the_smallest_settings_in_range_are_taken(cluster, fake_time):
+    sink = sink_for(cluster, fake_time, max_bytes=1, max_docs=1, retry_for=0, min_request_share=1, compress_level=0)
+
+    assert sink.send([make_item(1), make_item(2)], FAR_AWAY) == []
+    assert [r.ids for r in cluster.received] == [["id-0001"], ["id-0002"]]
+
+
+# -- order, stalls and the time a request takes ----------------------------------------------------
+
+def test_throttled_items_are_resent_in_line_order_at_the_head_of_the_next_request(cluster, fake_time):
+    cluster.then(lambda request: bulk_reply(request, {"id-0002": QUEUE_FULL, "id-0004": QUEUE_FULL}))
+
+    sink_for(cluster, fake_time, max_docs=5).send([make_item(n) for n in range(1, 8)], FAR_AWAY)
+
+    assert [r.ids for r in cluster.received] == [[item_id(n) for n in (1, 2, 3, 4, 5)],
+                                                  [item_id(n) for n in (2, 4, 6, 7)]]
+
+
+def test_when_time_runs_out_after_a_413_split_the_unsent_items_come_back_in_line_order(cluster, fake_time):
+    def too_large_and_slow(request):
+        fake_time.advance(60)  # the deadline passes while the cluster answers
+        return Reply(413, "Request size exceeded")
+
+    cluster.then(too_large_and_slow)
+
+    with pytest.raises(DeadlineExceeded) as raised:
+        sink_for(cluster, fake_time, max_docs=4).send([make_item(n) for n in range(1, 7)], fake_time.now + 30)
+
+    assert [item.line_number for item in raised.value.unsent] == [1, 2, 3, 4, 5, 6]
+    assert len(cluster.received) == 1
+
+
+def test_a_request_refused_whole_is_a_stall_even_when_the_cluster_has_been_taking_items(cluster, fake_time):
+    sink = sink_for(cluster, fake_time, backoff_base=1.0, random=lambda: 1.0)
+    cluster.then(lambda request: bulk_reply(request, {"id-0001": QUEUE_FULL}))
+    sink.send([make_item(1), make_item(2)], FAR_AWAY)  # the cluster takes some
+    fake_time.sleeps.clear()
+    cluster.then(Reply(503, "503 Service Unavailable"))
+
+    sink.send([make_item(3)], FAR_AWAY)
+
+    assert fake_time.sleeps == [1.0]  # the backoff window, not the short pause after a small request (0.15 s)
+
+
+def test_the_cause_is_forgotten_once_a_request_goes_through(cluster, fake_time):
+    sink = sink_for(cluster, fake_time)
+    cluster.then(Reply(429, "429 Too Many Requests"))
+
+    sink.send([make_item(1)], FAR_AWAY)
+
+    assert sink.cause() is None
+
+
+def test_the_last_wait_before_the_deadline_leaves_twice_the_last_requests_time_for_the_last_request(cluster, fake_time):
+    def slow_and_throttled(request):
+        fake_time.advance(0.5)  # each request takes half a second
+        return bulk_reply(request, {i: QUEUE_FULL for i in request.ids})
+
+    cluster.default = slow_and_throttled
+    start = fake_time.now
+
+    with pytest.raises(DeadlineExceeded):
+        sink_for(cluster, fake_time, backoff_base=1.0, random=lambda: 1.0).send([make_item(1)], start + 8.2)
+
+    # requests at 0, 1.5 and 4 s take half a second each; the 4 s wait after the third would pass the deadline:
+    # 2.7 s instead, which leaves 2 x 0.5 s for the last request
+    assert fake_time.sleeps == [1.0, 2.0, pytest.approx(2.7)]
+    assert len(cluster.received) == 4
+
+
+def test_a_200_that_is_not_a_bulk_response_counts_as_a_retried_request(cluster, fake_time):
+    cluster.then(Reply(200, "maintenance", content_type="text/plain"))
+    sink = sink_for(cluster, fake_time)
+
+    sink.send([make_item(1)], FAR_AWAY)
+
+    assert (sink.stats.requests, sink.stats.retried_requests) == (2, 1)
