@@ -193,6 +193,7 @@ def process_object(obj: LogObject, sink: Sink, dead_letter: DeadLetter, options:
             obj.expect_etag, resume, start_line = None, None, 0
             report.start_line, report.part = 0, 1
             read, close = obj.open()
+        report.uri = obj.uri  # the key read: the other reading when the notified one is not there
         letter = DeadLetterFile(obj.uri, start_line)  # rejected and overlong lines, written as they come
         counted = _CountingReader(read)
         batches = line_batches(counted.read, max_line_bytes=options.max_line_bytes,

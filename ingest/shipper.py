@@ -40,7 +40,7 @@ from collections import deque
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any, Callable, Sequence
 from urllib.parse import urlsplit
 
 from opensearchpy.exceptions import ConnectionError as TransportConnectionError
@@ -453,21 +453,6 @@ def _check_url(url: str) -> str:
     return url.rstrip("/")
 
 
-def _chunks(items: Iterable[BulkItem], max_bytes: int, max_docs: int) -> Iterator[list[BulkItem]]:
-    """Consecutive batches of at most max_docs items and max_bytes body bytes (an oversized item goes alone)."""
-    batch: list[BulkItem] = []
-    size = 0
-    for item in items:
-        length = len(item.body)
-        if batch and (size + length > max_bytes or len(batch) >= max_docs):
-            yield batch
-            batch, size = [], 0
-        batch.append(item)
-        size += length
-    if batch:
-        yield batch
-
-
 def _request_error_is_retryable(error: TransportError) -> bool:
     if isinstance(error, SSLError):
         return False  # a certificate problem does not fix itself
@@ -485,8 +470,9 @@ _CONNECTION_CAUSES = (
     ("Connection refused", "connection refused at {url}; is the cluster up, is the URL right?"),
     ("Failed to resolve", "cannot resolve the host of {url}; is the URL right?"),
     ("Name or service not known", "cannot resolve the host of {url}; is the URL right?"),
-    ("timed out", "no answer from {url} in time; is the cluster overloaded or the network blocked?"),
+    # Connected and no answer first: the plain "timed out" of a connect timeout matches both.
     ("Read timed out", "no answer from {url} in time; is the cluster overloaded?"),
+    ("timed out", "no answer from {url} in time; is the cluster overloaded or the network blocked?"),
     ("Connection reset", "the connection to {url} was reset"),
     ("Network is unreachable", "network unreachable for {url}; is the network (VPC, proxy) set up?"),
     ("No route to host", "no route to {url}; is the network (VPC, security group) set up?"),

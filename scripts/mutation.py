@@ -73,7 +73,6 @@ _FALSY = "None is as false as False wherever the flag is read (only by `if`/`or`
 _SLOWER = "sends some lines the slow way, which gives the same document: only speed differs"
 _SHORTCUT = ("the shortcut only skips the tokenizer on a tail of `-` and `\"-\"` placeholders; without it the "
              "tokenizer runs and the filter drops the same tokens")
-_UNCALLED = "_chunks is called nowhere (OpenSearchSink._take cuts the requests): dead code, to be removed"
 _NO_TYPE = 'an error without a "type" reads as None instead of "": neither is a retryable type nor a cluster block'
 _NO_REASON = 'a 403 error without a "reason" reads as "None" instead of "": neither holds "throttl"'
 EQUIVALENT: dict[str, tuple[str, str]] = {
@@ -163,20 +162,6 @@ EQUIVALENT: dict[str, tuple[str, str]] = {
     "ingest.pipeline.x_decode_lines__mutmut_13": (
         "for b in range(9) if byte >> b & 1", "a byte has no ninth bit: byte >> 8 is 0"),
     # shipper.py
-    "ingest.shipper.x__chunks__mutmut_1": ('batch: list[BulkItem] = None', _UNCALLED),
-    "ingest.shipper.x__chunks__mutmut_2": ('size = None', _UNCALLED),
-    "ingest.shipper.x__chunks__mutmut_3": ('size = 1', _UNCALLED),
-    "ingest.shipper.x__chunks__mutmut_4": ('length = None', _UNCALLED),
-    "ingest.shipper.x__chunks__mutmut_5": ('if batch or (size + length > max_bytes or len(batch) >= max_docs):', _UNCALLED),
-    "ingest.shipper.x__chunks__mutmut_6": ('if batch and (size + length > max_bytes and len(batch) >= max_docs):', _UNCALLED),
-    "ingest.shipper.x__chunks__mutmut_7": ('if batch and (size - length > max_bytes or len(batch) >= max_docs):', _UNCALLED),
-    "ingest.shipper.x__chunks__mutmut_8": ('if batch and (size + length >= max_bytes or len(batch) >= max_docs):', _UNCALLED),
-    "ingest.shipper.x__chunks__mutmut_9": ('if batch and (size + length > max_bytes or len(batch) > max_docs):', _UNCALLED),
-    "ingest.shipper.x__chunks__mutmut_10": ('batch, size = None', _UNCALLED),
-    "ingest.shipper.x__chunks__mutmut_11": ('batch, size = [], 1', _UNCALLED),
-    "ingest.shipper.x__chunks__mutmut_12": ('batch.append(None)', _UNCALLED),
-    "ingest.shipper.x__chunks__mutmut_13": ('size = length', _UNCALLED),
-    "ingest.shipper.x__chunks__mutmut_14": ('size -= length', _UNCALLED),
     "ingest.shipper.xǁOpenSearchSinkǁsend__mutmut_51": (
         "self._judge(len(batch), settled, answered=None)",
         "called only when something was settled, and then _judge does not read `answered`"),

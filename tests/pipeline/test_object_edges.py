@@ -69,8 +69,6 @@ def test_an_s3_key_that_is_not_there_is_read_under_its_other_reading(aws, tmp_pa
     assert [item.raw for item in sink.sent] == [line.encode() for line in s3_access_lines(3)]
 
 
-@pytest.mark.xfail(strict=True, reason="bug: the report keeps the key as notified, so the handler's continuation "
-                                       "names a key that is not there (and no fallback): the next part fails")
 def test_the_report_of_an_object_read_under_its_keys_other_reading_names_the_key_read(aws, tmp_path):
     aws.put(S3_ACCESS_KEY, text(s3_access_lines(3)))
     obj = S3Object(aws.s3, LOG_BUCKET, "s3-logs/not-this-one", fallback_key=S3_ACCESS_KEY)

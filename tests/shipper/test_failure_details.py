@@ -187,8 +187,6 @@ def test_a_connection_failure_with_no_known_cause_is_named_by_its_kind_and_text(
     assert raised.value.last_failure.startswith("ConnectionError: ") and "Connection aborted" in raised.value.last_failure
 
 
-@pytest.mark.xfail(strict=True, reason="bug: _CONNECTION_CAUSES tries 'timed out' before 'Read timed out', so a "
-                                       "read timeout (connected, no answer) also blames a blocked network")
 def test_a_read_timeout_blames_the_cluster_not_the_network(cluster, fake_time):
     cluster.default = lambda request: Reply(200, None, hang=True)
     sink = sink_for(cluster, fake_time, timeout=0.2, retry_for=0.5, random=lambda: 1.0)
