@@ -149,6 +149,7 @@ class Options:
     bulk_max_docs: int = 5000
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES  # a longer line is a failure record, whole in the dead letter
     max_failure_share: float = 0.5  # an object with more lines failing to parse is flagged (report.warning)
+    enricher: Any = None  # ingest.enrich.Enricher: GeoIP / user-agent members for every document
 
 
 def process_object(obj: LogObject, sink: Sink, dead_letter: DeadLetter, options: Options,
@@ -185,7 +186,8 @@ def process_object(obj: LogObject, sink: Sink, dead_letter: DeadLetter, options:
         fmt, batches = _choose_format(obj.key, batches, options.log_format)
         report.format = fmt.name
         encoder = BulkEncoder(fmt, obj.uri, index_prefix=(options.index_prefixes or {}).get(fmt.name),
-                              key=key_info(obj.key), include_raw=options.include_raw)
+                              key=key_info(obj.key), include_raw=options.include_raw,
+                              enricher=options.enricher)
         done_before = decode_lines(start_line, resume.done_after) if resume is not None else set()
         if resume is not None:
             encoder.resume(resume.first_time, resume.last_time)
