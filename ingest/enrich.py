@@ -90,9 +90,10 @@ class Enricher:
     fill them (None when that half is off)."""
 
     def __init__(self, city_db: str | None = None, asn_db: str | None = None, user_agents: bool = False, *,
-                 s3_client_factory: Callable[[], object] | None = None, download_dir: Path = DOWNLOAD_DIR):
-        self._city = _open_database(city_db, "GEOIP_CITY_DB", s3_client_factory, download_dir) if city_db else None
-        self._asn = _open_database(asn_db, "GEOIP_ASN_DB", s3_client_factory, download_dir) if asn_db else None
+                 s3_client_factory: Callable[[], object] | None = None, download_dir: Path | None = None):
+        download_dir = download_dir or DOWNLOAD_DIR
+        self._city = _open_database(city_db, "City", s3_client_factory, download_dir) if city_db else None
+        self._asn = _open_database(asn_db, "ASN", s3_client_factory, download_dir) if asn_db else None
         self._parse_ua = _user_agent_parser() if user_agents else None
         self.geo: dict[bytes, bytes] = {}
         self._networks: dict[tuple, str] = {}  # members per database network, kept across invocations
@@ -236,30 +237,33 @@ def _user_agent_parser() -> Callable:
     try:
         from ua_parser import parse  # imported only when the feature is on: ~0.3 s at cold start
     except ImportError as error:
-        raise EnrichError("USER_AGENT_PARSING is on but ua-parser is not installed "
+        raise EnrichError("user-agent parsing is on but ua-parser is not installed "
                           "(pip install 'access-logs-to-opensearch[enrich]')") from error
     return parse
 
 
-def _open_database(location: str, setting: str, s3_client_factory, download_dir: Path):
+def _open_database(location: str, kind: str, s3_client_factory, download_dir: Path):
+    """A maxminddb reader for the `kind` (City, ASN) database at a path or s3:// URI."""
     try:
         import maxminddb
     except ImportError as error:
-        raise EnrichError(f"{setting} is set but maxminddb is not installed "
+        raise EnrichError(f"a GeoIP {kind} database is configured but maxminddb is not installed "
                           "(pip install 'access-logs-to-opensearch[enrich]')") from error
     path = location
     if location.startswith("s3://"):
-        path = str(_download(location, setting, s3_client_factory, download_dir))
+        path = str(_download(location, kind, s3_client_factory, download_dir))
     try:
         return maxminddb.open_database(path, maxminddb.MODE_AUTO)
-    except (OSError, ValueError) as error:  # missing file, or not a MaxMind database (InvalidDatabaseError)
-        raise EnrichError(f"{setting} {location} is not a readable MaxMind database: {error}") from error
+    except OSError as error:
+        raise EnrichError(f"GeoIP {kind} database {location}: {error.strerror or error}; check the path") from error
+    except (maxminddb.InvalidDatabaseError, ValueError) as error:
+        raise EnrichError(f"GeoIP {kind} database {location} is not a MaxMind-format (.mmdb) database") from error
 
 
-def _download(uri: str, setting: str, s3_client_factory, download_dir: Path) -> Path:
+def _download(uri: str, kind: str, s3_client_factory, download_dir: Path) -> Path:
     bucket, _, key = uri[len("s3://"):].partition("/")
     if not bucket or not key:
-        raise EnrichError(f"{setting} must be a path or s3://bucket/key; got {uri!r}")
+        raise EnrichError(f"GeoIP {kind} database must be a path or s3://bucket/key; got {uri!r}")
     target = download_dir / bucket / key
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + f".{os.getpid()}.partial")
@@ -268,7 +272,8 @@ def _download(uri: str, setting: str, s3_client_factory, download_dir: Path) -> 
         client.download_file(bucket, key, str(partial))
     except Exception as error:  # botocore's ClientError and friends: one line naming the setting
         partial.unlink(missing_ok=True)
-        raise EnrichError(f"{setting} {uri} could not be downloaded: {type(error).__name__}: {error}") from error
+        raise EnrichError(f"GeoIP {kind} database {uri} could not be downloaded ({type(error).__name__}: "
+                          f"{error}); check the URI and that the function may s3:GetObject it") from error
     partial.replace(target)
     return target
 
