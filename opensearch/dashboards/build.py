@@ -93,6 +93,12 @@ def date_histogram(agg_id: str, schema: str = "segment") -> dict:
     }
 
 
+def geohash_grid(field: str, agg_id: str) -> dict:
+    return {"id": agg_id, "enabled": True, "type": "geohash_grid", "schema": "segment",
+            "params": {"field": field, "autoPrecision": True, "precision": 2, "useGeocentroid": True,
+                       "isFilteredByCollar": True}}
+
+
 def filters(agg_id: str, schema: str, named_queries: list[tuple[str, str]]) -> dict:
     return {
         "id": agg_id,
@@ -193,6 +199,19 @@ METRIC_PARAMS = {
 }
 
 
+MAP_PARAMS = {
+    "mapType": "Scaled Circle Markers",
+    "isDesaturated": True,
+    "addTooltip": True,
+    "heatClusterSize": 1.5,
+    "legendPosition": "bottomright",
+    "mapZoom": 2,
+    "mapCenter": [0, 0],
+    "colorSchema": "Yellow to Red",
+    "wms": {"enabled": False, "options": {"format": "image/png", "transparent": True}},
+}
+
+
 # --------------------------------------------------------------------------------------------
 # Saved objects
 
@@ -262,6 +281,9 @@ class Family:
         kw.setdefault("height", 8)
         return self.vis(slug, title, "metric", METRIC_PARAMS, aggs, **kw)
 
+    def map(self, slug, title, aggs, **kw):
+        return self.vis(slug, title, "tile_map", MAP_PARAMS, aggs, **kw)
+
     def xy(self, slug, title, chart, aggs, *, mode="normal", axis_title="Count", **kw):
         metrics = [a for a in aggs if a["schema"] == "metric"]
         return self.vis(slug, title, chart, xy_params(chart, metrics, mode, axis_title), aggs, **kw)
@@ -330,6 +352,30 @@ class Family:
         })
 
 
+def where_and_what(f: Family, *, user_agents: bool = True) -> None:
+    """From where and with what (GeoIP and user agents, ingest/enrich.py): for any family whose
+    documents have source.ip (and user_agent.original). Empty until enrichment is turned on."""
+    f.map("client-map", "Clients on a map", [count("1", "Requests"), geohash_grid("source.geo.location", "2")],
+          description="Where client addresses are, by the GeoIP City database (GEOIP_CITY_DB)")
+    f.table("top-countries", "Top countries", [
+        count("1", "Requests"),
+        metric("cardinality", "source.ip", "2", "Client IPs"),
+        terms("source.geo.country_name", "3", "bucket", size=20, label="Country"),
+    ], width=16)
+    f.table("top-networks", "Top networks (AS organizations)", [
+        count("1", "Requests"),
+        metric("cardinality", "source.ip", "2", "Client IPs"),
+        terms("source.as.organization.name", "3", "bucket", size=20, label="Network"),
+        terms("source.as.number", "4", "bucket", size=1, label="AS number"),
+    ], width=16, description="By the GeoIP ASN database (GEOIP_ASN_DB)")
+    if user_agents:
+        f.pie("browsers", "Browsers and clients", [count(), terms("user_agent.name", "2", "segment", size=15)],
+              width=16)
+        f.pie("operating-systems", "Operating systems", [count(), terms("user_agent.os.name", "2", "segment", size=15)],
+              width=16, description="Parsed from the user agent (USER_AGENT_PARSING)")
+        f.pie("devices", "Devices", [count(), terms("user_agent.device.name", "2", "segment", size=15)], width=16)
+
+
 def alb_objects() -> list[dict]:
     f = Family("alb", "alb-logs-*", "ALB")
     tpt = "aws.elb.target_processing_time"
@@ -387,6 +433,7 @@ def alb_objects() -> list[dict]:
         metric("cardinality", "source.ip", "2", "Client IPs"),
         terms("user_agent.original", "3", "bucket", size=25, label="User agent"),
     ])
+    where_and_what(f)
     f.pie("http-methods", "HTTP methods", [count(), terms("http.request.method", "2", "segment")])
     f.pie("request-types", "Request types (http, https, h2, ws, wss)", [
         count(), terms("aws.elb.type", "2", "segment")])
@@ -536,6 +583,7 @@ def s3_objects() -> list[dict]:
         count("1", "Requests"),
         terms("user_agent.original", "2", "bucket", size=20, label="User agent"),
     ])
+    where_and_what(f)
     f.pie("authentication-types", "Authentication types", [
         count(), terms("aws.s3access.authentication_type", "2", "segment")])
     f.pie("tls-versions", "TLS versions", [count(), terms("aws.s3access.tls_version", "2", "segment")])

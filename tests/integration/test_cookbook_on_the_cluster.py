@@ -285,3 +285,31 @@ def test_25_index_sizes_list_every_daily_index(cluster, loaded):
     rows = [line.split() for line in response.text.splitlines()[1:] if line.strip()]
 
     assert sum(int(row[2]) for row in rows) == sum(loaded.truth.lines.values())
+
+
+# -- from where and with what (the session ingests with GeoIP and user agents on) ---------------------------
+
+
+def test_28_traffic_by_country(cluster, loaded):
+    found = buckets(answer(cluster, 28), "countries")
+    truth = loaded.truth.by_country()
+
+    assert_top(found, {country: requests for country, (requests, _, _) in truth.items()})
+    for b in found:
+        _, clients, sent = truth[b["key"]]
+        assert b["bytes_out"]["value"] == sent
+        assert b["clients"]["value"] == pytest.approx(len(clients), rel=0.02)  # cardinality is an estimate
+
+
+def test_29_networks_behind_the_5xx(cluster, loaded):
+    found = buckets(answer(cluster, 29), "networks")
+
+    assert_top(found, loaded.truth.alb_5xx_networks())
+    assert all(b["as_number"]["buckets"][0]["key"] > 0 and b["clients"]["buckets"] for b in found)
+
+
+def test_30_denied_requests_by_country(cluster, loaded):
+    found = buckets(answer(cluster, 30), "countries")
+
+    assert_top(found, loaded.truth.s3_denied_countries())
+    assert {b["key"] for b in found} >= {"Germany", "China"}  # where the generator's denied addresses are
