@@ -114,23 +114,9 @@ class Enricher:
     def apply(self, members: str) -> str:
         """A document's JSON members with the enrichment inserted (the Python path)."""
         if self.geo_miss is not None:
-            match = _SOURCE_IP.search(members)
-            if match:
-                key = match.group(1).encode()
-                extra = self.geo.get(key)
-                if extra is None:
-                    extra = self.geo_miss(key)
-                if extra:
-                    members = members[:match.end()] + extra.decode() + members[match.end():]
+            members = _insert(members, _SOURCE_IP, self.geo, self.geo_miss)
         if self.ua_miss is not None:
-            match = _USER_AGENT.search(members)
-            if match:
-                key = match.group(1).encode()
-                extra = self.ua.get(key)
-                if extra is None:
-                    extra = self.ua_miss(key)
-                if extra:
-                    members = members[:match.end()] + extra.decode() + members[match.end():]
+            members = _insert(members, _USER_AGENT, self.ua, self.ua_miss)
         return members
 
     def _geo_miss(self, ip: bytes) -> bytes:
@@ -176,6 +162,18 @@ class Enricher:
         if device is not None and device.family != "Other":
             out.append('"device":{"name":' + _string(device.family) + "}")
         return ("," + ",".join(out)).encode() if out else b""
+
+
+def _insert(members: str, value: re.Pattern, cache: dict, miss: Callable[[bytes], bytes]) -> str:
+    """`members` with the cached members for `value`'s string (group 1) inserted right after it."""
+    match = value.search(members)
+    if match is None:
+        return members
+    key = match.group(1).encode()
+    extra = cache.get(key)
+    if extra is None:
+        extra = miss(key)
+    return members[:match.end()] + extra.decode() + members[match.end():] if extra else members
 
 
 def _by_network(reader, ip: str, address: tuple[int, int], cache: dict, members: Callable[[dict], str]) -> str:

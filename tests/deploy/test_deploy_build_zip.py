@@ -131,10 +131,11 @@ def test_unzipped_package_and_its_dependencies_import_from_the_zip_alone(unpacke
 
 def test_the_enrichment_libraries_are_in_the_zip_and_import_from_it(unpacked_local, runtime_site):
     # GeoIP (maxminddb, its C extension) and user agents (ua-parser, its rules and its Rust accelerator)
-    probe = import_in_clean_interpreter(unpacked_local, runtime_site, "maxminddb.extension", "ua_parser",
-                                        "ua_parser_builtins.regexes", "ua_parser_rs", "ingest.enrich")
+    # (ua_parser.user_agent_parser imports the rules, ua_parser_builtins.regexes, which cannot come first)
+    probe = import_in_clean_interpreter(unpacked_local, runtime_site, "maxminddb.extension",
+                                        "ua_parser.user_agent_parser", "ua_parser_rs", "ingest.enrich")
     assert probe["origins"]["ingest.enrich"].startswith(str(unpacked_local))
-    for name in ("maxminddb.extension", "ua_parser", "ua_parser_rs"):
+    for name in ("maxminddb.extension", "ua_parser.user_agent_parser", "ua_parser_rs"):
         assert name in probe["modules"] and probe["modules"][name].startswith(str(unpacked_local)), name
 
 
