@@ -147,19 +147,19 @@ class Enricher:
     def _ua_members(self, original: str) -> bytes:
         result = self._parse_ua(original)
         out = []
-        agent = result.user_agent
-        if agent is not None and agent.family != "Other":
+        agent = result.user_agent  # each part is None where the rules found nothing
+        if agent is not None:
             out.append('"name":' + _string(agent.family))
             version = _version(agent.major, agent.minor, agent.patch)
             if version:
                 out.append('"version":' + _string(version))
         system = result.os
-        if system is not None and system.family != "Other":
+        if system is not None:
             version = _version(system.major, system.minor, system.patch)
             out.append('"os":{"name":' + _string(system.family)
                        + (',"version":' + _string(version) if version else "") + "}")
         device = result.device
-        if device is not None and device.family != "Other":
+        if device is not None:
             out.append('"device":{"name":' + _string(device.family) + "}")
         return ("," + ",".join(out)).encode() if out else b""
 

@@ -20,6 +20,7 @@ from ingest.formats import ALB, FORMATS, KeyInfo
 from .conftest import ALB_EXAMPLES, S3_EXAMPLES
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "scripts"))  # geoip_testdb, for databases with parts missing
 S3 = FORMATS["s3-access"]
 ALB_HTTP = ALB_EXAMPLES["http"]  # client 192.168.131.39, user agent curl/7.46.0
 S3_GET = S3_EXAMPLES["2023_get_versioning_access_point"]  # remote IP 192.0.2.3, user agent S3Console/0.4
@@ -103,11 +104,54 @@ def test_a_network_with_a_place_but_no_asn_record_gets_only_the_place(enricher):
 def test_only_the_databases_given_are_used(geoip_databases):
     city, asn = geoip_databases
 
-    only_city = document(alb_from("81.2.69.142"), Enricher(str(city)))["source"]
+    only_city = document(alb_from("81.2.69.142", CHROME_ON_WINDOWS), Enricher(str(city)))
     only_asn = document(alb_from("81.2.69.142"), Enricher(asn_db=str(asn)))["source"]
+    only_agents = Enricher(user_agents=True)
 
-    assert "geo" in only_city and "as" not in only_city
+    assert "geo" in only_city["source"] and "as" not in only_city["source"]
+    assert only_city["user_agent"] == {"original": CHROME_ON_WINDOWS}
     assert "as" in only_asn and "geo" not in only_asn
+    assert only_agents.geo_miss is None and Enricher(str(city)).ua_miss is None  # the accelerator skips a half that is off
+
+
+def test_addresses_in_different_networks_get_their_own_places_and_one_network_is_built_once(enricher):
+    cities = [document(alb_from(client), enricher)["source"]["geo"]["city_name"]
+              for client in ("81.2.69.142", "2.125.160.217", "81.2.69.160", "216.160.83.57")]
+
+    assert cities == ["London", "Boxford", "London", "Milton"]
+    assert len(enricher._networks) == 6  # three networks, each in the City and the ASN database
+
+
+def test_an_ipv4_mapped_ipv6_client_is_placed_as_its_ipv4_address(enricher):
+    assert document(alb_from("::ffff:81.2.69.142"), enricher)["source"]["geo"]["city_name"] == "London"
+
+
+@pytest.fixture(scope="module")
+def sparse_databases(tmp_path_factory):
+    """Records with parts missing, as real databases have: a country only by registration, no location,
+    an AS with no organization, an AS record without a number."""
+    import geoip_testdb
+    from mmdb_writer import MmdbU32
+    from netaddr import IPSet
+
+    directory = tmp_path_factory.mktemp("sparse")
+    city, asn = geoip_testdb._writer("GeoLite2-City"), geoip_testdb._writer("GeoLite2-ASN")
+    city.insert_network(IPSet(["81.2.69.0/24"]), {"registered_country": {"iso_code": "GB", "names": {"en": "United Kingdom"}}})
+    city.insert_network(IPSet(["89.160.20.0/24"]), {"continent": {"code": "EU"}})
+    asn.insert_network(IPSet(["81.2.69.0/24"]), {"autonomous_system_number": MmdbU32(20712)})
+    asn.insert_network(IPSet(["89.160.20.0/24"]), {"autonomous_system_organization": "Bredband2 AB"})
+    city.to_db_file(str(directory / "city.mmdb"))
+    asn.to_db_file(str(directory / "asn.mmdb"))
+    return Enricher(str(directory / "city.mmdb"), str(directory / "asn.mmdb"))
+
+
+def test_a_record_with_parts_missing_gives_the_parts_it_has(sparse_databases):
+    registered = document(alb_from("81.2.69.142"), sparse_databases)["source"]
+    nothing_usable = document(alb_from("89.160.20.112"), sparse_databases)["source"]
+
+    assert registered["geo"] == {"country_iso_code": "GB", "country_name": "United Kingdom"}
+    assert registered["as"] == {"number": 20712}
+    assert nothing_usable == {"ip": "89.160.20.112", "port": 2817}
 
 
 def test_an_s3_access_log_remote_ip_is_placed(enricher):
@@ -133,6 +177,9 @@ def test_which_addresses_can_have_a_place(address, public):
 
 @pytest.mark.parametrize("agent,expected", [
     (CHROME_ON_WINDOWS, {"name": "Chrome", "version": "131.0.0", "os": {"name": "Windows", "version": "10"}}),
+    ("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Safari/605.1.15",
+     {"name": "Safari", "version": "17.1", "os": {"name": "Mac OS X", "version": "10.15.7"}, "device": {"name": "Mac"}}),
+    ("Mozilla/5.0 (X11; Linux x86_64) Other/1.0", {"os": {"name": "Linux"}}),  # an OS, no browser, no version
     (SAFARI_ON_IPHONE, {"name": "Mobile Safari", "version": "17.1", "os": {"name": "iOS", "version": "17.1"},
                         "device": {"name": "iPhone"}}),
     ("aws-cli/2.17.0 Python/3.11", {"name": "aws-cli", "version": "2.17.0"}),
@@ -154,10 +201,13 @@ def test_an_agent_nobody_knows_keeps_only_its_original(enricher):
 def test_an_agent_with_a_backslash_is_parsed_as_written_and_the_document_stays_json(enricher):
     agent = CHROME_ON_WINDOWS + " \\x41"  # a backslash: escaped in the JSON, unescaped for the parser
     line = S3_GET.replace('"S3Console/0.4"', f'"{agent}"')
+    parsed, parse = [], enricher._parse_ua
+    enricher._parse_ua = lambda text: parsed.append(text) or parse(text)
 
     user_agent = document(line, enricher, S3)["user_agent"]
 
     assert user_agent["original"] == agent and user_agent["name"] == "Chrome"
+    assert parsed == [agent]
 
 
 # -- on both paths, at no cost when off ------------------------------------------------------------------
@@ -177,8 +227,39 @@ def test_each_distinct_address_and_agent_is_looked_up_once_per_invocation(enrich
     assert misses == [b"81.2.69.142", b"curl/7.46.0", b"81.2.69.143", b"81.2.69.142", b"curl/7.46.0"]
 
 
-def test_nothing_configured_means_no_enricher():
+def test_nothing_configured_means_no_enricher_and_any_one_setting_makes_one(geoip_databases, tmp_path):
+    city, asn = geoip_databases
+    s3 = FakeS3({("geo-bucket", "asn.mmdb"): asn.read_bytes()})
+
     assert from_settings(None, None, False) is None
+    assert from_settings(str(city), None, False).geo_miss is not None
+    assert from_settings(None, "s3://geo-bucket/asn.mmdb", False, s3_client_factory=lambda: s3,
+                         download_dir=tmp_path).geo_miss is not None
+    assert from_settings(None, None, True).ua_miss is not None
+
+
+def test_the_caches_are_bounded_and_start_afresh_when_full(enricher, monkeypatch):
+    import ingest.enrich
+
+    monkeypatch.setattr(ingest.enrich, "MAX_CACHED", 2)
+    for n in range(3):
+        enricher.geo_miss(f"81.2.69.{n + 1}".encode())
+        enricher.ua_miss(f"curl/8.{n}.0".encode())
+
+    assert list(enricher.geo) == [b"81.2.69.3"] and list(enricher.ua) == [b"curl/8.2.0"]
+
+
+@pytest.mark.parametrize("module,setting,message", [
+    ("maxminddb", {"city_db": "/opt/GeoLite2-City.mmdb"}, "a GeoIP City database is configured but maxminddb is not installed"),
+    ("ua_parser", {"user_agents": True}, "user-agent parsing is on but ua-parser is not installed"),
+])
+def test_a_missing_library_is_one_line_saying_what_to_install(monkeypatch, module, setting, message):
+    monkeypatch.setitem(sys.modules, module, None)  # import fails
+
+    with pytest.raises(EnrichError) as caught:
+        Enricher(**setting)
+
+    assert str(caught.value) == f"{message} (pip install 'access-logs-to-opensearch[enrich]')"
 
 
 def test_enrichment_off_imports_neither_maxminddb_nor_ua_parser():
@@ -229,14 +310,15 @@ class FakeS3:
         Path(filename).write_bytes(self.objects[(bucket, key)])
 
 
-def test_a_database_on_s3_is_fetched_once_into_tmp_and_read_from_there(geoip_databases, tmp_path):
-    city, _ = geoip_databases
-    s3 = FakeS3({("geo-bucket", "geoip/GeoLite2-City.mmdb"): city.read_bytes()})
+def test_databases_on_s3_are_fetched_once_into_tmp_and_read_from_there(geoip_databases, tmp_path):
+    city, asn = geoip_databases
+    s3 = FakeS3({("geo-bucket", "geoip/GeoLite2-City.mmdb"): city.read_bytes(),
+                 ("geo-bucket", "geoip/GeoLite2-ASN.mmdb"): asn.read_bytes()})
 
-    enricher = Enricher("s3://geo-bucket/geoip/GeoLite2-City.mmdb", s3_client_factory=lambda: s3,
-                        download_dir=tmp_path / "geoip")
+    enricher = Enricher("s3://geo-bucket/geoip/GeoLite2-City.mmdb", "s3://geo-bucket/geoip/GeoLite2-ASN.mmdb",
+                        s3_client_factory=lambda: s3, download_dir=tmp_path / "geoip")
 
-    assert s3.downloads == [("geo-bucket", "geoip/GeoLite2-City.mmdb")]
+    assert s3.downloads == [("geo-bucket", "geoip/GeoLite2-City.mmdb"), ("geo-bucket", "geoip/GeoLite2-ASN.mmdb")]
     assert (tmp_path / "geoip" / "geo-bucket" / "geoip" / "GeoLite2-City.mmdb").read_bytes() == city.read_bytes()
     assert document(alb_from("81.2.69.142"), enricher)["source"]["geo"]["city_name"] == "London"
 
@@ -247,6 +329,30 @@ def test_a_database_that_cannot_be_fetched_is_one_line_naming_the_uri(tmp_path):
                  download_dir=tmp_path)
 
     message = str(caught.value)
-    assert message.startswith("GeoIP ASN database s3://geo-bucket/missing.mmdb could not be downloaded")
+    assert message.startswith("GeoIP ASN database s3://geo-bucket/missing.mmdb could not be downloaded "
+                              "(FileNotFoundError: ")
     assert "s3:GetObject" in message and "\n" not in message
     assert list(tmp_path.rglob("*.partial")) == []
+
+
+@pytest.mark.parametrize("uri", ["s3://geo-bucket", "s3://geo-bucket/", "s3:///GeoLite2-City.mmdb"])
+def test_an_s3_uri_without_bucket_or_key_is_one_line(uri, tmp_path):
+    with pytest.raises(EnrichError, match=r"^GeoIP City database must be a path or s3://bucket/key; got "):
+        Enricher(uri, s3_client_factory=lambda: FakeS3({}), download_dir=tmp_path)
+
+
+def test_without_a_client_given_the_database_is_fetched_with_the_default_s3_client(geoip_databases, tmp_path,
+                                                                                monkeypatch):
+    import boto3
+    from moto import mock_aws
+
+    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                        "AWS_DEFAULT_REGION": "us-east-1"}.items():
+        monkeypatch.setenv(name, value)
+    with mock_aws():
+        boto3.client("s3").create_bucket(Bucket="geo-bucket")
+        boto3.client("s3").put_object(Bucket="geo-bucket", Key="city.mmdb", Body=geoip_databases[0].read_bytes())
+
+        enricher = Enricher("s3://geo-bucket/city.mmdb", download_dir=tmp_path)
+
+    assert document(alb_from("81.2.69.142"), enricher)["source"]["geo"]["city_name"] == "London"
