@@ -146,6 +146,11 @@ EQUIVALENT: dict[str, tuple[str, str]] = {
     "ingest.formats.s3access.x__emit__mutmut_115": ("url_members(url, None)", _FALSY),
     "ingest.formats.s3access.x__timestamp__mutmut_10": (
         'if offset == "XX+0000XX":', "the +0000 shortcut: the general conversion writes the same text"),
+    # enrich.py
+    "ingest.enrich.x__insert__mutmut_13": ("if (extra) or True else members", "inserting b'' leaves the text as it is"),
+    "ingest.enrich.x__open_database__mutmut_21": ("maxminddb.open_database(path, )", "MODE_AUTO is the default mode"),
+    "ingest.enrich.x__public_address__mutmut_14": (
+        'int.from_bytes(packed, )', '"big" is int.from_bytes\'s default byte order since Python 3.11'),
 }
 
 # Statuses mutmut records (mutmut.stats.status_by_exit_code) that count as killed.

@@ -138,6 +138,10 @@ def sparse_databases(tmp_path_factory):
     city, asn = geoip_testdb._writer("GeoLite2-City"), geoip_testdb._writer("GeoLite2-ASN")
     city.insert_network(IPSet(["81.2.69.0/24"]), {"registered_country": {"iso_code": "GB", "names": {"en": "United Kingdom"}}})
     city.insert_network(IPSet(["89.160.20.0/24"]), {"continent": {"code": "EU"}})
+    # neighbours: one network's members must never be taken for the next one's
+    for cidr, code, name in (("81.2.68.0/24", "IE", "Ireland"), ("2a01:4f8::/32", "DE", "Germany"),
+                             ("2a01:4f9::/32", "FR", "France")):
+        city.insert_network(IPSet([cidr]), {"country": {"iso_code": code, "names": {"en": name}}})
     asn.insert_network(IPSet(["81.2.69.0/24"]), {"autonomous_system_number": MmdbU32(20712)})
     asn.insert_network(IPSet(["89.160.20.0/24"]), {"autonomous_system_organization": "Bredband2 AB"})
     city.to_db_file(str(directory / "city.mmdb"))
@@ -152,6 +156,13 @@ def test_a_record_with_parts_missing_gives_the_parts_it_has(sparse_databases):
     assert registered["geo"] == {"country_iso_code": "GB", "country_name": "United Kingdom"}
     assert registered["as"] == {"number": 20712}
     assert nothing_usable == {"ip": "89.160.20.112", "port": 2817}
+
+
+def test_neighbouring_networks_keep_their_own_places(sparse_databases):
+    countries = [document(alb_from(client), sparse_databases)["source"]["geo"]["country_iso_code"]
+                 for client in ("81.2.69.142", "81.2.68.7", "2a01:4f8::1", "2a01:4f9::1", "81.2.69.1")]
+
+    assert countries == ["GB", "IE", "DE", "FR", "GB"]
 
 
 def test_an_s3_access_log_remote_ip_is_placed(enricher):
