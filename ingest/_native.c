@@ -57,6 +57,43 @@ static inline void put(Out *o, const char *s, Py_ssize_t n) {
 
 static inline int is_dash(Field f) { return f.n == 1 && f.p[0] == '-'; }
 
+/* ---- enrichment (ingest/enrich.py) ---- */
+
+/* The enricher's caches ({bytes: bytes}) and the functions that fill them on a miss; NULL when off.
+ * `bound`: the room a line's body needs besides the inserted members (what encode() reserved). */
+typedef struct {
+    PyObject *geo, *geo_miss, *ua, *ua_miss;
+    Py_ssize_t bound;
+} Enrich;
+
+/* Writes the members the enricher gives for `key` (cache[key], else miss(key), which fills the cache).
+ * The same bytes the Python path inserts (Enricher.apply). -1 with a Python error set. */
+static int put_enrichment(Out *o, const Enrich *e, PyObject *cache, PyObject *miss, Field key) {
+    if (miss == NULL) return 0;
+    PyObject *k = PyBytes_FromStringAndSize(key.p, key.n);
+    if (!k) return -1;
+    PyObject *v = PyDict_GetItemWithError(cache, k); /* borrowed */
+    if (v) {
+        Py_INCREF(v);
+    } else if (PyErr_Occurred()) {
+        Py_DECREF(k);
+        return -1;
+    } else {
+        v = PyObject_CallFunctionObjArgs(miss, k, NULL);
+    }
+    Py_DECREF(k);
+    if (!v) return -1;
+    char *p;
+    Py_ssize_t n;
+    if (PyBytes_AsStringAndSize(v, &p, &n) < 0 || reserve(o, n + e->bound) < 0) {
+        Py_DECREF(v);
+        return -1;
+    }
+    put(o, p, n);
+    Py_DECREF(v);
+    return 0;
+}
+
 /* ---- tokenizing ---- */
 
 /* Splits a line into fields the way the fast regexes do: single spaces between fields, a quoted
@@ -370,7 +407,7 @@ enum {
 static const char ALB_QUOTED[ALB_FIELDS] = {
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 1, 1, 1, 0, 0, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1, 0};
 
-static int alb_body(Out *o, const char *line, Py_ssize_t n, Field prefix, Field id) {
+static int alb_body(Out *o, const char *line, Py_ssize_t n, Field prefix, Field id, const Enrich *e) {
     Field f[MAX_FIELDS];
     const char *rest;
     Py_ssize_t rest_n;
@@ -408,7 +445,9 @@ static int alb_body(Out *o, const char *line, Py_ssize_t n, Field prefix, Field 
     PUTF(o, f[A_TIME]);
     PUTS(o, "\",\"source\":{\"ip\":\"");
     PUTF(o, cip);
-    PUTS(o, "\",\"port\":");
+    PUTS(o, "\"");
+    if (put_enrichment(o, e, e->geo, e->geo_miss, cip) < 0) return -1;
+    PUTS(o, ",\"port\":");
     PUTF(o, cport);
     PUTS(o, "}");
     if (has_target) {
@@ -443,7 +482,9 @@ static int alb_body(Out *o, const char *line, Py_ssize_t n, Field prefix, Field 
     if (!is_dash(f[A_UA])) {
         PUTS(o, ",\"user_agent\":{\"original\":\"");
         PUTF(o, f[A_UA]);
-        PUTS(o, "\"}");
+        PUTS(o, "\"");
+        if (put_enrichment(o, e, e->ua, e->ua_miss, f[A_UA]) < 0) return -1;
+        PUTS(o, "}");
     }
     PUTS(o, ",\"aws\":{\"elb\":{\"type\":\"");
     PUTF(o, f[A_TYPE]);
@@ -591,7 +632,7 @@ static int s3_match(const char *p, const char *end, int slow, Field *f, int *cou
 
 static const char MONTHS[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
 
-static int s3_body(Out *o, const char *line, Py_ssize_t n, Field prefix, Field id) {
+static int s3_body(Out *o, const char *line, Py_ssize_t n, Field prefix, Field id, const Enrich *e) {
     /* The time `[06/Feb/2019:00:00:38 +0000]` holds a space: take it before tokenizing the rest. */
     Field f[MAX_FIELDS];
     const char *rest;
@@ -644,7 +685,9 @@ static int s3_body(Out *o, const char *line, Py_ssize_t n, Field prefix, Field i
     if (!is_dash(f[S_REMOTE_IP])) {
         PUTS(o, ",\"source\":{\"ip\":\"");
         PUTF(o, f[S_REMOTE_IP]);
-        PUTS(o, "\"}");
+        PUTS(o, "\"");
+        if (put_enrichment(o, e, e->geo, e->geo_miss, f[S_REMOTE_IP]) < 0) return -1;
+        PUTS(o, "}");
     }
     Field method = {0}, url = {0}, protocol = {0}, version;
     if (f[S_REQUEST_URI].quoted && !is_dash(f[S_REQUEST_URI]))
@@ -685,7 +728,9 @@ static int s3_body(Out *o, const char *line, Py_ssize_t n, Field prefix, Field i
     if (f[S_UA].quoted && !is_dash(f[S_UA])) {
         PUTS(o, ",\"user_agent\":{\"original\":\"");
         PUTF(o, f[S_UA]);
-        PUTS(o, "\"}");
+        PUTS(o, "\"");
+        if (put_enrichment(o, e, e->ua, e->ua_miss, f[S_UA]) < 0) return -1;
+        PUTS(o, "}");
     }
     PUTS(o, ",\"aws\":{\"s3access\":{\"bucket_owner\":\"");
     PUTF(o, f[S_OWNER]);
@@ -718,11 +763,13 @@ static int s3_body(Out *o, const char *line, Py_ssize_t n, Field prefix, Field i
 
 enum { FORMAT_ALB = 0, FORMAT_S3 = 1 };
 
-/* encode(format, lines, ids, index_prefix, tail, first_line_number) -> list[bytes | None]
+/* encode(format, lines, ids, index_prefix, tail, first_line_number, enrich=None) -> list[bytes | None]
  *
  * format: 0 ALB, 1 S3 server access log. lines: list of bytes (no line endings). ids: list of str,
  * the documents' _id, one per line. index_prefix: b"alb-logs-". tail: the document members that
- * follow the format's own, up to the line number (BulkEncoder._event_and_tail). Each body is
+ * follow the format's own, up to the line number (BulkEncoder._event_and_tail). enrich: None, or the
+ * tuple (geo cache, geo miss, ua cache, ua miss) of an ingest.enrich.Enricher (None for a half that is
+ * off): its members go in after source.ip and user_agent.original. Each body is
  * action line + document, as BulkEncoder.encode writes them; None: the Python path must do the line. */
 static PyObject *encode(PyObject *self, PyObject *args) {
     (void)self;
@@ -731,9 +778,24 @@ static PyObject *encode(PyObject *self, PyObject *args) {
     const char *prefix_p, *tail_p;
     Py_ssize_t prefix_n, tail_n;
     long long first;
-    if (!PyArg_ParseTuple(args, "iO!O!y#y#L", &format, &PyList_Type, &lines, &PyList_Type, &ids, &prefix_p,
-                          &prefix_n, &tail_p, &tail_n, &first))
+    PyObject *enrich = Py_None;
+    if (!PyArg_ParseTuple(args, "iO!O!y#y#L|O", &format, &PyList_Type, &lines, &PyList_Type, &ids, &prefix_p,
+                          &prefix_n, &tail_p, &tail_n, &first, &enrich))
         return NULL;
+    Enrich e = {NULL, NULL, NULL, NULL, 0};
+    if (enrich != Py_None) {
+        PyObject *parts[4];
+        if (!PyArg_ParseTuple(enrich, "OOOO", &parts[0], &parts[1], &parts[2], &parts[3])) return NULL;
+        for (int i = 0; i < 4; i += 2) {
+            if (parts[i + 1] == Py_None) continue; /* that half is off */
+            if (!PyDict_Check(parts[i]) || !PyCallable_Check(parts[i + 1])) {
+                PyErr_SetString(PyExc_TypeError, "enrich: (dict, callable | None, dict, callable | None)");
+                return NULL;
+            }
+        }
+        if (parts[1] != Py_None) e.geo = parts[0], e.geo_miss = parts[1];
+        if (parts[3] != Py_None) e.ua = parts[2], e.ua_miss = parts[3];
+    }
     if (format != FORMAT_ALB && format != FORMAT_S3) {
         PyErr_SetString(PyExc_ValueError, "unknown format");
         return NULL;
@@ -758,9 +820,11 @@ static PyObject *encode(PyObject *self, PyObject *args) {
             /* Every input byte lands at most four times in the body (URL: original, domain, path,
              * query; a list's separators grow three-fold), plus fixed text. */
             o.len = 0;
-            if (reserve(&o, 4 * n + 4096 + prefix_n + id_n + tail_n) < 0) goto error;
+            e.bound = 4 * n + 4096 + prefix_n + id_n + tail_n;
+            if (reserve(&o, e.bound) < 0) goto error;
             Field id = {id_p, id_n, 0};
-            int ok = format == FORMAT_ALB ? alb_body(&o, line, n, prefix, id) : s3_body(&o, line, n, prefix, id);
+            int ok = format == FORMAT_ALB ? alb_body(&o, line, n, prefix, id, &e) : s3_body(&o, line, n, prefix, id, &e);
+            if (ok < 0) goto error;
             if (ok) {
                 char number[24];
                 int len = snprintf(number, sizeof number, "%lld", first + i);
@@ -783,7 +847,7 @@ error:
 }
 
 static PyMethodDef methods[] = {
-    {"encode", encode, METH_VARARGS, "encode(format, lines, ids, index_prefix, tail, first_line_number) -> list"},
+    {"encode", encode, METH_VARARGS, "encode(format, lines, ids, index_prefix, tail, first_line_number, enrich=None) -> list"},
     {NULL, NULL, 0, NULL},
 };
 

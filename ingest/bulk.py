@@ -20,12 +20,15 @@ import re
 from functools import partial
 from itertools import count
 from operator import methodcaller
-from typing import Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
 
 from .formats import KeyInfo, LogFormat, ParseError
 from .formats.base import json_escape
 from .reader import Batch, OverlongLine, TruncatedObject, json_safe
 from .sinks import BulkItem
+
+if TYPE_CHECKING:
+    from .enrich import Enricher
 
 try:  # the C accelerator (ingest/_native.c), built by scripts/build_native.py; optional
     from . import _native
@@ -51,10 +54,12 @@ class BulkEncoder:
     """Turns the lines of one object into bulk items."""
 
     def __init__(self, fmt: LogFormat, source: str, *, index_prefix: str | None = None,
-                 key: KeyInfo = KeyInfo(), include_raw: bool = False, native: bool = True):
+                 key: KeyInfo = KeyInfo(), include_raw: bool = False, native: bool = True,
+                 enricher: Enricher | None = None):
         """`source`: where the lines come from (s3://bucket/key or a path), stored in each document.
         `key`: what the object's name tells (its time dates failure records).
-        `native=False`: every line takes the pure-Python path (the reference the C accelerator matches)."""
+        `native=False`: every line takes the pure-Python path (the reference the C accelerator matches).
+        `enricher`: GeoIP and user-agent members for every document (ingest/enrich.py), on both paths."""
         self.format = fmt
         self.source = source
         self.index_prefix = (index_prefix or fmt.index_prefix) + "-"
@@ -81,6 +86,9 @@ class BulkEncoder:
         self._native_format = None if include_raw or not native or _native is None else _NATIVE_FORMATS.get(fmt.name)
         self._index_prefix_bytes = self.index_prefix.encode()
         self._event_and_tail_bytes = self._event_and_tail.encode()
+        self._enricher = enricher if enricher is not None and enricher.enabled else None
+        self._native_enrich = None if self._enricher is None else (
+            enricher.geo, enricher.geo_miss, enricher.ua, enricher.ua_miss)
 
     def index_for(self, timestamp: str) -> str:
         """`<prefix>-YYYY.MM.DD` for an ISO 8601 UTC timestamp."""
@@ -111,7 +119,7 @@ class BulkEncoder:
             lines = lines if isinstance(lines, list) else list(lines)
             ids = list(map(_HEXDIGEST, map(_BLAKE2B_16, lines)))
             bodies = _native.encode(self._native_format, lines, ids, self._index_prefix_bytes,
-                                    self._event_and_tail_bytes, first_line_number)
+                                    self._event_and_tail_bytes, first_line_number, self._native_enrich)
             for n, raw, body, doc_id in zip(count(first_line_number), lines, bodies, ids):
                 if body is not None:
                     add(BulkItem(body, n, raw))
@@ -179,6 +187,8 @@ class BulkEncoder:
             ts, members = self.format.to_json(line, safe)
         except ParseError as e:
             return self._failure_record(raw, line, n, str(e))
+        if self._enricher is not None:
+            members = self._enricher.apply(members)
         if self.include_raw:
             members += self._event_head + ',"original":"' + json_escape(line) + '"}' + self._tail
         else:

@@ -41,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     parse.add_argument("--format", required=True, choices=sorted(FORMATS), help="log format")
     parse.add_argument("path", nargs="?", default="-", help="a plain or gzip file; - for stdin")
     parse.add_argument("--include-raw", action="store_true", help="also keep each raw line in event.original")
+    _enrichment_options(parse)
 
     run = commands.add_parser(
         "run", help="index log objects, or write the bulk bodies to files", formatter_class=_HelpFormatter,
@@ -83,7 +84,26 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--max-failure-share", type=_share, default=0.5,
                      help="an object with a larger share of lines that do not parse is flagged, and the exit "
                           "code is 1: most likely the wrong --format")
+    _enrichment_options(run)
     return parser
+
+
+def _enrichment_options(command: argparse.ArgumentParser) -> None:
+    """GeoIP and user agents (ingest/enrich.py); off unless given, as GEOIP_CITY_DB, GEOIP_ASN_DB and
+    USER_AGENT_PARSING in the Lambda."""
+    group = command.add_argument_group("enrichment (docs/configuration.md)")
+    group.add_argument("--geoip-city-db", metavar="PATH|s3://…", help="MaxMind-format City database (GeoLite2 "
+                       "or DB-IP Lite City): source.geo.* for public client addresses")
+    group.add_argument("--geoip-asn-db", metavar="PATH|s3://…", help="MaxMind-format ASN database: source.as.*")
+    group.add_argument("--user-agents", action="store_true",
+                       help="parse user agents: user_agent.name, version, os.*, device.name")
+
+
+def _enricher(args, s3=None):
+    from .enrich import from_settings
+
+    return from_settings(args.geoip_city_db, args.geoip_asn_db, args.user_agents,
+                         s3_client_factory=(lambda: s3) if s3 is not None else None)
 
 
 def _positive_int(text: str) -> int:
@@ -116,11 +136,13 @@ def _parse(args) -> int:
     from .bulk import BulkEncoder, encode_batches
     from .reader import TruncatedObject, line_batches
 
+    enricher = _enricher(args)  # first: a database that cannot be read fails before any input is opened
     if args.path == "-":
         stream, source = sys.stdin.buffer, "<stdin>"
     else:
         stream, source = open(args.path, "rb"), args.path
-    encoder = BulkEncoder(FORMATS[args.format], source, key=key_info(source), include_raw=args.include_raw)
+    encoder = BulkEncoder(FORMATS[args.format], source, key=key_info(source), include_raw=args.include_raw,
+                          enricher=enricher)
     out = sys.stdout.buffer
     try:
         for items, _ in encode_batches(encoder, line_batches(stream.read)):
@@ -166,7 +188,7 @@ def _run(args) -> int:
                       index_prefixes={name: getattr(args, f"{name.replace('-', '_')}_index_prefix") for name in FORMATS},
                       bulk_max_bytes=args.bulk_max_bytes, bulk_max_docs=args.bulk_max_docs,
                       max_line_bytes=args.max_line_bytes, max_failure_share=args.max_failure_share,
-                      send_threads=args.send_threads)
+                      send_threads=args.send_threads, enricher=_enricher(args, s3))
 
     objects = list(_objects(args.sources, s3))
     progress = _Progress(len(objects))

@@ -102,6 +102,9 @@ class Settings:
     log_level: str = "INFO"
     metrics_namespace: str = "AccessLogsToOpenSearch"
     continue_queue_url: str | None = None  # where the rest of an object that ran out of time is handed on
+    geoip_city_db: str | None = None  # path or s3:// URI of a MaxMind-format City database (source.geo.*)
+    geoip_asn_db: str | None = None  # path or s3:// URI of a MaxMind-format ASN database (source.as.*)
+    user_agent_parsing: bool = False  # user_agent.name, version, os.*, device.name
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ, *, require_dead_letter: bool = True) -> Settings:
@@ -183,6 +186,9 @@ class Settings:
             log_level=log_level,
             metrics_namespace=_metrics_namespace(reader),
             continue_queue_url=_queue_url(reader),
+            geoip_city_db=_database_location(reader, "GEOIP_CITY_DB"),
+            geoip_asn_db=_database_location(reader, "GEOIP_ASN_DB"),
+            user_agent_parsing=reader.boolean("USER_AGENT_PARSING", False),
         )
         if reader.problems:
             raise ConfigError(reader.problems)
@@ -349,6 +355,23 @@ def _queue_url(reader: _Reader) -> str | None:
                        f"https://sqs.<region>.amazonaws.com/<account>/<queue>; got {value!r}")
         return None
     return value
+
+
+def _database_location(reader: _Reader, name: str) -> str | None:
+    """An absolute path (a Lambda layer's /opt/…) or s3://bucket/key; whether it reads is checked at cold
+    start, when it is opened (ingest/enrich.py)."""
+    value = reader.get(name)
+    if value is None:
+        return None
+    if value.startswith("s3://"):
+        bucket, _, key = value[len("s3://"):].partition("/")
+        if BUCKET_NAME.match(bucket) and key and not key.endswith("/"):
+            return value
+    elif value.startswith("/"):
+        return value
+    reader.problem(f"{name} must be an absolute path (e.g. /opt/geoip/GeoLite2-City.mmdb from a layer) or "
+                   f"s3://bucket/key of a MaxMind-format database; got {value!r}")
+    return None
 
 
 def _metrics_namespace(reader: _Reader) -> str:

@@ -21,6 +21,7 @@ import time
 from typing import Any
 
 from .config import ConfigError, Settings
+from .enrich import EnrichError
 from .events import EventMessage, ObjectRef, continuation_body, is_sqs_batch, parse_event
 from .pipeline import Options, Resume, S3Object, process_object
 from .report import emf_lines, log, log_object, set_log_level
@@ -54,6 +55,11 @@ class _Runtime:
                                    clock=CLOCK, sleep=SLEEP, random=RANDOM)
         self._sqs = None
         self.dead_letter = DeadLetterWriter(self.s3, settings.dead_letter_bucket, settings.dead_letter_prefix)
+        from .enrich import from_settings  # light; maxminddb and ua-parser only when configured
+
+        # Databases on S3 are fetched here, once per cold start; one that cannot be read fails the start.
+        self.enricher = from_settings(settings.geoip_city_db, settings.geoip_asn_db, settings.user_agent_parsing,
+                                      s3_client_factory=lambda: self.s3)
         self.options = Options(
             log_format=settings.log_format.value,
             index_prefixes=settings.index_prefixes,
@@ -63,6 +69,7 @@ class _Runtime:
             max_line_bytes=settings.max_line_bytes,
             max_failure_share=settings.max_failure_share,
             send_threads=settings.bulk_send_threads,
+            enricher=self.enricher,
         )
 
 
@@ -80,7 +87,7 @@ def _get_runtime() -> _Runtime:
     if _runtime is None:
         try:
             _runtime = _Runtime()
-        except ConfigError as e:
+        except (ConfigError, EnrichError) as e:
             log("ERROR", "invalid configuration", error=str(e))
             raise
     return _runtime
@@ -89,6 +96,8 @@ def _get_runtime() -> _Runtime:
 def lambda_handler(event: dict, context: Any) -> dict | None:
     runtime = _get_runtime()
     settings = runtime.settings
+    if runtime.enricher is not None:
+        runtime.enricher.new_invocation()
     remaining = context.get_remaining_time_in_millis() / 1000 if context is not None else 900
     deadline = CLOCK() + remaining - settings.time_margin_seconds
     sqs = is_sqs_batch(event)

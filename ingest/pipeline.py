@@ -160,6 +160,7 @@ class Options:
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES  # a longer line is a failure record, whole in the dead letter
     max_failure_share: float = 0.5  # an object with more lines failing to parse is flagged (report.warning)
     send_threads: int | None = None  # 1: send on a background thread while parsing on; 0: in line; None: the default
+    enricher: Any = None  # ingest.enrich.Enricher: GeoIP / user-agent members for every document
 
 
 # Measured by scripts/benchmark.py --e2e (README, Benchmark): see the figures there.
@@ -201,7 +202,8 @@ def process_object(obj: LogObject, sink: Sink, dead_letter: DeadLetter, options:
         fmt, batches = _choose_format(obj.key, batches, options.log_format)
         report.format = fmt.name
         encoder = BulkEncoder(fmt, obj.uri, index_prefix=(options.index_prefixes or {}).get(fmt.name),
-                              key=key_info(obj.key), include_raw=options.include_raw)
+                              key=key_info(obj.key), include_raw=options.include_raw,
+                              enricher=options.enricher)
         done_before = decode_lines(start_line, resume.done_after) if resume is not None else set()
         if resume is not None:
             encoder.resume(resume.first_time, resume.last_time)

@@ -23,6 +23,10 @@ bytes, and peak memory for a small and a large object. All figures come from one
   CPU, as a Lambda up to 1,769 MB.
 - --cold-start [RUNS]: the import time of a cold start (python -X importtime), with python-isal and
   with it blocked (the zlib fallback), median of RUNS fresh processes.
+- --enrich: lines/s with GeoIP (City + ASN) and user-agent parsing on against off, C path, on the same
+  generated traffic (its clients and agents repeat as in real logs), with test databases built by
+  scripts/geoip_testdb.py; each run starts with empty caches, as an invocation does. Also the cold-start
+  cost of turning it on (imports, opening the databases, the parser's first line).
 - --callgrind [N]: instructions per line, counted by `valgrind --tool=callgrind` (noise does not move
   them), for N lines (default 20,000) of each format: `floor` (gunzip + split), `parse` (gzip bytes to
   bulk bodies, C accelerator), `parse_python` (the same without it), `compress` (parse, then gzip the
@@ -94,11 +98,14 @@ def baseline(data: bytes) -> int:
     return count + (1 if pending else 0)
 
 
-def ingest(data: bytes, fmt: str, native: bool = True) -> tuple[int, int]:
+def ingest(data: bytes, fmt: str, native: bool = True, enricher=None) -> tuple[int, int]:
     """Reader + parser + bulk encoder up to the bulk body bytes; (lines, bulk body bytes).
-    `native=False`: without the C accelerator (the pure-Python path every line can take)."""
+    `native=False`: without the C accelerator (the pure-Python path every line can take).
+    `enricher`: GeoIP / user agents on (ingest/enrich.py), its caches emptied first as per invocation."""
     key = PYTHON_ONLY[fmt][1] if fmt in PYTHON_ONLY else ALB_KEY if fmt == "alb" else S3_KEY
-    encoder = BulkEncoder(FORMATS[fmt], "s3://bucket/" + key, key=key_info(key), native=native)
+    if enricher is not None:
+        enricher.new_invocation()
+    encoder = BulkEncoder(FORMATS[fmt], "s3://bucket/" + key, key=key_info(key), native=native, enricher=enricher)
     lines = size = 0
     batches = line_batches(io.BytesIO(data).read, check_json_safe=not (native and takes_native_path()))
     for items, _ in encode_batches(encoder, batches):  # as the pipeline reads them
@@ -315,6 +322,15 @@ def callgrind_child(step: str, fmt: str, path: str, url: str) -> None:
         importlib.import_module(module)
     if step == "start":
         return
+    if step.endswith("_enriched"):  # databases from callgrind(); the start count includes opening them
+        from ingest.enrich import Enricher
+
+        geoip = Path(os.environ["BENCHMARK_GEOIP_DIR"])
+        enricher = Enricher(str(geoip / "GeoLite2-City-Test.mmdb"), str(geoip / "GeoLite2-ASN-Test.mmdb"), True)
+        enricher.ua_miss(b"curl/8.5.0")  # ua-parser compiles its rules on the first string
+        if step == "parse_enriched":
+            ingest(data, fmt, True, enricher)
+        return
     if step == "floor":
         baseline(data)
     elif step in ("parse", "parse_python"):
@@ -341,21 +357,27 @@ def callgrind(lines: int) -> list[dict]:
 
     if shutil.which("valgrind") is None:
         raise SystemExit("benchmark: --callgrind needs valgrind (apt-get install valgrind)")
+    import geoip_testdb
+
     rows = []
     with tempfile.TemporaryDirectory() as tmp, _discard_endpoint() as url:
+        geoip_testdb.build(Path(tmp) / "geoip")
         for fmt in ("alb", "s3-access"):
             path = Path(tmp) / f"{fmt}.log.gz"
             path.write_bytes(make_log(fmt, lines))
             counts = {}
-            for step in ("start", *CALLGRIND_STEPS):
+            for step in ("start", *CALLGRIND_STEPS, "start_enriched", "parse_enriched"):
                 progress(f"callgrind: {fmt}, {step}, {lines:,} lines (valgrind is ~50x slower)")
                 run = subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={tmp}/out.%p",
                                       sys.executable, __file__, "--callgrind-child", step, fmt, str(path), url],
-                                     capture_output=True, text=True, check=True)
+                                     capture_output=True, text=True, check=True,
+                                     env={**os.environ, "BENCHMARK_GEOIP_DIR": f"{tmp}/geoip"})
                 counts[step] = int(re.search(r"Collected : (\d+)", run.stderr).group(1))
             row = {"format": fmt, "lines": lines}
             row.update({f"{step}_instr_per_line": round((counts[step] - counts["start"]) / lines)
                         for step in CALLGRIND_STEPS})
+            # GeoIP + user agents on, C path, less a start that also opened the databases and the parser
+            row["parse_enriched_instr_per_line"] = round((counts["parse_enriched"] - counts["start_enriched"]) / lines)
             rows.append(row)
     return rows
 
@@ -451,6 +473,36 @@ def into_opensearch(lines: int) -> list[dict]:
     return rows
 
 
+def enrichment(lines: int, repeat: int) -> list[dict]:
+    """Enrichment on against off, per format; and what turning it on costs at cold start."""
+    import geoip_testdb
+
+    with tempfile.TemporaryDirectory(prefix="geoip-") as scratch:
+        city, asn = geoip_testdb.build(Path(scratch))
+        child = ("import time; t = time.perf_counter(); from ingest.enrich import Enricher; "
+                 f"e = Enricher({str(city)!r}, {str(asn)!r}, True); e.apply('\"source\":{{\"ip\":\"81.2.69.1\"}},"
+                 "\"user_agent\":{\"original\":\"curl/8.5.0\"}'); print(time.perf_counter() - t)")
+        cold = float(subprocess.run([sys.executable, "-c", child], cwd=ROOT, check=True, capture_output=True,
+                                    text=True).stdout)
+        from ingest.enrich import Enricher
+        enricher = Enricher(str(city), str(asn), True)
+        rows = []
+        for fmt in ("alb", "s3-access"):
+            progress(f"enrichment: {fmt}, {lines:,} lines, best of {repeat} (off, on)")
+            data = make_log(fmt, lines)
+            off_s, (off_lines, off_bytes) = best_of(repeat, ingest, data, fmt)
+            on_s, (on_lines, on_bytes) = best_of(repeat, ingest, data, fmt, True, enricher)
+            assert off_lines == on_lines == lines, (off_lines, on_lines, lines)
+            rows.append({"format": fmt, "lines": lines, "distinct_ips": len(enricher.geo),
+                         "distinct_agents": len(enricher.ua), "off_lines_per_s": round(lines / off_s),
+                         "on_lines_per_s": round(lines / on_s),
+                         "cost_per_line_us": round((on_s - off_s) / lines * 1e6, 2),
+                         "slower_pct": round((on_s / off_s - 1) * 100, 1),
+                         "body_bytes_per_line_on_minus_off": round((on_bytes - off_bytes) / lines),
+                         "cold_start_s": round(cold, 3)})
+    return rows
+
+
 def _table(rows: list[dict]) -> str:
     keys = list(rows[0])
     widths = [max(len(k), *(len(f"{r[k]:,}" if isinstance(r[k], int) else str(r[k])) for r in rows)) for k in keys]
@@ -478,6 +530,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only-opensearch", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--cold-start", nargs="?", type=int, const=7, metavar="RUNS",
                         help="only the cold start's import time, with and without python-isal (default 7 runs)")
+    parser.add_argument("--enrich", action="store_true", help="also GeoIP + user agents on against off")
     parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
     parser.add_argument("--callgrind", nargs="?", type=int, const=20_000, metavar="LINES",
                         help="only instructions per line, counted by valgrind (default 20,000 lines)")
@@ -507,6 +560,8 @@ def main(argv: list[str] | None = None) -> int:
         results["throughput"] = throughput(args.lines, args.repeat)
         results["throughput_python_only"] = python_only_throughput(args.lines, args.repeat)
         results["memory"] = memory([int(n) for n in args.memory_lines.split(",")])
+    if args.enrich:
+        results["enrichment"] = enrichment(args.lines, args.repeat)
     if args.e2e or args.only_e2e:
         results["end_to_end"] = end_to_end(args.lines, args.repeat, tuple(int(n) for n in args.send_threads.split(",")),
                                            args.latency, args.one_cpu)
@@ -515,7 +570,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(results, indent=2))
     else:
-        for name in ("throughput", "throughput_python_only", "memory", "end_to_end", "into_opensearch"):
+        for name in ("throughput", "throughput_python_only", "memory", "enrichment", "end_to_end", "into_opensearch"):
             if name in results:
                 accelerator = "C accelerator" if results["accelerator"] else "no C accelerator"
                 cores = "send_threads 1: a second core" if name == "end_to_end" else "one core"

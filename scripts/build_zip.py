@@ -4,7 +4,7 @@
     python scripts/build_zip.py --arch arm64 --python 3.13 --output build/lambda.zip
     python scripts/build_zip.py --python local --output /tmp/lambda.zip   # importable on this machine
 
-Dependencies come from pyproject.toml `[project] dependencies`, installed with pip for the Lambda
+Dependencies come from pyproject.toml `[project] dependencies` and the `enrich` extra, installed with pip for the Lambda
 platform (manylinux2014 wheels, CPython, --only-binary), minus the libraries the Lambda Python runtime
 already provides (boto3, botocore, s3transfer, jmespath). The archive is byte-for-byte reproducible
 from the same inputs: sorted entries, fixed timestamps and permissions, fixed compression level.
@@ -77,9 +77,16 @@ def requirement_name(requirement: str) -> str:
     return canonical_name(match.group(1))
 
 
+# Optional extras shipped in every zip: `enrich` (GeoIP and user agents, ingest/enrich.py) costs about 1.1 MB
+# zipped (ua-parser-rs is most of it) and is imported only when configured, so one zip serves both.
+SHIPPED_EXTRAS = ("enrich",)
+
+
 def runtime_requirements(pyproject: Path) -> list[str]:
     with pyproject.open("rb") as handle:
-        return list(tomllib.load(handle)["project"]["dependencies"])
+        project = tomllib.load(handle)["project"]
+    extras = project.get("optional-dependencies", {})
+    return list(project["dependencies"]) + [r for extra in SHIPPED_EXTRAS for r in extras.get(extra, [])]
 
 
 def environment_constraints(requirements: list[str]) -> list[str]:

@@ -27,11 +27,15 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import ipaddress
 import random
 import re
 import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from geoip_testdb import NETWORKS as GEO_NETWORKS  # noqa: E402
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -42,6 +46,9 @@ USER_AGENTS = [
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
     "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_6) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Safari/605.1.15",
     "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148",
+    "Mozilla/5.0 (X11; Ubuntu; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0",
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.6778.81 Mobile Safari/537.36",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.2903.70",
     "curl/8.5.0", "python-requests/2.32.3", "okhttp/4.12.0", "ELB-HealthChecker/2.0",
     "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)", "-",
 ]
@@ -52,15 +59,26 @@ CIPHERS = [("ECDHE-RSA-AES128-GCM-SHA256", "TLSv1.2"), ("TLS_AES_128_GCM_SHA256"
            ("ECDHE-RSA-AES256-GCM-SHA384", "TLSv1.2")]
 ERROR_REASONS = ["LambdaInvalidResponse", "LambdaUnhandled", "LambdaThrottling", "AuthInvalidCookie"]
 # Who the traffic comes from: three heavy hitters (one IPv6) send about a quarter of all requests,
-# a pool of repeat clients most of the rest, and one-off addresses the remainder.
-HEAVY_HITTERS = ["203.0.113.10", "2001:db8:85a3::8a2e:370:7334", "198.51.100.77"]
+# a pool of repeat clients most of the rest, and one-off addresses the remainder (3%). Public addresses in
+# the networks of the GeoIP test databases (scripts/geoip_testdb.py), so that enrichment finds places
+# and its caches hit as often as on real logs; the one-offs are half from documentation ranges, which
+# no database places.
+HEAVY_HITTERS = ["81.2.69.142", "2a01:4f8:c17:b8f::2", "216.160.83.61"]
 HEAVY_WEIGHTS = [12, 8, 5]
 _pool = random.Random(20261125)
-REPEAT_CLIENTS = [f"{_pool.choice([203, 198, 192, 100, 52])}.{_pool.randrange(256)}.{_pool.randrange(256)}."
-                  f"{_pool.randrange(1, 255)}" for _ in range(240)] + \
-                 [f"2001:db8:{_pool.randrange(0x10000):x}::{_pool.randrange(1, 0x10000):x}" for _ in range(30)]
+_V4_NETWORKS = [ipaddress.ip_network(n.cidr) for n in GEO_NETWORKS if ":" not in n.cidr]
+_V6_NETWORKS = [ipaddress.ip_network(n.cidr) for n in GEO_NETWORKS if ":" in n.cidr]
+
+
+def _address_in(rng: random.Random, networks: list) -> str:
+    network = rng.choice(networks)
+    return str(network[rng.randrange(1, min(network.num_addresses - 1, 1 << 32))])
+
+
+REPEAT_CLIENTS = [_address_in(_pool, _V4_NETWORKS) for _ in range(240)] + \
+                 [_address_in(_pool, _V6_NETWORKS) for _ in range(30)]
 # S3 access denied: most 403s come from these IPs and are for these keys.
-DENIED_IPS = ["192.0.2.66", "198.51.100.200", "2001:db8:bad::1"]
+DENIED_IPS = ["185.220.101.33", "175.16.199.20", "2a01:4f8:bad::1"]
 DENIED_KEYS = ["secret/credentials.json", "private/payroll-2026.xlsx", "backups/db.sql.gz"]
 # ALB targets; the last two answer slowly.
 TARGETS = [f"10.0.{subnet}.{host}" for subnet, host in ((1, 11), (1, 12), (2, 21), (2, 22), (3, 31), (3, 32))]
@@ -71,6 +89,8 @@ UNPARSABLE = ["this line is not an access log record", "-", "<html><body>502 Bad
 
 
 def _one_off_ip(rng: random.Random) -> str:
+    if rng.random() < 0.5:
+        return _address_in(rng, _V6_NETWORKS if rng.random() < 0.1 else _V4_NETWORKS)
     if rng.random() < 0.1:
         return f"2001:db8:{rng.randrange(0x10000):x}::{rng.randrange(0x10000):x}"
     return f"{rng.choice([203, 198, 192, 100, 52])}.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"
@@ -80,7 +100,7 @@ def _client_ip(rng: random.Random) -> str:
     draw = rng.random()
     if draw < 0.25:
         return rng.choices(HEAVY_HITTERS, HEAVY_WEIGHTS)[0]
-    if draw < 0.85:
+    if draw < 0.97:  # one line in about 30 from an address seen once: a page load is tens of requests
         return rng.choice(REPEAT_CLIENTS)
     return _one_off_ip(rng)
 

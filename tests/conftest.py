@@ -55,3 +55,15 @@ def self_signed(tmp_path):
     key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                            serialization.NoEncryption()))
     return cert_file, key_file
+
+
+@pytest.fixture(scope="session")
+def geoip_databases(tmp_path_factory):
+    """(City, ASN) MaxMind-format test databases, built by scripts/geoip_testdb.py (never downloaded)."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+    import geoip_testdb
+
+    return geoip_testdb.build(tmp_path_factory.mktemp("geoip"))

@@ -235,3 +235,27 @@ def test_send_threads_unset_leaves_the_choice_to_the_pipeline_and_only_0_or_1_is
     assert settings(BULK_SEND_THREADS="1").bulk_send_threads == 1
     with pytest.raises(ConfigError, match=r"BULK_SEND_THREADS must be a whole number between 0 and 1; got '4'"):
         settings(BULK_SEND_THREADS="4")
+
+
+def test_enrichment_is_off_unless_configured():
+    s = settings()
+    assert (s.geoip_city_db, s.geoip_asn_db, s.user_agent_parsing) == (None, None, False)
+
+
+def test_enrichment_databases_are_a_layer_path_or_an_s3_uri():
+    s = settings(GEOIP_CITY_DB="/opt/geoip/GeoLite2-City.mmdb", GEOIP_ASN_DB="s3://geo-data/dbip/dbip-asn-lite.mmdb",
+                 USER_AGENT_PARSING="true")
+    assert (s.geoip_city_db, s.geoip_asn_db, s.user_agent_parsing) == (
+        "/opt/geoip/GeoLite2-City.mmdb", "s3://geo-data/dbip/dbip-asn-lite.mmdb", True)
+
+
+@pytest.mark.parametrize("value", ["GeoLite2-City.mmdb", "s3://geo-data", "s3://geo-data/", "s3://Bad_Bucket/x.mmdb",
+                                   "https://example.com/GeoLite2-City.mmdb"])
+def test_an_enrichment_database_that_is_neither_is_refused_naming_the_variable(value):
+    message = problem(GEOIP_ASN_DB=value)
+    assert "GEOIP_ASN_DB must be an absolute path" in message and repr(value) in message
+
+
+def test_user_agent_parsing_takes_the_usual_booleans():
+    assert settings(USER_AGENT_PARSING="on").user_agent_parsing is True
+    assert "USER_AGENT_PARSING must be one of true, false" in problem(USER_AGENT_PARSING="maybe")

@@ -93,6 +93,12 @@ def date_histogram(agg_id: str, schema: str = "segment") -> dict:
     }
 
 
+def geohash_grid(field: str, agg_id: str) -> dict:
+    return {"id": agg_id, "enabled": True, "type": "geohash_grid", "schema": "segment",
+            "params": {"field": field, "autoPrecision": True, "precision": 2, "useGeocentroid": True,
+                       "isFilteredByCollar": True}}
+
+
 def filters(agg_id: str, schema: str, named_queries: list[tuple[str, str]]) -> dict:
     return {
         "id": agg_id,
@@ -193,6 +199,19 @@ METRIC_PARAMS = {
 }
 
 
+MAP_PARAMS = {
+    "mapType": "Scaled Circle Markers",
+    "isDesaturated": True,
+    "addTooltip": True,
+    "heatClusterSize": 1.5,
+    "legendPosition": "bottomright",
+    "mapZoom": 2,
+    "mapCenter": [0, 0],
+    "colorSchema": "Yellow to Red",
+    "wms": {"enabled": False, "options": {"format": "image/png", "transparent": True}},
+}
+
+
 # --------------------------------------------------------------------------------------------
 # Saved objects
 
@@ -263,6 +282,9 @@ class Family:
         kw.setdefault("height", 8)
         return self.vis(slug, title, "metric", METRIC_PARAMS, aggs, **kw)
 
+    def map(self, slug, title, aggs, **kw):
+        return self.vis(slug, title, "tile_map", MAP_PARAMS, aggs, **kw)
+
     def xy(self, slug, title, chart, aggs, *, mode="normal", axis_title="Count", **kw):
         metrics = [a for a in aggs if a["schema"] == "metric"]
         return self.vis(slug, title, chart, xy_params(chart, metrics, mode, axis_title), aggs, **kw)
@@ -329,6 +351,30 @@ class Family:
             "references": references,
             "migrationVersion": {"dashboard": MIGRATION_VERSION["dashboard"]},
         })
+
+
+def where_and_what(f: Family, *, user_agents: bool = True) -> None:
+    """From where and with what (GeoIP and user agents, ingest/enrich.py): for any family whose
+    documents have source.ip (and user_agent.original). Empty until enrichment is turned on."""
+    f.map("client-map", "Clients on a map", [count("1", "Requests"), geohash_grid("source.geo.location", "2")],
+          description="Where client addresses are, by the GeoIP City database (GEOIP_CITY_DB)")
+    f.table("top-countries", "Top countries", [
+        count("1", "Requests"),
+        metric("cardinality", "source.ip", "2", "Client IPs"),
+        terms("source.geo.country_name", "3", "bucket", size=20, label="Country"),
+    ], width=16)
+    f.table("top-networks", "Top networks (AS organizations)", [
+        count("1", "Requests"),
+        metric("cardinality", "source.ip", "2", "Client IPs"),
+        terms("source.as.organization.name", "3", "bucket", size=20, label="Network"),
+        terms("source.as.number", "4", "bucket", size=1, label="AS number"),
+    ], width=16, description="By the GeoIP ASN database (GEOIP_ASN_DB)")
+    if user_agents:
+        f.pie("browsers", "Browsers and clients", [count(), terms("user_agent.name", "2", "segment", size=15)],
+              width=16)
+        f.pie("operating-systems", "Operating systems", [count(), terms("user_agent.os.name", "2", "segment", size=15)],
+              width=16, description="Parsed from the user agent (USER_AGENT_PARSING)")
+        f.pie("devices", "Devices", [count(), terms("user_agent.device.name", "2", "segment", size=15)], width=16)
 
 
 def load_balancer_panels(f: Family, ns: str, upstream: str, *, total: str, lb_5xx: str, lb_5xx_why: str,
@@ -404,6 +450,7 @@ def alb_objects() -> list[dict]:
         date_histogram("3"),
     ], axis_title="Bytes")
     top_tables(f, tpt, "target")
+    where_and_what(f)
     f.pie("http-methods", "HTTP methods", [count(), terms("http.request.method", "2", "segment")])
     f.pie("request-types", "Request types (http, https, h2, ws, wss)", [
         count(), terms("aws.elb.type", "2", "segment")])
@@ -553,6 +600,7 @@ def s3_objects() -> list[dict]:
         count("1", "Requests"),
         terms("user_agent.original", "2", "bucket", size=20, label="User agent"),
     ])
+    where_and_what(f)
     f.pie("authentication-types", "Authentication types", [
         count(), terms("aws.s3access.authentication_type", "2", "segment")])
     f.pie("tls-versions", "TLS versions", [count(), terms("aws.s3access.tls_version", "2", "segment")])
@@ -641,6 +689,7 @@ def nlb_objects() -> list[dict]:
     f.search("parse-failures", "Parse failures", [
         "log.file.path", "log.file.line_number", "error.message", "event.original"],
         query="tags:parse_failure", height=10)
+    where_and_what(f, user_agents=False)  # NLB logs no user agent
     f.dashboard("dashboard", "NLB access logs",
                 "TLS connections of Network Load Balancers: handshake failures and times, protocols and "
                 "ciphers, listeners, clients (nlb-logs-*)")
@@ -666,6 +715,7 @@ def clb_objects() -> list[dict]:
         date_histogram("3"),
     ], axis_title="Bytes")
     top_tables(f, bpt, "backend")
+    where_and_what(f)
     f.pie("http-methods", "HTTP methods", [count(), terms("http.request.method", "2", "segment")])
     f.pie("tls-protocols", "TLS protocol versions", [count(), terms("tls.version", "2", "segment")])
     f.pie("tls-ciphers", "TLS ciphers", [count(), terms("tls.cipher", "2", "segment", size=15)])

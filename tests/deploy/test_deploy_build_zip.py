@@ -109,6 +109,7 @@ def import_in_clean_interpreter(task_dir: Path, runtime_dir: Path, *modules: str
             "origins": {{name: getattr(module, "__file__", None) for name, module in sys.modules.items()
                         if name.split(".")[0] in {{"ingest", "opensearchpy", "requests_aws4auth", "orjson", "isal", "boto3"}}}},
             "handler": callable(getattr(imported[-1], "lambda_handler", None)),
+            "modules": {{name: getattr(sys.modules[name], "__file__", None) or "" for name in {list(modules)!r}}},
         }}))
     """)
     result = subprocess.run([sys.executable, "-I", "-S", "-c", probe], capture_output=True, text=True,
@@ -126,6 +127,16 @@ def test_unzipped_package_and_its_dependencies_import_from_the_zip_alone(unpacke
     ours = {name: path for name, path in probe["origins"].items() if not name.startswith("boto3")}
     assert {"ingest", "opensearchpy", "requests_aws4auth", "orjson", "isal.igzip", "isal.isal_zlib"} <= ours.keys()
     assert all(path is None or path.startswith(str(unpacked_local)) for path in ours.values()), ours
+
+
+def test_the_enrichment_libraries_are_in_the_zip_and_import_from_it(unpacked_local, runtime_site):
+    # GeoIP (maxminddb, its C extension) and user agents (ua-parser, its rules and its Rust accelerator)
+    # (ua_parser.user_agent_parser imports the rules, ua_parser_builtins.regexes, which cannot come first)
+    probe = import_in_clean_interpreter(unpacked_local, runtime_site, "maxminddb.extension",
+                                        "ua_parser.user_agent_parser", "ua_parser_rs", "ingest.enrich")
+    assert probe["origins"]["ingest.enrich"].startswith(str(unpacked_local))
+    for name in ("maxminddb.extension", "ua_parser.user_agent_parser", "ua_parser_rs"):
+        assert name in probe["modules"] and probe["modules"][name].startswith(str(unpacked_local)), name
 
 
 def test_unzipped_handler_imports_with_only_the_lambda_runtime_libraries(unpacked_local, runtime_site):
@@ -155,14 +166,16 @@ def test_zip_leaves_out_runtime_provided_libraries_caches_tests_and_install_reco
 def test_arm64_python312_build_contains_only_aarch64_cp312_native_code(arm64_builds):
     archive = zipfile.ZipFile(arm64_builds[0])
     names = archive.namelist()
-    native = [n for n in names if n.endswith(".so") and not n.startswith("ingest/")]  # ours is abi3, below
+    # Ours is abi3 (below); so is ua-parser-rs (Rust, one wheel per CPU for every CPython since 3.10).
+    native = [n for n in names if n.endswith(".so") and not n.startswith("ingest/") and not n.endswith(".abi3.so")]
     assert native, "orjson ships a native extension; finding none means the check is looking in the wrong place"
     assert all(n.endswith(".cpython-312-aarch64-linux-gnu.so") for n in native), native
     assert {"isal/igzip_lib.cpython-312-aarch64-linux-gnu.so", "isal/isal_zlib.cpython-312-aarch64-linux-gnu.so"} <= set(native)
     wheel_tags = [line.split(": ", 1)[1] for n in names if n.endswith(".dist-info/WHEEL")
                   for line in archive.read(n).decode().splitlines() if line.startswith("Tag: ")]
     platform_tags = [t for t in wheel_tags if not t.endswith("-none-any")]
-    assert platform_tags and all(t.startswith("cp312-") and t.endswith("_aarch64") for t in platform_tags), platform_tags
+    assert platform_tags and all((t.startswith("cp312-") or "-abi3-" in t) and t.endswith("_aarch64")
+                                 for t in platform_tags), platform_tags
     assert not {n.split("/", 1)[0] for n in names} & RUNTIME_PROVIDED
 
 

@@ -355,3 +355,31 @@ def test_created_domain_is_encrypted_https_only_with_fine_grained_access_from_a_
     assert "GenerateSecretString" in resources["MasterUserSecret"]["Properties"]
     first = properties["AccessPolicies"]["Statement"][0]
     assert first["Principal"] == {"AWS": {"Fn::GetAtt": ["FunctionRole", "Arn"]}}
+
+
+def test_geoip_databases_on_s3_are_readable_object_by_object_and_nothing_else(template, resources):
+    statements = role_statements(resources, "ReadGeoIpDatabases")
+    assert statements and {s["Action"] for s in statements} == {"s3:GetObject"} and all(
+        s["Effect"] == "Allow" for s in statements)
+    objects = {(sub_text(r), r["Fn::Sub"][1]["Object"]["Fn::Select"][1]["Fn::Split"][1]["Fn::Sub"])
+               for s in statements for r in s["Resource"]}
+    assert objects == {("arn:${AWS::Partition}:s3:::${Object}", "${GeoIpCityDb}s3://"),
+                       ("arn:${AWS::Partition}:s3:::${Object}", "${GeoIpAsnDb}s3://")}
+    conditions = template["Conditions"]
+    assert conditions["GeoIpDbOnS3"] == {"Fn::Or": [{"Condition": "CityDbOnS3"}, {"Condition": "AsnDbOnS3"}]}
+
+
+def test_enrichment_parameters_reach_the_function_and_a_layer_is_optional(template, resources):
+    function = resources["Function"]["Properties"]
+    variables = function["Environment"]["Variables"]
+    assert variables["GEOIP_CITY_DB"] == {"Ref": "GeoIpCityDb"}
+    assert variables["GEOIP_ASN_DB"] == {"Ref": "GeoIpAsnDb"}
+    assert variables["USER_AGENT_PARSING"] == {"Ref": "UserAgentParsing"}
+    assert function["Layers"] == {"Fn::If": ["HasGeoIpLayer", [{"Ref": "GeoIpLayerArn"}], NO_VALUE]}
+    parameters = template["Parameters"]
+    assert parameters["UserAgentParsing"]["Default"] == "false"
+    for name in ("GeoIpCityDb", "GeoIpAsnDb"):
+        pattern = re.compile(parameters[name]["AllowedPattern"])
+        assert parameters[name]["Default"] == ""
+        assert all(pattern.match(v) for v in ("", "/opt/GeoLite2-City.mmdb", "s3://geo-data/GeoLite2-ASN.mmdb"))
+        assert not any(pattern.match(v) for v in ("GeoLite2.mmdb", "s3://geo-data", "https://x/y.mmdb"))

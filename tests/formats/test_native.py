@@ -54,9 +54,9 @@ def accepted(fmt, raws: list[bytes]) -> list[bool]:
     return [body is not None for body in bodies]
 
 
-def assert_same_bodies(fmt, lines: list[str | bytes], first: int = 1) -> None:
+def assert_same_bodies(fmt, lines: list[str | bytes], first: int = 1, **kwargs) -> None:
     raws = [line if isinstance(line, bytes) else line.encode() for line in lines]
-    native, python = encoders(fmt)
+    native, python = encoders(fmt, **kwargs)
     got, got_failures = native.encode(raws, first)
     want, want_failures = python.encode(raws, first)
     assert got_failures == want_failures
@@ -245,3 +245,61 @@ def test_random_bytes_never_crash_the_accelerator(lines):
 def test_the_raw_line_setting_keeps_the_python_path():
     native, _ = encoders(ALB, include_raw=True)
     assert native._native_format is None
+
+
+# -- with enrichment on (ingest/enrich.py): the accelerator inserts the same members -----------------------
+
+
+def enricher(databases):
+    from ingest.enrich import Enricher
+
+    city, asn = databases
+    return Enricher(str(city), str(asn), True)
+
+
+@requires_native
+@pytest.mark.parametrize("fmt,make", [(ALB, alb_line), (S3, s3_line)], ids=["alb", "s3-access"])
+def test_with_geoip_and_user_agents_on_the_accelerator_still_takes_the_lines_and_writes_the_python_bodies(
+        geoip_databases, fmt, make):
+    rng = random.Random(13)
+    lines = [make(rng, START + timedelta(seconds=i)) for i in range(3000)]
+    shared = enricher(geoip_databases)  # one cache for both paths, as in a real run: hits and misses mixed
+
+    assert_same_bodies(fmt, lines, enricher=shared)
+
+    native, _ = encoders(fmt, enricher=shared)
+    items, _ = native.encode([line.encode() for line in lines], 1)
+    assert sum(b'"geo":{' in item.body for item in items) > len(lines) // 2
+    assert sum(b'"user_agent":{"original":' in item.body and b',"name":' in item.body for item in items) > len(lines) // 2
+
+
+@requires_native
+@pytest.mark.parametrize("fmt,examples", [(ALB, ALB_EXAMPLES), (S3, S3_EXAMPLES)], ids=["alb", "s3-access"])
+def test_with_enrichment_on_every_aws_documentation_example_gives_the_python_body(geoip_databases, fmt, examples):
+    assert_same_bodies(fmt, list(examples.values()), enricher=enricher(geoip_databases))
+
+
+@requires_native
+def test_with_enrichment_a_cold_cache_on_the_accelerator_and_a_warm_one_on_python_agree(geoip_databases):
+    # Each path filling the cache for the other must not matter: the members depend on the key alone.
+    rng = random.Random(17)
+    raws = [alb_line(rng, START + timedelta(seconds=i)).encode() for i in range(500)]
+    warm = enricher(geoip_databases)
+    python_first = BulkEncoder(ALB, "s3://b/k", native=False, enricher=warm).encode(raws, 1)[0]
+    native_cold = BulkEncoder(ALB, "s3://b/k", enricher=enricher(geoip_databases)).encode(raws, 1)[0]
+
+    assert [item.body for item in native_cold] == [item.body for item in python_first]
+
+
+@requires_native
+def test_an_error_in_the_enricher_surfaces_from_the_accelerator_instead_of_a_wrong_body(geoip_databases):
+    broken = enricher(geoip_databases)
+
+    def fails(key):
+        raise RuntimeError("lookup failed")
+
+    broken.geo_miss = fails
+    native, _ = encoders(ALB, enricher=broken)
+
+    with pytest.raises(RuntimeError, match="lookup failed"):
+        native.encode([alb_line(random.Random(1), START).encode()], 1)

@@ -148,6 +148,7 @@ class Loaded:
     reports: list  # ingest.report.ObjectReport per object, first ingestion
     bootstrap_runs: list  # (exit code, stdout, stderr) per bootstrap run
     truth: object  # truth.Truth
+    geoip: tuple  # (City, ASN) test databases the documents were enriched with (scripts/geoip_testdb.py)
 
 
 def run_bootstrap(cluster: Cluster) -> tuple[int, str, str]:
@@ -161,13 +162,15 @@ def run_bootstrap(cluster: Cluster) -> tuple[int, str, str]:
     return code, out.getvalue(), err.getvalue()
 
 
-def ingest_all(cluster: Cluster, objects: list, dead_letter_dir: Path) -> list:
+def ingest_all(cluster: Cluster, objects: list, dead_letter_dir: Path, geoip: tuple) -> list:
+    """Every object through the pipeline, with GeoIP (the `geoip` test databases) and user agents on."""
     from ingest.deadletter import LocalDeadLetterWriter
+    from ingest.enrich import Enricher
     from ingest.pipeline import Options, process_object
     from ingest.shipper import OpenSearchSink
 
     sink = OpenSearchSink(cluster.url, cluster.auth, max_docs=1000)  # several bulk requests per object
-    options = Options(index_prefixes=dict(cluster.prefixes))
+    options = Options(index_prefixes=dict(cluster.prefixes), enricher=Enricher(*map(str, geoip), True))
     try:
         reports = [process_object(obj, sink, LocalDeadLetterWriter(str(dead_letter_dir)), options) for obj in objects]
     finally:
@@ -177,7 +180,7 @@ def ingest_all(cluster: Cluster, objects: list, dead_letter_dir: Path) -> list:
 
 
 @pytest.fixture(scope="session")
-def loaded(cluster, tmp_path_factory) -> Loaded:
+def loaded(cluster, tmp_path_factory, geoip_databases) -> Loaded:
     from ingest.pipeline import LocalFile
 
     from .truth import Truth
@@ -192,11 +195,11 @@ def loaded(cluster, tmp_path_factory) -> Loaded:
     objects = [LocalFile(str(p), p.relative_to(logs).as_posix())
                for p in sorted(x for x in logs.rglob("*") if x.is_file())]
     started = time.monotonic()
-    reports = ingest_all(cluster, objects, tmp_path_factory.mktemp("dead-letter"))
+    reports = ingest_all(cluster, objects, tmp_path_factory.mktemp("dead-letter"), geoip_databases)
     seconds = time.monotonic() - started
     lines = sum(r.lines_read for r in reports)
     _timings["ingest"] = f"ingested {lines:,} lines in {len(objects)} objects in {seconds:.1f} s ({lines / seconds:,.0f} lines/s)"
-    return Loaded(logs, objects, reports, runs, Truth.from_folder(logs))
+    return Loaded(logs, objects, reports, runs, Truth.from_folder(logs), geoip_databases)
 
 
 def pytest_terminal_summary(terminalreporter):

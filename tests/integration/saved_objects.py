@@ -13,7 +13,8 @@ import json
 import re
 
 METRICS = {"count", "avg", "sum", "min", "max", "cardinality", "percentiles"}
-BUCKETS = {"terms", "date_histogram", "filters"}
+BUCKETS = {"terms", "date_histogram", "filters", "geohash_grid"}
+MAP_PRECISION = 2  # what Dashboards' autoPrecision picks at the coordinate map's zoom 2
 AUTO_INTERVAL = "30m"  # what Dashboards picks for "auto" over its default last 24 hours
 
 
@@ -143,6 +144,11 @@ def _bucket(agg: dict, metrics: dict[str, dict]) -> dict:
     if kind == "filters":
         return {"filters": {"filters": {f.get("label") or f["input"]["query"]: kql(f["input"]["query"])
                                         for f in params["filters"]}}}
+    if kind == "geohash_grid":  # a coordinate map: cells, each placed at its points' centroid
+        body = {"geohash_grid": {"field": params["field"], "precision": MAP_PRECISION}}
+        if params.get("useGeocentroid"):
+            body["aggs"] = {"centroid": {"geo_centroid": {"field": params["field"]}}}
+        return body
     raise Unsupported(f"bucket agg {kind!r}")
 
 
@@ -158,7 +164,10 @@ def search_for(visualization: dict, time_range: str = "now-24h") -> dict:
     metrics = {a["id"]: _metric(a) for a in aggs if a["type"] in METRICS}
     innermost = {a_id: m for a_id, m in metrics.items() if m is not None}
     for agg in reversed([a for a in aggs if a["type"] in BUCKETS]):
-        innermost = {agg["id"]: {**_bucket(agg, metrics), **({"aggs": innermost} if innermost else {})}}
+        bucket = _bucket(agg, metrics)
+        if innermost:
+            bucket["aggs"] = {**bucket.get("aggs", {}), **innermost}
+        innermost = {agg["id"]: bucket}
     return {
         "size": 0,
         "track_total_hits": True,

@@ -360,3 +360,31 @@ def test_34_http_requests_and_tcp_connections_add_up(cluster, loaded):
 
     assert got == {"http": http, "tcp_or_ssl": len(loaded.truth.clb) - http}
     assert 0 < got["tcp_or_ssl"] < got["http"]
+
+
+# -- from where and with what (the session ingests with GeoIP and user agents on) ---------------------------
+
+
+def test_35_traffic_by_country(cluster, loaded):
+    found = buckets(answer(cluster, 35), "countries")
+    truth = loaded.truth.by_country()
+
+    assert_top(found, {country: requests for country, (requests, _, _) in truth.items()})
+    for b in found:
+        _, clients, sent = truth[b["key"]]
+        assert b["bytes_out"]["value"] == sent
+        assert b["clients"]["value"] == pytest.approx(len(clients), rel=0.02)  # cardinality is an estimate
+
+
+def test_36_networks_behind_the_5xx(cluster, loaded):
+    found = buckets(answer(cluster, 36), "networks")
+
+    assert_top(found, loaded.truth.alb_5xx_networks())
+    assert all(b["as_number"]["buckets"][0]["key"] > 0 and b["clients"]["buckets"] for b in found)
+
+
+def test_37_denied_requests_by_country(cluster, loaded):
+    found = buckets(answer(cluster, 37), "countries")
+
+    assert_top(found, loaded.truth.s3_denied_countries())
+    assert {b["key"] for b in found} >= {"Germany", "China"}  # where the generator's denied addresses are

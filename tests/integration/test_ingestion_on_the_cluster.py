@@ -2,14 +2,16 @@
 every line read is a document, in its daily index, with every field indexed as the template declares."""
 from __future__ import annotations
 
+import ipaddress
 import json
 import random
+import sys
 from collections import Counter, defaultdict
 from datetime import datetime, timezone
 
 import pytest
 
-from .conftest import GENERATED, UNPARSABLE_LINES
+from .conftest import GENERATED, REPO, UNPARSABLE_LINES
 from .test_bootstrap_on_the_cluster import declared_mapping
 
 pytestmark = pytest.mark.integration
@@ -25,7 +27,7 @@ def leaves(document: dict, prefix: str = "") -> dict[str, list]:
         path = f"{prefix}{name}"
         values = value if isinstance(value, list) else [value]
         for item in values:
-            if isinstance(item, dict):
+            if isinstance(item, dict) and set(item) != {"lat", "lon"}:  # {lat, lon}: one geo_point value
                 for sub_path, sub_values in leaves(item, path + ".").items():
                     out[sub_path] += sub_values
             elif item is not None:
@@ -174,7 +176,7 @@ def test_ipv6_clients_are_indexed_and_found_by_cidr(cluster, loaded):
     expected = sum(1 for r in loaded.truth.alb if ":" in r.client)
 
     found = cluster.ok("POST", f"{cluster.pattern('alb')}/_count",
-                       {"query": {"term": {"source.ip": "2001:db8::/32"}}})["count"]
+                       {"query": {"term": {"source.ip": "2000::/3"}}})["count"]
 
     assert ipv6 and found == expected
 
@@ -208,3 +210,45 @@ def test_documents_read_back_as_the_pipeline_wrote_them(cluster, documents):
     fetched = cluster.ok("GET", f"{hit['_index']}/_doc/{hit['_id']}")
 
     assert json.dumps(fetched["_source"], sort_keys=True) == json.dumps(hit["_source"], sort_keys=True)
+
+
+# -- GeoIP and user agents (ingest/enrich.py; the session ingests with both on) ----------------------------
+
+sys.path.insert(0, str(REPO / "scripts"))
+from geoip_testdb import NETWORKS  # noqa: E402  the places the test databases give
+
+
+def test_client_locations_are_geo_points_found_by_a_bounding_box(cluster, loaded, geoip_databases):
+    mapping = cluster.ok("GET", f"{cluster.pattern('alb')}/_mapping/field/source.geo.location")
+    assert {m["mappings"]["source.geo.location"]["mapping"]["location"]["type"] for m in mapping.values()} == {"geo_point"}
+    # Europe west of 20°E and north of 45°N: London, Boxford, Linköping, Amsterdam, Nuremberg, Germany's centre
+    europe = {"top_left": {"lat": 60, "lon": -10}, "bottom_right": {"lat": 45, "lon": 20}}
+    in_europe = {n.cidr for n in NETWORKS if -10 <= n.lon <= 20 and 45 <= n.lat <= 60}
+    expected = sum(1 for r in loaded.truth.alb if any(ipaddress.ip_address(r.client) in ipaddress.ip_network(c)
+                                                      for c in in_europe))
+
+    found = cluster.ok("POST", f"{cluster.pattern('alb')}/_count", {"query": {"geo_bounding_box": {
+        "source.geo.location": europe}}})["count"]
+
+    assert len(in_europe) == 6 and expected > 0
+    assert found == expected
+
+
+def test_countries_and_networks_match_the_databases_for_every_public_client(cluster, loaded):
+    def network_of(client: str):
+        address = ipaddress.ip_address(client)
+        return next((n for n in NETWORKS if address in ipaddress.ip_network(n.cidr)), None)
+
+    countries, organizations = Counter(), Counter()
+    for record in loaded.truth.s3:
+        network = network_of(record.client) if record.client not in (None, "-") else None
+        if network:
+            countries[network.country_name] += 1
+            organizations[network.organization] += bool(network.organization)
+    body = {"size": 0, "aggs": {"countries": {"terms": {"field": "source.geo.country_name", "size": 50}},
+                                "networks": {"terms": {"field": "source.as.organization.name", "size": 50}}}}
+
+    result = cluster.search(cluster.pattern("s3-access"), body)["aggregations"]
+
+    assert {b["key"]: b["doc_count"] for b in result["countries"]["buckets"]} == dict(countries)
+    assert {b["key"]: b["doc_count"] for b in result["networks"]["buckets"]} == {k: v for k, v in organizations.items() if v}

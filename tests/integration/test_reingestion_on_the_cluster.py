@@ -16,7 +16,7 @@ def ingested_three_times(cluster, loaded, tmp_path_factory):
     both = ",".join(cluster.pattern(family) for family in GENERATED)  # every family the session loaded
     before = cluster.ok("GET", f"{both}/_count")["count"]
     for _ in range(2):  # the session's first ingestion, plus two more
-        reports = ingest_all(cluster, loaded.objects, tmp_path_factory.mktemp("dead-letter"))
+        reports = ingest_all(cluster, loaded.objects, tmp_path_factory.mktemp("dead-letter"), loaded.geoip)
         assert all(r.status == "ok" and r.dead_lettered == 0 for r in reports)
     return both, before
 

@@ -34,6 +34,22 @@ def host_of(address_and_port: str) -> str:
     return ip(address_and_port.rsplit(":", 1)[0])
 
 
+def network_of(client: str | None):
+    """The network of the GeoIP test databases (scripts/geoip_testdb.py) a client is in, if any: its
+    place and AS (private and documentation addresses are in none, or get none)."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+    from geoip_testdb import NETWORKS
+
+    if client in (None, "-"):
+        return None
+    address = ipaddress.ip_address(client)
+    if not address.is_global:
+        return None
+    return next((n for n in NETWORKS if address in ipaddress.ip_network(n.cidr)), None)
+
+
 def percentile_band(values: list[float], percent: float, slack: float = 1.5) -> tuple[float, float]:
     """The values between the (percent - slack) and (percent + slack) ranks: where any reasonable
     percentile estimate (OpenSearch uses t-digest) must land."""
@@ -170,6 +186,23 @@ class Truth:
 
     def alb_never_reached_target_by_status(self) -> Counter:
         return Counter(r.elb_status for r in self.alb if r.target_time is None)
+
+    def by_country(self) -> dict[str, tuple[int, set, int]]:
+        """Country → (requests, clients, bytes sent), ALB and S3 together."""
+        out: dict[str, tuple[int, set, int]] = {}
+        for client, sent in [(r.client, r.sent) for r in self.alb] + [(r.client, r.bytes_sent) for r in self.s3]:
+            network = network_of(client)
+            if network:
+                requests, clients, total = out.get(network.country_name, (0, set(), 0))
+                out[network.country_name] = (requests + 1, clients | {client}, total + sent)
+        return out
+
+    def alb_5xx_networks(self) -> Counter:
+        return Counter(n.organization for r in self.alb if r.elb_status >= 500
+                       and (n := network_of(r.client)) and n.organization)
+
+    def s3_denied_countries(self) -> Counter:
+        return Counter(n.country_name for r in self.s3 if r.status == 403 and (n := network_of(r.client)))
 
     def s3_denied_ips(self) -> Counter:
         return Counter(r.client for r in self.s3 if r.status == 403)

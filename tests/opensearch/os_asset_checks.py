@@ -171,6 +171,12 @@ def value_problem(field_type: str, value) -> str | None:
         return None if parses_as_date(value) else f"{value!r} does not parse as a date"
     if field_type == "boolean":
         return None if isinstance(value, bool) else f"{value!r} for a boolean"
+    if field_type == "geo_point":  # the object form {"lat", "lon"} is the one documents use
+        if not isinstance(value, dict) or set(value) != {"lat", "lon"}:
+            return f"{value!r} is not a {{lat, lon}} geo_point"
+        lat, lon = value["lat"], value["lon"]
+        numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (lat, lon))
+        return None if numbers and -90 <= lat <= 90 and -180 <= lon <= 180 else f"{value!r} is off the globe"
     return f"no value check for field type {field_type}"
 
 
@@ -196,7 +202,7 @@ def document_problems(doc: dict, leaves: dict[str, dict], objects: set[str], pre
         for item in values:
             if item is None:
                 problems.append(f"{path}: null (absent fields are left out)")
-            elif isinstance(item, (dict, list)):
+            elif isinstance(item, (dict, list)) and spec["type"] != "geo_point":
                 problems.append(f"{path}: {type(item).__name__} where the mapping has a {spec['type']}")
             else:
                 why = value_problem(spec["type"], item)
@@ -247,6 +253,7 @@ USE_RULES = {
     "min": (numeric_or_date, "min needs a numeric or date field"),
     "max": (numeric_or_date, "max needs a numeric or date field"),
     "date_histogram": (is_date, "date_histogram needs a date field"),
+    "geohash_grid": (lambda s: s["type"] == "geo_point", "geohash_grid needs a geo_point field"),
     "auto_date_histogram": (is_date, "auto_date_histogram needs a date field"),
     # queries, sorting, source filtering
     "query": (searchable, "the field is not indexed, so it cannot be queried"),

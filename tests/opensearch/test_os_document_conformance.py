@@ -126,23 +126,29 @@ def generated_logs(tmp_path_factory):
     return out
 
 
+@pytest.mark.parametrize("enriched", [False, True], ids=["plain", "with-geoip-and-user-agents"])
 @pytest.mark.parametrize("fmt,subdir,family,dataset", [
     ("alb", "alb", "alb-logs", "aws.elb"),
     ("s3-access", "s3-access", "s3-access-logs", "aws.s3access"),
 ])
-def test_documents_from_the_parse_cli_conform_to_the_mappings(generated_logs, fmt, subdir, family, dataset):
+def test_documents_from_the_parse_cli_conform_to_the_mappings(generated_logs, geoip_databases, fmt, subdir, family,
+                                                              dataset, enriched):
     files = sorted(p for p in (generated_logs / subdir).rglob("*") if p.is_file())
     assert files, f"generate_logs.py wrote nothing under {subdir}/"
     leaves, objects = assets.family_fields(family)
-    found, count = [], 0
+    city, asn = geoip_databases
+    enrichment = ["--geoip-city-db", str(city), "--geoip-asn-db", str(asn), "--user-agents"] if enriched else []
+    found, count, placed = [], 0, 0
     for path in files:
-        result = subprocess.run([sys.executable, "-m", "ingest", "parse", "--format", fmt, str(path)],
+        result = subprocess.run([sys.executable, "-m", "ingest", "parse", "--format", fmt, *enrichment, str(path)],
                                 cwd=assets.REPO, capture_output=True, text=True)
         assert result.returncode == 0, f"{path}: {result.stderr}"
         for line_number, line in enumerate(result.stdout.splitlines(), 1):
             doc = json.loads(line)
             count += 1
+            placed += "geo" in doc.get("source", {})
             assert doc["event"]["dataset"] == dataset
             found += [f"{path.name}:{line_number}: {p}" for p in assets.document_problems(doc, leaves, objects)]
     assert count > 0
+    assert (placed > count // 2) if enriched else placed == 0
     assert not found, "\n".join(found[:30])

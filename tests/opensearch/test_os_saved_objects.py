@@ -35,9 +35,10 @@ VIS_SCHEMAS = {
     "histogram": XY_SCHEMAS, "line": XY_SCHEMAS, "area": XY_SCHEMAS, "horizontal_bar": XY_SCHEMAS,
     "table": {"metric": (1, None), "bucket": (0, None), "split": (0, 1)},
     "metric": {"metric": (1, None), "group": (0, 1)},
+    "tile_map": {"metric": (1, 1), "segment": (1, 1)},  # coordinate map: one metric, one geohash_grid
 }
 PIE_METRICS = {"count", "sum", "cardinality", "top_hits"}
-BUCKET_AGGS = {"terms", "date_histogram", "filters", "histogram", "range", "significant_terms"}
+BUCKET_AGGS = {"terms", "date_histogram", "filters", "histogram", "range", "significant_terms", "geohash_grid"}
 GRID_COLUMNS = 48
 
 
@@ -182,6 +183,8 @@ def test_visualization_state_matches_its_vis_type(vis):
             assert all(f["input"]["language"] == "kuery" for f in agg["params"]["filters"])
     if state["type"] == "pie":
         assert [a["type"] for a in aggs if a["schema"] == "metric"][0] in PIE_METRICS
+    if state["type"] == "tile_map":
+        assert [a["type"] for a in aggs if a["schema"] == "segment"] == ["geohash_grid"]
     if state["type"] in ("histogram", "line", "area", "horizontal_bar"):
         params = state["params"]
         series_ids = [s["data"]["id"] for s in params["seriesParams"]]

@@ -411,7 +411,8 @@ def lambda_env(aws, opensearch, monkeypatch):
     monkeypatch.setenv("DEAD_LETTER_BUCKET", DEAD_LETTER_BUCKET)
     monkeypatch.setenv("METRICS_NAMESPACE", "PipelineTests")
     for name in ("LOG_FORMAT", "TIME_MARGIN_SECONDS", "INCLUDE_RAW_LINE", "LOG_LEVEL", "BULK_MAX_DOCS",
-                 "BULK_MAX_BYTES", "ALB_INDEX_PREFIX", "S3_ACCESS_INDEX_PREFIX", "DEAD_LETTER_PREFIX"):
+                 "BULK_MAX_BYTES", "ALB_INDEX_PREFIX", "S3_ACCESS_INDEX_PREFIX", "DEAD_LETTER_PREFIX",
+                 "GEOIP_CITY_DB", "GEOIP_ASN_DB", "USER_AGENT_PARSING"):
         monkeypatch.delenv(name, raising=False)
     ingest.handler._runtime = None  # settings are read at cold start: every test starts cold
     yield monkeypatch

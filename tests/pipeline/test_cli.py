@@ -303,3 +303,28 @@ def test_the_failure_share_that_flags_an_object_is_an_option(tmp_path):
 
     assert cli("run", str(path), "--out", str(tmp_path / "a"), "--max-failure-share", "0.05").returncode == 1
     assert cli("run", str(path), "--out", str(tmp_path / "b")).returncode == 0
+
+
+def test_run_with_geoip_and_user_agents_enriches_the_documents_it_writes(generated, tmp_path, geoip_databases):
+    city, asn = geoip_databases
+    out = tmp_path / "out"
+
+    result = cli("run", str(generated), "--out", str(out), "--geoip-city-db", str(city), "--geoip-asn-db", str(asn),
+                 "--user-agents")
+
+    assert result.returncode == 0, result.stderr.decode()
+    docs = [json.loads(line) for path in sorted(out.glob("bulk-*.ndjson")) for line in path.read_bytes().splitlines()[1::2]]
+    assert len(docs) == ALB_LINES + S3_LINES
+    assert sum("geo" in doc.get("source", {}) for doc in docs) > len(docs) // 2
+    assert sum("name" in doc.get("user_agent", {}) for doc in docs) > len(docs) // 2
+
+
+def test_parse_with_a_database_that_is_not_one_is_one_line_and_exit_code_2(tmp_path):
+    bad = tmp_path / "GeoLite2-City.mmdb"
+    bad.write_text("not a database")
+
+    result = cli("parse", "--format", "alb", "--geoip-city-db", str(bad), "/dev/null")
+
+    assert result.returncode == 2
+    assert result.stderr.decode() == (f"python -m ingest: error: GeoIP City database {bad} is not a MaxMind-format "
+                                      "(.mmdb) database\n")

@@ -354,3 +354,48 @@ def test_one_json_log_line_per_object_and_emf_metrics_are_printed(aws, opensearc
     assert emf["alb"]["FunctionName"] == "access-logs-to-opensearch"
     assert (emf["alb"]["Lines"], emf["alb"]["Indexed"], emf["alb"]["FailedLines"]) == (11, 10, 1)
     assert emf["s3-access"]["ObjectsOk"] == 1
+
+
+# -- enrichment (GEOIP_CITY_DB, GEOIP_ASN_DB, USER_AGENT_PARSING) -------------------------------------------
+
+
+def test_geoip_databases_on_s3_and_user_agent_parsing_enrich_every_document(aws, opensearch, invoke, lambda_env,
+                                                                           geoip_databases, tmp_path):
+    import ingest.enrich
+
+    city, asn = geoip_databases
+    aws.s3.create_bucket(Bucket="geo-data")
+    aws.s3.put_object(Bucket="geo-data", Key="GeoLite2-City.mmdb", Body=city.read_bytes())
+    aws.s3.put_object(Bucket="geo-data", Key="GeoLite2-ASN.mmdb", Body=asn.read_bytes())
+    lambda_env.setenv("GEOIP_CITY_DB", "s3://geo-data/GeoLite2-City.mmdb")
+    lambda_env.setenv("GEOIP_ASN_DB", "s3://geo-data/GeoLite2-ASN.mmdb")
+    lambda_env.setenv("USER_AGENT_PARSING", "true")
+    lambda_env.setattr(ingest.enrich, "DOWNLOAD_DIR", tmp_path / "geoip")
+    body = gzipped(text(alb_lines(200)))
+    aws.put(ALB_KEY, body)
+
+    run = invoke(s3_notification(ALB_KEY, len(body)))
+
+    assert run.error is None
+    docs = opensearch.docs
+    assert len(docs) == 200
+    placed = [doc.source["source"] for doc in docs if "geo" in doc.source["source"]]
+    assert len(placed) > 150  # the generator's clients are nearly all in the test databases' networks
+    assert all(-90 <= s["geo"]["location"]["lat"] <= 90 and s["as"]["number"] > 0 for s in placed if "as" in s)
+    assert any(doc.source.get("user_agent", {}).get("name") == "Chrome" for doc in docs)
+    assert (tmp_path / "geoip" / "geo-data" / "GeoLite2-City.mmdb").is_file()
+
+
+def test_a_geoip_database_that_cannot_be_read_stops_the_cold_start_with_one_log_line(aws, opensearch, invoke,
+                                                                                     lambda_env, tmp_path):
+    import ingest.enrich
+
+    lambda_env.setenv("GEOIP_CITY_DB", "s3://" + LOG_BUCKET + "/no/such/GeoLite2-City.mmdb")
+    lambda_env.setattr(ingest.enrich, "DOWNLOAD_DIR", tmp_path)
+    aws.put(ALB_KEY, text(alb_lines(3)))
+
+    run = invoke(s3_notification(ALB_KEY, 10))
+
+    assert run.error is not None and opensearch.docs == []
+    [line] = run.logs("invalid configuration")
+    assert line["error"].startswith(f"GeoIP City database s3://{LOG_BUCKET}/no/such/GeoLite2-City.mmdb could not be downloaded")

@@ -16,6 +16,7 @@ import org.opensearch.cluster.service.ClusterService;
 import org.opensearch.common.logging.LogConfigurator;
 import org.opensearch.common.settings.Settings;
 import org.opensearch.env.Environment;
+import org.opensearch.geo.GeoModulePlugin;
 import org.opensearch.index.mapper.MapperExtrasPlugin;
 import org.opensearch.index.reindex.ReindexPlugin;
 import org.opensearch.ingest.common.IngestCommonPlugin;
@@ -43,7 +44,8 @@ public final class LocalNode {
         IngestCommonPlugin.class,
         IngestUserAgentPlugin.class,
         PainlessPlugin.class,
-        ReindexPlugin.class);
+        ReindexPlugin.class,
+        GeoModulePlugin.class);
 
     static final class ClasspathNode extends Node {
         ClasspathNode(Environment environment) {
