@@ -153,7 +153,8 @@ NOT_IN_THE_FORMAT = {
     # writes no tls_keyexchange (its place is not documented yet) and no field after it.
     "nlb": {"http.version", "http.request.method", "http.request.bytes", "http.request.referrer",
             "http.response.status_code", "http.response.bytes", "url.original", "url.path", "url.query",
-            "url.scheme", "url.domain", "url.port", "user_agent.original",
+            "url.scheme", "url.domain", "url.port", "user_agent.original", "user_agent.name", "user_agent.version",
+            "user_agent.os.name", "user_agent.os.version", "user_agent.device.name",  # no user agent to parse
             "aws.nlb.chosen_cert_serial", "aws.nlb.tls_named_group", "aws.nlb.tls_keyexchange", "aws.nlb.extra_fields"},
     "clb": {"http.request.referrer",  # Classic logs have no Referer field
             "aws.clb.extra_fields"},  # the generator writes no field after ssl_protocol
