@@ -13,10 +13,12 @@ import re
 from dataclasses import dataclass
 
 from .alb import ALB
+from .alb_connection import ALB_CONNECTION
+from .alb_health_check import ALB_HEALTH_CHECK
 from .base import LogFormat, ParseError, possible_time
 from .s3access import S3_ACCESS
 
-FORMATS: dict[str, LogFormat] = {f.name: f for f in (ALB, S3_ACCESS)}
+FORMATS: dict[str, LogFormat] = {f.name: f for f in (ALB, S3_ACCESS, ALB_CONNECTION, ALB_HEALTH_CHECK)}
 
 __all__ = ["FORMATS", "LogFormat", "ParseError", "Unsupported", "detect", "KeyInfo", "key_info"]
 
@@ -28,17 +30,12 @@ class Unsupported(ValueError):
 # Other log types AWS writes into the same `AWSLogs/<account>/elasticloadbalancing/` tree: they
 # must not be mistaken for ALB access logs.
 _ELB_SIBLINGS = [
-    (re.compile(r"(?:^|/)conn_log_\d{12}_elasticloadbalancing_[^/]*\Z"), "an ALB connection log"),
-    (re.compile(r"(?:^|/)health_check_log_\d{12}_elasticloadbalancing_[^/]*\Z"), "an ALB health-check log"),
     (re.compile(r"(?:^|/)\d{12}_elasticloadbalancing_[^_/]+_net\.[^/]*\Z"), "a Network Load Balancer log"),
     (re.compile(r"(?:^|/)AWSLogs/\d{12}/elasticloadbalancing/.*/\d{12}_elasticloadbalancing_[^/]*\.log\Z"),
      "a Classic Load Balancer log"),
 ]
 _LINE_SIBLINGS = [
     (re.compile(r"tls 2\.0 \d{4}-\d\d-\d\dT"), "a Network Load Balancer log"),
-    # timestamp client_ip client_port listener_port
-    (re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z [0-9a-fA-F.:]+ \d+ \d+ "), "an ALB connection log"),
-    (re.compile(r"[a-z0-9]+ \d{4}-\d\d-\d\dT[^ ]+ [0-9.]+ [^ ]+ [^ ]+ (?:PASS|FAIL) "), "an ALB health-check log"),
     (re.compile(r"\d{4}-\d\d-\d\dT[^ ]+ [^ ]+ [0-9a-fA-F.:]+:\d+ "), "a Classic Load Balancer log"),
 ]
 

@@ -12,6 +12,7 @@ make emitting JSON text directly safe:
 """
 from __future__ import annotations
 
+import ipaddress
 import re
 from typing import Protocol
 
@@ -188,3 +189,38 @@ def url_members(url: str, absolute: bool) -> str:
     if query:
         out += ',"query":"' + query + '"'
     return out
+
+
+def line_tokens(line: str, safe: bool, quoted: bool = True) -> list[str]:
+    """The JSON-escaped tokens of a line of space-separated fields, for formats whose lines are
+    short enough that one path serves (no separate fast regex): a line without quotes (or of a
+    format that quotes nothing, `quoted=False`: a `"` is then part of a value) is split, and
+    escaped unless `safe`; any other goes through slow_tokens (quotes removed, UnclosedQuote when
+    it ends inside a quoted value). Runs of spaces separate like one space, as in slow_tokens."""
+    if quoted and '"' in line:
+        return slow_tokens(line)
+    tokens = [t for t in line.split(" ") if t]
+    return tokens if safe else [json_escape(t) for t in tokens]
+
+
+def extra_fields(tokens: list[str]) -> str:
+    """`,"extra_fields":[…]` for the tokens after a format's last known field, or "" when they are
+    only `-` placeholders (AWS writes them for fields not yet released) or there are none."""
+    kept = [t for t in tokens if t.strip('\\"-')]
+    return ',"extra_fields":' + json_list(kept) if kept else ""
+
+
+_IPV4 = re.compile(r"(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\Z")
+
+
+def valid_ip(text: str) -> bool:
+    """Whether an `ip` field takes `text` (OpenSearch would reject the whole document otherwise)."""
+    if _IPV4.match(text):
+        return True
+    if ":" not in text or "%" in text:  # a zone index (fe80::1%eth0) is no `ip` value either
+        return False
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
