@@ -195,12 +195,13 @@ def line_tokens(line: str, safe: bool, quoted: bool = True) -> list[str]:
     """The JSON-escaped tokens of a line of space-separated fields, for formats whose lines are
     short enough that one path serves (no separate fast regex): a line without quotes (or of a
     format that quotes nothing, `quoted=False`: a `"` is then part of a value) is split, and
-    escaped unless `safe`; any other goes through slow_tokens (quotes removed, UnclosedQuote when
+    escaped unless `safe` and quote-free; any other goes through slow_tokens (quotes removed, UnclosedQuote when
     it ends inside a quoted value). Runs of spaces separate like one space, as in slow_tokens."""
     if quoted and '"' in line:
         return slow_tokens(line)
     tokens = [t for t in line.split(" ") if t]
-    return tokens if safe else [json_escape(t) for t in tokens]
+    # `safe` excludes backslashes and control characters, not quotes
+    return tokens if safe and '"' not in line else [json_escape(t) for t in tokens]
 
 
 def extra_fields(tokens: list[str]) -> str:
