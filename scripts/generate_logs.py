@@ -285,7 +285,7 @@ def alb_connection_line(rng: random.Random, when: datetime) -> str:
     if rng.random() < 0.2:  # a line from before tls_keyexchange, elb and ip_address
         return " ".join(fields)
     fields += [rng.choice(KEY_EXCHANGES) if listener != 80 else "-", LB, rng.choice(NODE_IPS)]
-    return " ".join(fields)
+    return " ".join(fields + _future_fields(rng))
 
 
 # ALB health checks: every target is checked by every node; FAILING_TARGET fails most of its checks,
@@ -314,8 +314,14 @@ def alb_health_check_line(rng: random.Random, when: datetime) -> str:
         latency = f"{(0.4 if slow else 0) + rng.expovariate(60):.9f}"
     fields = [kind, when.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), latency, target, group, status, code, reason]
     if rng.random() < 0.8:  # newer lines name the load balancer and its node
-        fields += [LB, rng.choice(NODE_IPS)]
+        fields += [LB, rng.choice(NODE_IPS)] + _future_fields(rng)
     return " ".join(fields)
+
+
+def _future_fields(rng: random.Random) -> list[str]:
+    """Now and then the `-` placeholders AWS writes before it releases new fields, rarely with a value."""
+    draw = rng.random()
+    return ["-", "future-value" if draw < 0.01 else "-"] if draw < 0.05 else []
 
 
 def _write_elb_sibling(out: Path, family: str, name_prefix: str, make, lines: int, per_file: int,

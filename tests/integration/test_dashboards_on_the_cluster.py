@@ -12,7 +12,8 @@ from .saved_objects import bucket_agg_ids, metric_agg_ids, query_of, search_for
 
 pytestmark = pytest.mark.integration
 
-FILES = {"alb": "alb-logs.ndjson", "s3-access": "s3-access-logs.ndjson"}
+FILES = {"alb": "alb-logs.ndjson", "s3-access": "s3-access-logs.ndjson",
+         "alb-connection": "alb-connection-logs.ndjson", "alb-health-check": "alb-health-check-logs.ndjson"}
 
 
 def saved_objects() -> dict[str, tuple[str, dict]]:

@@ -82,26 +82,54 @@ class Unparsable:
 
 
 @dataclass
+class ConnectionRecord:
+    client: str
+    listener_port: int
+    handshake_latency: float | None
+    subject: str | None
+    not_after: str | None
+    verify_status: str | None
+
+
+@dataclass
+class HealthCheckRecord:
+    time: datetime
+    target: str
+    target_group: str
+    status: str
+    status_code: int | None
+    reason: str | None
+    latency: float | None
+
+
+@dataclass
 class Truth:
     alb: list[AlbRecord] = field(default_factory=list)
     s3: list[S3Record] = field(default_factory=list)
-    unparsable: dict[str, list[Unparsable]] = field(default_factory=lambda: {"alb": [], "s3-access": []})
-    lines: dict[str, int] = field(default_factory=lambda: {"alb": 0, "s3-access": 0})
+    unparsable: dict[str, list[Unparsable]] = field(default_factory=lambda: defaultdict(list))
+    lines: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    connections: list[ConnectionRecord] = field(default_factory=list)
+    health_checks: list[HealthCheckRecord] = field(default_factory=list)
 
     @classmethod
     def from_folder(cls, folder: Path) -> Truth:
+        """The generator writes each format under its own folder: DIR/<format>/…"""
         truth = cls()
+        readers = {"alb": (_alb, truth.alb), "s3-access": (_s3, truth.s3),
+                   "alb-connection": (_connection, truth.connections),
+                   "alb-health-check": (_health_check, truth.health_checks)}
         for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-            family = "alb" if "/alb/" in path.as_posix() else "s3-access"
+            family = path.relative_to(folder).parts[0]
+            parse, records = readers[family]
             data = path.read_bytes()
             text = (gzip.decompress(data) if path.suffix == ".gz" else data).decode()
             for number, line in enumerate(text.splitlines(), 1):
                 truth.lines[family] += 1
-                record = (_alb if family == "alb" else _s3)(line)
+                record = parse(line)
                 if record is None:
                     truth.unparsable[family].append(Unparsable(path, number, line))
                 else:
-                    (truth.alb if family == "alb" else truth.s3).append(record)
+                    records.append(record)
         return truth
 
     # -- answers ------------------------------------------------------------------------------
@@ -170,6 +198,38 @@ class Truth:
     def s3_requesters(self) -> Counter:
         return Counter(r.requester for r in self.s3 if r.requester is not None)
 
+    def connection_failures(self) -> Counter:
+        return Counter(r.verify_status for r in self.connections if (r.verify_status or "").startswith("Failed:"))
+
+    def client_certificates(self) -> dict[str, tuple[int, str]]:
+        """subject → (connections, NotAfter)."""
+        counts = Counter(r.subject for r in self.connections if r.subject is not None)
+        return {subject: (n, next(r.not_after for r in self.connections if r.subject == subject))
+                for subject, n in counts.items()}
+
+    def handshake_latencies_by_listener(self) -> dict[int, list[float]]:
+        out: dict[int, list[float]] = defaultdict(list)
+        for r in self.connections:
+            if r.handshake_latency is not None:
+                out[r.listener_port].append(r.handshake_latency)
+        return out
+
+    def failing_targets(self) -> dict[str, Counter]:
+        """target → Counter of the reasons of its failed checks."""
+        out: dict[str, Counter] = defaultdict(Counter)
+        for r in self.health_checks:
+            if r.status == "FAIL":
+                out[r.target][r.reason] += 1
+        return out
+
+    def health_checks_by_group(self) -> dict[str, tuple[int, int]]:
+        """target group → (checks, failed checks)."""
+        checks, failed = Counter(), Counter()
+        for r in self.health_checks:
+            checks[r.target_group] += 1
+            failed[r.target_group] += r.status == "FAIL"
+        return {group: (checks[group], failed[group]) for group in checks}
+
     def s3_deletes(self) -> int:
         return sum(r.operation in ("REST.DELETE.OBJECT", "REST.POST.MULTI_OBJECT_DELETE") for r in self.s3)
 
@@ -223,3 +283,27 @@ def _s3(line: str) -> S3Record | None:
         total_time=_number(f[13]),
         bucket=f[1],
     )
+
+
+CONNECTION = re.compile(r'^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z) (\S+) (\d+) (\d+) (\S+) (\S+) (\S+) ("[^"]*"|-) (\S+) (\S+) (\S+) TID_')
+VALIDITY = re.compile(r"^NotBefore=\S+;NotAfter=(\S+)$")
+
+
+def _connection(line: str) -> ConnectionRecord | None:
+    m = CONNECTION.match(line)
+    if m is None:
+        return None
+    _, client, _, listener, _, _, latency, subject, validity, _, verify = m.groups()
+    subject = unquote(subject)
+    not_after = VALIDITY.match(validity)
+    return ConnectionRecord(ip(client), int(listener), None if latency == "-" else float(latency),
+                            None if subject == "-" else subject, not_after and not_after.group(1),
+                            None if verify == "-" else verify)
+
+
+def _health_check(line: str) -> HealthCheckRecord | None:
+    f = line.split(" ")
+    if len(f) < 8 or not ALB_TIME.match(f[1]) or f[5] not in ("PASS", "FAIL"):
+        return None
+    return HealthCheckRecord(datetime.fromisoformat(f[1].replace("Z", "+00:00")), f[3], f[4], f[5],
+                             _number(f[6]), None if f[7] == "-" else f[7], None if f[2] == "-" else float(f[2]))
