@@ -13,7 +13,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="module")
 def ingested_three_times(cluster, loaded, tmp_path_factory):
-    both = f"{cluster.pattern('alb')},{cluster.pattern('s3-access')}"
+    both = ",".join(cluster.pattern(family) for family in cluster.prefixes)  # every format's indices
     before = cluster.ok("GET", f"{both}/_count")["count"]
     for _ in range(2):  # the session's first ingestion, plus two more
         reports = ingest_all(cluster, loaded.objects, tmp_path_factory.mktemp("dead-letter"))
