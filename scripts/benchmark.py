@@ -9,6 +9,8 @@ bytes, and peak memory for a small and a large object. All figures come from one
   is reader + parser + bulk encoder up to the bulk body bytes (action line + document, with index
   and _id), with the C accelerator when it is built; "pure_python" the same without it (the bodies
   must be byte-identical). Single process, single thread: one core. Best of --repeat runs.
+- python_formats: the same for the formats the C accelerator does not cover (ALB connection and
+  health-check logs), on the pure-Python path; `--only-python-formats` runs just these.
 - memory: a fresh process per input size runs the whole pipeline on a gzip file into a sink that
   discards bulk bodies, and reports its peak RSS; memory must not grow with the object size.
 - --e2e: the same pipeline through the OpenSearch bulk writer (gzip, chunking, per-item response
@@ -47,7 +49,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 
-from generate_logs import alb_line, s3_line  # noqa: E402
+from generate_logs import alb_connection_line, alb_health_check_line, alb_line, s3_line  # noqa: E402
 
 from ingest.bulk import BulkEncoder, encode_batches, takes_native_path  # noqa: E402
 from ingest.formats import FORMATS, key_info  # noqa: E402
@@ -56,12 +58,17 @@ from ingest.reader import READ_SIZE, line_batches  # noqa: E402
 ALB_KEY = ("AWSLogs/123456789012/elasticloadbalancing/us-east-1/2026/11/25/123456789012_elasticloadbalancing_"
            "us-east-1_app.demo-alb.50dc6c495c0c9188_20261125T1205Z_10.0.1.23_1a2b3c4d.log.gz")
 S3_KEY = "logs/2026-11-25-12-05-00-0123456789ABCDEF"
+# Formats the C accelerator does not cover (the pure-Python path is theirs): (line maker, object key).
+PYTHON_FORMATS = {
+    "alb-connection": (alb_connection_line, ALB_KEY.replace("/123456789012_", "/conn_log_123456789012_")),
+    "alb-health-check": (alb_health_check_line, ALB_KEY.replace("/123456789012_", "/health_check_log_123456789012_")),
+}
 
 
 def make_log(fmt: str, lines: int, seed: int = 7) -> bytes:
     rng = random.Random(seed)
     start = datetime(2026, 11, 25, 12, tzinfo=timezone.utc)
-    make = alb_line if fmt == "alb" else s3_line
+    make = PYTHON_FORMATS[fmt][0] if fmt in PYTHON_FORMATS else alb_line if fmt == "alb" else s3_line
     text = "\n".join(make(rng, start + timedelta(milliseconds=i)) for i in range(lines)) + "\n"
     return gzip.compress(text.encode(), 6)
 
@@ -80,7 +87,7 @@ def baseline(data: bytes) -> int:
 def ingest(data: bytes, fmt: str, native: bool = True) -> tuple[int, int]:
     """Reader + parser + bulk encoder up to the bulk body bytes; (lines, bulk body bytes).
     `native=False`: without the C accelerator (the pure-Python path every line can take)."""
-    key = ALB_KEY if fmt == "alb" else S3_KEY
+    key = PYTHON_FORMATS[fmt][1] if fmt in PYTHON_FORMATS else ALB_KEY if fmt == "alb" else S3_KEY
     encoder = BulkEncoder(FORMATS[fmt], "s3://bucket/" + key, key=key_info(key), native=native)
     lines = size = 0
     batches = line_batches(io.BytesIO(data).read, check_json_safe=not (native and takes_native_path()))
@@ -114,6 +121,21 @@ def throughput(lines: int, repeat: int) -> list[dict]:
                      "baseline_lines_per_s": round(lines / base_s), "ingest_lines_per_s": round(lines / ours_s),
                      "ingest_vs_baseline": round(base_s / ours_s, 3),
                      "pure_python_lines_per_s": round(lines / python_s)})
+    return rows
+
+
+def python_throughput(lines: int, repeat: int) -> list[dict]:
+    """Lines/s from gzip bytes to the bulk body for the formats only the Python path parses."""
+    rows = []
+    for fmt in PYTHON_FORMATS:
+        progress(f"throughput: {fmt}, {lines:,} lines, best of {repeat} (gunzip, Python path)")
+        data = make_log(fmt, lines)
+        base_s, base_lines = best_of(repeat, baseline, data)
+        python_s, (python_lines, body_bytes) = best_of(repeat, ingest, data, fmt, False)
+        assert base_lines == python_lines == lines, (base_lines, python_lines, lines)
+        rows.append({"format": fmt, "lines": lines, "gzip_bytes": len(data), "bulk_body_bytes": body_bytes,
+                     "baseline_lines_per_s": round(lines / base_s), "pure_python_lines_per_s": round(lines / python_s),
+                     "python_vs_baseline": round(base_s / python_s, 3)})
     return rows
 
 
@@ -376,6 +398,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="also run end to end into a real OpenSearch (the local node, or $OPENSEARCH_URL)")
     parser.add_argument("--opensearch-lines", type=int, default=100_000, help="lines per format for --opensearch")
     parser.add_argument("--only-opensearch", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--only-python-formats", action="store_true",
+                        help="only the formats the C accelerator does not cover (" + ", ".join(PYTHON_FORMATS) + ")")
     parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
     parser.add_argument("--callgrind", nargs="?", type=int, const=20_000, metavar="LINES",
                         help="only instructions per line, counted by valgrind (default 20,000 lines)")
@@ -397,8 +421,13 @@ def main(argv: list[str] | None = None) -> int:
         print("note: the C accelerator is not built (python scripts/build_native.py); "
               "ingest_lines_per_s is the pure-Python path", file=sys.stderr)
     results = {"python": sys.version.split()[0], "accelerator": bulk._native is not None}
+    if args.only_python_formats:
+        rows = python_throughput(args.lines, args.repeat)
+        print(json.dumps(rows, indent=2) if args.json else f"\npython_formats (Python {results['python']}, one core)\n{_table(rows)}")
+        return 0
     if not args.only_opensearch:
         results["throughput"] = throughput(args.lines, args.repeat)
+        results["python_formats"] = python_throughput(args.lines, args.repeat)
         results["memory"] = memory([int(n) for n in args.memory_lines.split(",")])
     if args.e2e:
         results["end_to_end"] = end_to_end(args.lines, args.repeat)
@@ -407,7 +436,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(results, indent=2))
     else:
-        for name in ("throughput", "memory", "end_to_end", "into_opensearch"):
+        for name in ("throughput", "python_formats", "memory", "end_to_end", "into_opensearch"):
             if name in results:
                 accelerator = "C accelerator" if results["accelerator"] else "no C accelerator"
                 print(f"\n{name} (Python {results['python']}, one core, {accelerator})\n{_table(results[name])}")

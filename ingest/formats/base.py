@@ -198,6 +198,12 @@ def line_tokens(line: str, safe: bool, quoted: bool = True) -> list[str]:
     escaped unless `safe` and quote-free; any other goes through slow_tokens (quotes removed, UnclosedQuote when
     it ends inside a quoted value). Runs of spaces separate like one space, as in slow_tokens."""
     if quoted and '"' in line:
+        if safe and line.count('"') == 2:
+            # One quoted value (e.g. a connection log's certificate subject), a whole token: split
+            # around it instead of tokenizing the line character class by class (3x faster).
+            head, value, tail = line.split('"')
+            if (not head or head[-1] == " ") and (not tail or tail[0] == " "):
+                return [t for t in head.split(" ") if t] + [value] + [t for t in tail.split(" ") if t]
         return slow_tokens(line)
     tokens = [t for t in line.split(" ") if t]
     # `safe` excludes backslashes and control characters, not quotes
