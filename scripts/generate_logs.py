@@ -223,16 +223,7 @@ def _files(make, lines: int, per_file: int, rng: random.Random, start: datetime,
 
 def write_alb(out: Path, lines: int, per_file: int, rng: random.Random, start: datetime,
               unparsable: int = 0) -> list[Path]:
-    files = []
-    for end, body in _files(alb_line, lines, per_file, rng, start, unparsable):
-        folder = out / "alb" / "AWSLogs" / ACCOUNT / "elasticloadbalancing" / REGION / end.strftime("%Y/%m/%d")
-        folder.mkdir(parents=True, exist_ok=True)
-        name = (f"{ACCOUNT}_elasticloadbalancing_{REGION}_app.demo-alb.50dc6c495c0c9188_"
-                f"{end.strftime('%Y%m%dT%H%MZ')}_10.0.1.23_{rng.getrandbits(32):08x}.log.gz")
-        path = folder / name
-        path.write_bytes(gzip.compress(body.encode(), 6, mtime=0))
-        files.append(path)
-    return files
+    return _write_elb_objects(out, "alb", "", alb_line, lines, per_file, rng, start, unparsable, node="10.0.1.23")
 
 
 def write_s3(out: Path, lines: int, per_file: int, rng: random.Random, start: datetime,
@@ -324,15 +315,17 @@ def _future_fields(rng: random.Random) -> list[str]:
     return ["-", "future-value" if draw < 0.01 else "-"] if draw < 0.05 else []
 
 
-def _write_elb_sibling(out: Path, family: str, name_prefix: str, make, lines: int, per_file: int,
-                       rng: random.Random, start: datetime, unparsable: int = 0) -> list[Path]:
-    """Objects named as AWS names connection and health-check logs, under DIR/<family>/AWSLogs/…"""
+def _write_elb_objects(out: Path, family: str, name_prefix: str, make, lines: int, per_file: int,
+                       rng: random.Random, start: datetime, unparsable: int = 0, node: str | None = None) -> list[Path]:
+    """Gzip objects named as AWS names ALB access, connection (`conn_log_`) and health-check
+    (`health_check_log_`) logs, under DIR/<family>/AWSLogs/…; `node`: the load balancer node in
+    every name (default: one of NODE_IPS per object)."""
     files = []
     for end, body in _files(make, lines, per_file, rng, start, unparsable):
         folder = out / family / "AWSLogs" / ACCOUNT / "elasticloadbalancing" / REGION / end.strftime("%Y/%m/%d")
         folder.mkdir(parents=True, exist_ok=True)
         name = (f"{name_prefix}{ACCOUNT}_elasticloadbalancing_{REGION}_app.demo-alb.50dc6c495c0c9188_"
-                f"{end.strftime('%Y%m%dT%H%MZ')}_{rng.choice(NODE_IPS)}_{rng.getrandbits(32):08x}.log.gz")
+                f"{end.strftime('%Y%m%dT%H%MZ')}_{node or rng.choice(NODE_IPS)}_{rng.getrandbits(32):08x}.log.gz")
         path = folder / name
         path.write_bytes(gzip.compress(body.encode(), 6, mtime=0))
         files.append(path)
@@ -341,13 +334,13 @@ def _write_elb_sibling(out: Path, family: str, name_prefix: str, make, lines: in
 
 def write_alb_connection(out: Path, lines: int, per_file: int, rng: random.Random, start: datetime,
                          unparsable: int = 0) -> list[Path]:
-    return _write_elb_sibling(out, "alb-connection", "conn_log_", alb_connection_line, lines, per_file, rng, start,
+    return _write_elb_objects(out, "alb-connection", "conn_log_", alb_connection_line, lines, per_file, rng, start,
                               unparsable)
 
 
 def write_alb_health_check(out: Path, lines: int, per_file: int, rng: random.Random, start: datetime,
                            unparsable: int = 0) -> list[Path]:
-    return _write_elb_sibling(out, "alb-health-check", "health_check_log_", alb_health_check_line, lines, per_file,
+    return _write_elb_objects(out, "alb-health-check", "health_check_log_", alb_health_check_line, lines, per_file,
                               rng, start, unparsable)
 
 

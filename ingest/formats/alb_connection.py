@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import re
 
-from .base import (JSON_INT, ParseError, PatternDetection, UnclosedQuote, extra_fields, line_tokens, possible_time,
-                   valid_ip)
+from .base import (JSON_INT, ParseError, PatternDetection, UnclosedQuote, extra_fields, invalid_field, line_tokens,
+                   padded_fields, possible_time, present_members, valid_ip)
 from .fields import field
 
 NS = "aws.alb_connection"
@@ -76,13 +76,11 @@ class AlbConnectionFormat(PatternDetection):
         except UnclosedQuote as e:  # e.g. the last line of a truncated object
             at = NAMES[e.token] if e.token < KNOWN else f"field {e.token + 1}"
             raise ParseError(f"the line ends inside the quoted value of {at}: cut short?") from None
-        if len(tokens) < REQUIRED:
-            raise ParseError(f"expected at least {REQUIRED} fields, found {len(tokens)}")
-        return _emit(tokens + ["-"] * (KNOWN - len(tokens)) if len(tokens) < KNOWN else tokens)
+        return _emit(padded_fields(tokens, REQUIRED, KNOWN))
 
 
 def _invalid(index: int, token: str) -> ParseError:
-    return ParseError(f"field {NAMES[index]} is not valid: {token[:60]!r}")
+    return invalid_field(NAMES[index], token)
 
 
 def _emit(t: list[str]) -> tuple[str, str]:
@@ -127,18 +125,9 @@ def _emit(t: list[str]) -> tuple[str, str]:
     if tls:
         add(',"tls":{' + ",".join(tls) + "}")
 
-    if latency != "-":
-        aws.append('"tls_handshake_latency":' + latency)
-    if verify != "-":
-        aws.append('"tls_verify_status":"' + verify + '"')
-    if trace != "-":
-        aws.append('"conn_trace_id":"' + trace + '"')
-    if kex != "-":
-        aws.append('"tls_keyexchange":"' + kex + '"')
-    if elb != "-":
-        aws.append('"elb":"' + elb + '"')
-    if node != "-":
-        aws.append('"ip_address":"' + node + '"')
+    aws += present_members((("tls_handshake_latency", latency),), quoted=False)
+    aws += present_members((("tls_verify_status", verify), ("conn_trace_id", trace), ("tls_keyexchange", kex),
+                            ("elb", elb), ("ip_address", node)))
     add(',"aws":{"alb_connection":{' + ",".join(aws) + extra_fields(t[KNOWN:]) + "}}")
     return ts, "".join(out)
 

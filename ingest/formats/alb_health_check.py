@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 
-from .base import JSON_INT, ParseError, PatternDetection, extra_fields, line_tokens, possible_time, valid_ip
+from .base import (JSON_INT, PatternDetection, extra_fields, invalid_field, line_tokens, padded_fields, possible_time,
+                   present_members, valid_ip)
 from .fields import field
 
 NS = "aws.alb_health_check"
@@ -55,13 +56,11 @@ class AlbHealthCheckFormat(PatternDetection):
 
     def to_json(self, line: str, safe: bool = False) -> tuple[str, str]:
         tokens = line_tokens(line, safe, quoted=False)
-        if len(tokens) < REQUIRED:
-            raise ParseError(f"expected at least {REQUIRED} fields, found {len(tokens)}")
-        return _emit(tokens + ["-"] * (KNOWN - len(tokens)) if len(tokens) < KNOWN else tokens)
+        return _emit(padded_fields(tokens, REQUIRED, KNOWN))
 
 
 def _invalid(index: int, token: str) -> ParseError:
-    return ParseError(f"field {NAMES[index]} is not valid: {token[:60]!r}")
+    return invalid_field(NAMES[index], token)
 
 
 def _emit(t: list[str]) -> tuple[str, str]:
@@ -80,21 +79,9 @@ def _emit(t: list[str]) -> tuple[str, str]:
         add(',"destination":{"ip":"' + m.group(1) + '","port":' + m.group(2) + "}")
     if code != "-":
         add(',"http":{"response":{"status_code":' + code + "}}")
-    aws = [] if typ == "-" else ['"type":"' + typ + '"']
-    if latency != "-":
-        aws.append('"latency":' + latency)
-    if target != "-":
-        aws.append('"target_addr":"' + target + '"')
-    if group != "-":
-        aws.append('"target_group_id":"' + group + '"')
-    if status != "-":
-        aws.append('"status":"' + status + '"')
-    if reason != "-":
-        aws.append('"reason_code":"' + reason + '"')
-    if elb != "-":
-        aws.append('"elb":"' + elb + '"')
-    if node != "-":
-        aws.append('"ip_address":"' + node + '"')
+    aws = present_members((("type", typ),)) + present_members((("latency", latency),), quoted=False)
+    aws += present_members((("target_addr", target), ("target_group_id", group), ("status", status),
+                            ("reason_code", reason), ("elb", elb), ("ip_address", node)))
     add(',"aws":{"alb_health_check":{' + ",".join(aws) + extra_fields(t[KNOWN:]) + "}}")
     return ts, "".join(out)
 

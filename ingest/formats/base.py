@@ -210,6 +210,26 @@ def line_tokens(line: str, safe: bool, quoted: bool = True) -> list[str]:
     return tokens if safe and '"' not in line else [json_escape(t) for t in tokens]
 
 
+def padded_fields(tokens: list[str], required: int, known: int) -> list[str]:
+    """`tokens` padded with `-` (absent) up to the `known` fields of a format whose first `required`
+    fields every line has (ParseError when it has fewer); tokens after the known ones stay."""
+    if len(tokens) < required:
+        raise ParseError(f"expected at least {required} fields, found {len(tokens)}")
+    return tokens + ["-"] * (known - len(tokens)) if len(tokens) < known else tokens
+
+
+def invalid_field(name: str, token: str) -> ParseError:
+    return ParseError(f"field {name} is not valid: {token[:60]!r}")
+
+
+def present_members(pairs: tuple[tuple[str, str], ...], quoted: bool = True) -> list[str]:
+    """`"name":"value"` (or `"name":value` for numbers, `quoted=False`) for each JSON-safe value
+    that is not `-` (AWS's "absent")."""
+    if quoted:
+        return ['"' + name + '":"' + value + '"' for name, value in pairs if value != "-"]
+    return ['"' + name + '":' + value for name, value in pairs if value != "-"]
+
+
 def extra_fields(tokens: list[str]) -> str:
     """`,"extra_fields":[…]` for the tokens after a format's last known field, or "" when they are
     only `-` placeholders (AWS writes them for fields not yet released) or there are none."""

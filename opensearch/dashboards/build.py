@@ -291,6 +291,12 @@ class Family:
             self.panels.append(("search", object_id, width, height))
         return object_id
 
+    def parse_failures(self) -> str:
+        """The saved search every family has: its lines that did not parse, with the raw line."""
+        return self.search("parse-failures", "Parse failures", [
+            "log.file.path", "log.file.line_number", "error.message", "event.original"],
+            query="tags:parse_failure", height=10)
+
     def dashboard(self, slug: str, title: str, description: str) -> None:
         panels, references = [], []
         x = y = row_height = 0
@@ -610,9 +616,7 @@ def alb_connection_objects() -> list[dict]:
     f.search("failed-connections", "Connections that failed TLS verification", [
         "source.ip", "source.port", verify, "tls.client.subject", "tls.client.x509.serial_number",
         f"{ns}.conn_trace_id"], query=failed)
-    f.search("parse-failures", "Parse failures", [
-        "log.file.path", "log.file.line_number", "error.message", "event.original"],
-        query="tags:parse_failure", height=10)
+    f.parse_failures()
     f.dashboard("dashboard", "ALB connection logs",
                 "TLS handshakes, their latency, mutual-TLS client certificates and why verification failed "
                 "(alb-connection-logs-*)")
@@ -665,9 +669,7 @@ def alb_health_check_objects() -> list[dict]:
     f.search("failed-checks", "Failed health checks", [
         f"{ns}.target_addr", f"{ns}.target_group_id", f"{ns}.reason_code", "http.response.status_code",
         f"{ns}.latency", f"{ns}.elb"], query=fail)
-    f.search("parse-failures", "Parse failures", [
-        "log.file.path", "log.file.line_number", "error.message", "event.original"],
-        query="tags:parse_failure", height=10)
+    f.parse_failures()
     f.dashboard("dashboard", "ALB health-check logs",
                 "Which targets failed their health checks, when, and why (alb-health-check-logs-*)")
     return f.objects

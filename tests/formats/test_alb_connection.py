@@ -4,13 +4,9 @@ handshakes, mutual TLS, IPv6 clients, fields appended later, lines cut short."""
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 from ingest.formats import FORMATS, ParseError
 
 from .conftest import load_examples, parse_with
-from .test_no_line_raises import SPRINKLES, assert_one_valid_item, assert_paths_agree, lines
 
 CONN = FORMATS["alb-connection"]
 EXAMPLES = load_examples("alb_connection_doc_examples.log")
@@ -146,35 +142,3 @@ def test_a_line_cut_inside_the_subject_is_a_parse_error_not_a_document():
 def test_quotes_and_backslashes_in_the_subject_are_escaped():
     doc = parse(with_fields(f8=r'"CN=a\"b\\c"'))
     assert doc["tls"]["client"]["subject"] == r'CN=a\"b\\c'
-
-
-# --- no line raises -------------------------------------------------------------------------------
-
-@pytest.mark.parametrize("line", [*EXAMPLES.values(), with_fields(*LATER)], ids=[*EXAMPLES, "with_later_fields"])
-def test_every_truncation_of_every_documented_line_yields_exactly_one_valid_item(line):
-    raw = line.encode()
-    for cut in range(1, len(raw) + 1):
-        assert_one_valid_item(CONN, raw[:cut])
-        assert_paths_agree(CONN, line[:cut])
-
-
-@given(raw=lines)
-@settings(max_examples=300, deadline=None)
-def test_random_bytes_yield_exactly_one_valid_item(raw):
-    if raw:
-        assert_one_valid_item(CONN, raw)
-
-
-@given(line=st.sampled_from([*EXAMPLES.values(), with_fields(*LATER)]), data=st.data())
-@settings(max_examples=400, deadline=None)
-def test_documented_lines_with_quotes_backslashes_and_control_characters_sprinkled_in(line, data):
-    for _ in range(data.draw(st.integers(1, 4))):
-        at = data.draw(st.integers(0, len(line)))
-        line = line[:at] + data.draw(SPRINKLES) + line[at:]
-    assert_one_valid_item(CONN, line.encode())
-    assert_paths_agree(CONN, line)
-
-
-@pytest.mark.parametrize("name", EXAMPLES)
-def test_a_documented_line_yields_a_parsed_document_not_a_failure(name):
-    assert "tags" not in assert_one_valid_item(CONN, EXAMPLES[name].encode())

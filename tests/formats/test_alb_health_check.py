@@ -4,13 +4,9 @@ the shapes the health-check-log page describes: failures with their reason codes
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 from ingest.formats import FORMATS, ParseError
 
 from .conftest import load_examples, parse_with
-from .test_no_line_raises import SPRINKLES, assert_one_valid_item, assert_paths_agree, lines
 
 HC = FORMATS["alb-health-check"]
 EXAMPLES = load_examples("alb_health_check_doc_examples.log")
@@ -108,35 +104,3 @@ def test_a_quote_is_part_of_a_value_no_field_is_quoted():
 def test_a_line_that_is_not_a_health_check_record_is_a_parse_error_saying_why(line, reason):
     with pytest.raises(ParseError, match=reason):
         HC.to_json(line)
-
-
-# --- no line raises -------------------------------------------------------------------------------
-
-@pytest.mark.parametrize("line", [*EXAMPLES.values(), with_fields(*LATER)], ids=[*EXAMPLES, "with_later_fields"])
-def test_every_truncation_of_every_documented_line_yields_exactly_one_valid_item(line):
-    raw = line.encode()
-    for cut in range(1, len(raw) + 1):
-        assert_one_valid_item(HC, raw[:cut])
-        assert_paths_agree(HC, line[:cut])
-
-
-@given(raw=lines)
-@settings(max_examples=300, deadline=None)
-def test_random_bytes_yield_exactly_one_valid_item(raw):
-    if raw:
-        assert_one_valid_item(HC, raw)
-
-
-@given(line=st.sampled_from([*EXAMPLES.values(), with_fields(*LATER)]), data=st.data())
-@settings(max_examples=400, deadline=None)
-def test_documented_lines_with_quotes_backslashes_and_control_characters_sprinkled_in(line, data):
-    for _ in range(data.draw(st.integers(1, 4))):
-        at = data.draw(st.integers(0, len(line)))
-        line = line[:at] + data.draw(SPRINKLES) + line[at:]
-    assert_one_valid_item(HC, line.encode())
-    assert_paths_agree(HC, line)
-
-
-@pytest.mark.parametrize("name", EXAMPLES)
-def test_a_documented_line_yields_a_parsed_document_not_a_failure(name):
-    assert "tags" not in assert_one_valid_item(HC, EXAMPLES[name].encode())
