@@ -9,8 +9,8 @@ bytes, and peak memory for a small and a large object. All figures come from one
   is reader + parser + bulk encoder up to the bulk body bytes (action line + document, with index
   and _id), with the C accelerator when it is built; "pure_python" the same without it (the bodies
   must be byte-identical). Single process, single thread: one core. Best of --repeat runs.
-- throughput_python_only: the same for the formats the C accelerator does not cover (NLB, Classic),
-  on their Python path.
+- throughput_python_only: the same for the formats the C accelerator does not cover (NLB, Classic,
+  ALB connection and health-check logs), on their Python path; `--only-python-formats` runs just these.
 - memory: a fresh process per input size runs the whole pipeline on a gzip file into a sink that
   discards bulk bodies, and reports its peak RSS; memory must not grow with the object size.
 - --e2e: the same pipeline through the OpenSearch bulk writer (gzip, chunking, per-item response
@@ -49,7 +49,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 
-from generate_logs import alb_line, clb_line, nlb_line, s3_line  # noqa: E402
+from generate_logs import alb_connection_line, alb_health_check_line, alb_line, clb_line, nlb_line, s3_line  # noqa: E402
 
 from ingest.bulk import BulkEncoder, encode_batches, takes_native_path  # noqa: E402
 from ingest.formats import FORMATS, key_info  # noqa: E402
@@ -64,6 +64,8 @@ PYTHON_ONLY = {
                       "us-east-1_net.demo-nlb.c6e77e28c25b2234_20261125T1205Z_1a2b3c4d.log.gz"),
     "clb": (clb_line, "AWSLogs/123456789012/elasticloadbalancing/us-east-1/2026/11/25/123456789012_elasticloadbalancing_"
                       "us-east-1_demo-classic_20261125T1205Z_10.0.1.77_1a2b3c4d.log"),
+    "alb-connection": (alb_connection_line, ALB_KEY.replace("/123456789012_", "/conn_log_123456789012_")),
+    "alb-health-check": (alb_health_check_line, ALB_KEY.replace("/123456789012_", "/health_check_log_123456789012_")),
 }
 
 
@@ -400,6 +402,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="also run end to end into a real OpenSearch (the local node, or $OPENSEARCH_URL)")
     parser.add_argument("--opensearch-lines", type=int, default=100_000, help="lines per format for --opensearch")
     parser.add_argument("--only-opensearch", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--only-python-formats", action="store_true",
+                        help="only the formats the C accelerator does not cover (" + ", ".join(PYTHON_ONLY) + ")")
     parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
     parser.add_argument("--callgrind", nargs="?", type=int, const=20_000, metavar="LINES",
                         help="only instructions per line, counted by valgrind (default 20,000 lines)")
@@ -421,6 +425,10 @@ def main(argv: list[str] | None = None) -> int:
         print("note: the C accelerator is not built (python scripts/build_native.py); "
               "ingest_lines_per_s is the pure-Python path", file=sys.stderr)
     results = {"python": sys.version.split()[0], "accelerator": bulk._native is not None}
+    if args.only_python_formats:
+        rows = python_only_throughput(args.lines, args.repeat)
+        print(json.dumps(rows, indent=2) if args.json else f"\nthroughput_python_only (Python {results['python']}, one core)\n{_table(rows)}")
+        return 0
     if not args.only_opensearch:
         results["throughput"] = throughput(args.lines, args.repeat)
         results["throughput_python_only"] = python_only_throughput(args.lines, args.repeat)

@@ -4,12 +4,15 @@
     python scripts/generate_logs.py --out DIR [--alb-lines N] [--s3-lines N] [--nlb-lines N] [--clb-lines N]
                                     [--lines-per-file N] [--seed S]
                                     [--start now|now-6h|2026-11-25T12:00:00Z] [--unparsable-lines N]
+                                    [--alb-connection-lines N] [--alb-health-check-lines N]
 
 writes DIR/alb/AWSLogs/<account>/elasticloadbalancing/<region>/yyyy/mm/dd/…log.gz (gzip) and
 DIR/s3-access/logs/YYYY-mm-DD-HH-MM-SS-<unique> (plain text, as S3 delivers them), and with
 --nlb-lines / --clb-lines DIR/nlb/… (gzip) and DIR/clb/… (plain text) under the same AWSLogs tree
 (NLB: TLS listeners, handshake failures with their alerts, a TLS 1.3/1.2/1.0 mix, ALPN; Classic:
-HTTP, HTTPS, TCP and SSL listeners, no-backend 5xx with -1 timings). The variety is
+HTTP, HTTPS, TCP and SSL listeners, no-backend 5xx with -1 timings), and with their flags ALB
+connection and health-check logs under DIR/alb-connection/ and DIR/alb-health-check/
+(conn_log_… and health_check_log_… objects, gzip). The variety is
 what real traffic shows: status mixes, IPv6 clients, Lambda targets, WAF blocks, redirects and
 fixed responses (no target, -1 timings), TLS and plain listeners, anonymous and IAM requesters,
 CloudFront origin access identities (a requester with spaces), denied requests, older and newer
@@ -289,16 +292,7 @@ def _files(make, lines: int, per_file: int, rng: random.Random, start: datetime,
 
 def write_alb(out: Path, lines: int, per_file: int, rng: random.Random, start: datetime,
               unparsable: int = 0) -> list[Path]:
-    files = []
-    for end, body in _files(alb_line, lines, per_file, rng, start, unparsable):
-        folder = out / "alb" / "AWSLogs" / ACCOUNT / "elasticloadbalancing" / REGION / end.strftime("%Y/%m/%d")
-        folder.mkdir(parents=True, exist_ok=True)
-        name = (f"{ACCOUNT}_elasticloadbalancing_{REGION}_app.demo-alb.50dc6c495c0c9188_"
-                f"{end.strftime('%Y%m%dT%H%MZ')}_10.0.1.23_{rng.getrandbits(32):08x}.log.gz")
-        path = folder / name
-        path.write_bytes(gzip.compress(body.encode(), 6, mtime=0))
-        files.append(path)
-    return files
+    return _write_elb(out / "alb", alb_line, lines, per_file, rng, start, unparsable, _alb_name(rng, node="10.0.1.23"))
 
 
 def write_s3(out: Path, lines: int, per_file: int, rng: random.Random, start: datetime,
@@ -311,6 +305,83 @@ def write_s3(out: Path, lines: int, per_file: int, rng: random.Random, start: da
         path.write_bytes(body.encode())
         files.append(path)
     return files
+
+
+# ALB connection logs: most connections come to the HTTPS listener, some to plain HTTP (every TLS field
+# `-`), and mutual-TLS clients to 8443 with their certificates, a few of which fail verification.
+CLIENT_CERTS = [  # (subject, serial number, NotBefore, NotAfter)
+    ("CN=payments-client.example.com,O=Example Corp,L=Seattle,ST=Washington,C=US", "FEF257372D5C14D4",
+     "2025-09-21T22:43:21Z", "2027-06-17T22:43:21Z"),
+    ("CN=Partner Gateway 01,OU=Integrations Team,O=Partner Ltd,C=GB", "0A1B2C3D4E5F6071",
+     "2026-01-10T00:00:00Z", "2027-01-10T00:00:00Z"),
+    ("CN=iot-device-4711,O=Example Devices,C=DE", "7C9E11A2B3C4D5E6", "2024-03-01T12:00:00Z", "2026-12-31T23:59:59Z"),
+    ("CN=legacy-batch.example.net,O=Example Corp,C=US", "00D3ADB33FC0FFEE", "2021-05-05T00:00:00Z", "2023-05-05T00:00:00Z"),
+]
+CERT_FAILURES = ["Failed:ClientCertUntrusted", "Failed:ClientCertExpired", "Failed:ClientCertNotYetValid",
+                 "Failed:ClientCertRevoked"]
+KEY_EXCHANGES = ["X25519", "X25519", "secp256r1", "X25519MLKEM768"]
+NODE_IPS = ["10.0.1.23", "10.0.2.41", "10.0.3.77"]
+
+
+def alb_connection_line(rng: random.Random, when: datetime) -> str:
+    listener = rng.choices([443, 80, 8443], [70, 15, 15])[0]
+    fields = [when.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), _client_ip(rng), str(rng.randrange(1024, 65535)), str(listener)]
+    if listener == 80:
+        fields += ["-"] * 7
+    else:
+        cipher, proto = rng.choice(CIPHERS)
+        latency = f"{rng.expovariate(40):.3f}" if rng.random() < 0.97 else "-"  # "-": the handshake failed
+        subject, validity, serial, verify = '"-"', "-", "-", "Success" if latency != "-" else "Failed:UnmappedConnectionError"
+        if listener == 8443:
+            cert = CLIENT_CERTS[-1] if rng.random() < 0.1 else rng.choice(CLIENT_CERTS[:-1])
+            subject, serial = f'"{cert[0]}"', cert[1]
+            validity = f"NotBefore={cert[2]};NotAfter={cert[3]}"
+            if cert is CLIENT_CERTS[-1]:
+                verify, latency = "Failed:ClientCertExpired", "-"
+            elif rng.random() < 0.08:
+                verify, latency = rng.choice(CERT_FAILURES), "-"
+        fields += [proto, cipher, latency, subject, validity, serial, verify]
+    fields.append(f"TID_{rng.getrandbits(128):032x}")
+    if rng.random() < 0.2:  # a line from before tls_keyexchange, elb and ip_address
+        return " ".join(fields)
+    fields += [rng.choice(KEY_EXCHANGES) if listener != 80 else "-", LB, rng.choice(NODE_IPS)]
+    return " ".join(fields + _future_fields(rng))
+
+
+# ALB health checks: every target is checked by every node; FAILING_TARGET fails most of its checks,
+# the others now and then; a Lambda target is checked by invoking it.
+FAILING_TARGET = TARGETS[2]
+HEALTH_FAILURES = [("TimedOut", "-"), ("ConnectionReset", "-"), ("ResponseCodeMismatch", "503"),
+                   ("ResponseCodeMismatch", "404"), ("TargetError", "502")]
+LAMBDA_TARGET = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:demo-handler"
+
+
+def alb_health_check_line(rng: random.Random, when: datetime) -> str:
+    if rng.random() < 0.1:
+        kind, target, group = "lambda", LAMBDA_TARGET, "demo-lambda-targets"
+    else:
+        kind, group = rng.choices(["http", "https", "h2"], [70, 20, 10])[0], "demo-targets"
+        address = rng.choice(TARGETS + ["2001:db8:10::31"])
+        target = f"[{address}]:8080" if ":" in address else f"{address}:8080"
+    failing = target.startswith(FAILING_TARGET + ":") and rng.random() < 0.7
+    if failing or rng.random() < 0.02:
+        reason, code = rng.choice(HEALTH_FAILURES)
+        status = "FAIL"
+        latency = f"{5 + rng.random() / 100:.9f}" if reason == "TimedOut" else f"{rng.expovariate(20):.9f}"
+    else:
+        status, code, reason = "PASS", "200", "-"
+        slow = any(target.startswith(t + ":") for t in SLOW_TARGETS)
+        latency = f"{(0.4 if slow else 0) + rng.expovariate(60):.9f}"
+    fields = [kind, when.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), latency, target, group, status, code, reason]
+    if rng.random() < 0.8:  # newer lines name the load balancer and its node
+        fields += [LB, rng.choice(NODE_IPS)] + _future_fields(rng)
+    return " ".join(fields)
+
+
+def _future_fields(rng: random.Random) -> list[str]:
+    """Now and then the `-` placeholders AWS writes before it releases new fields, rarely with a value."""
+    draw = rng.random()
+    return ["-", "future-value" if draw < 0.01 else "-"] if draw < 0.05 else []
 
 
 def write_nlb(out: Path, lines: int, per_file: int, rng: random.Random, start: datetime,
@@ -329,15 +400,36 @@ def write_clb(out: Path, lines: int, per_file: int, rng: random.Random, start: d
 
 
 def _write_elb(root: Path, make, lines: int, per_file: int, rng: random.Random, start: datetime,
-               unparsable: int, name) -> list[Path]:
+               unparsable: int, name, prefix: str = "") -> list[Path]:
+    """Objects under root/AWSLogs/<account>/elasticloadbalancing/<region>/yyyy/mm/dd/, named
+    `<prefix><account>_elasticloadbalancing_<region>_<name(end)>`: gzip when that ends in .gz."""
     files = []
     for end, body in _files(make, lines, per_file, rng, start, unparsable):
         folder = root / "AWSLogs" / ACCOUNT / "elasticloadbalancing" / REGION / end.strftime("%Y/%m/%d")
         folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"{ACCOUNT}_elasticloadbalancing_{REGION}_{name(end)}"
+        path = folder / f"{prefix}{ACCOUNT}_elasticloadbalancing_{REGION}_{name(end)}"
         path.write_bytes(gzip.compress(body.encode(), 6, mtime=0) if path.suffix == ".gz" else body.encode())
         files.append(path)
     return files
+
+
+def _alb_name(rng: random.Random, node: str | None = None):
+    """The name of an ALB's access, connection or health-check log object after its prefix; `node`:
+    the load balancer node (default: one of NODE_IPS per object)."""
+    return lambda end: (f"app.demo-alb.50dc6c495c0c9188_{end.strftime('%Y%m%dT%H%MZ')}_"
+                        f"{node or rng.choice(NODE_IPS)}_{rng.getrandbits(32):08x}.log.gz")
+
+
+def write_alb_connection(out: Path, lines: int, per_file: int, rng: random.Random, start: datetime,
+                         unparsable: int = 0) -> list[Path]:
+    return _write_elb(out / "alb-connection", alb_connection_line, lines, per_file, rng, start, unparsable,
+                      _alb_name(rng), prefix="conn_log_")
+
+
+def write_alb_health_check(out: Path, lines: int, per_file: int, rng: random.Random, start: datetime,
+                           unparsable: int = 0) -> list[Path]:
+    return _write_elb(out / "alb-health-check", alb_health_check_line, lines, per_file, rng, start, unparsable,
+                      _alb_name(rng), prefix="health_check_log_")
 
 
 class UsageError(Exception):
@@ -394,11 +486,16 @@ def main(argv: list[str] | None = None, *, now: datetime | None = None) -> int:
                                         "(default: so that the last file ends now)")
     parser.add_argument("--unparsable-lines", type=_count("--unparsable-lines", 0), default=0,
                         help="lines per format that are not access-log records (default 0)")
+    parser.add_argument("--alb-connection-lines", type=_count("--alb-connection-lines", 0), default=0,
+                        help="ALB connection log lines (default 0)")
+    parser.add_argument("--alb-health-check-lines", type=_count("--alb-health-check-lines", 0), default=0,
+                        help="ALB health-check log lines (default 0)")
     try:
         args = parser.parse_args(argv)
         now = (now or datetime.now(timezone.utc)).replace(second=0, microsecond=0)
         if args.start is None:
-            lines = max(n + args.unparsable_lines for n in (args.alb_lines, args.s3_lines, args.nlb_lines, args.clb_lines))
+            lines = max(args.alb_lines, args.s3_lines, args.nlb_lines, args.clb_lines, args.alb_connection_lines,
+                        args.alb_health_check_lines) + args.unparsable_lines
             files = -(-lines // args.lines_per_file)
             start = now - timedelta(minutes=FILE_MINUTES * files)
         else:
@@ -417,6 +514,13 @@ def main(argv: list[str] | None = None, *, now: datetime | None = None) -> int:
         more = {what: write(args.out, lines, args.lines_per_file, rng, start, args.unparsable_lines if lines else 0)
                 for what, write, lines in (("NLB", write_nlb, args.nlb_lines), ("Classic", write_clb, args.clb_lines))
                 if lines}
+        # Each with its own random stream, so that adding a format changes no other format's lines.
+        for what, flag, write in (("ALB connection", "alb_connection", write_alb_connection),
+                                  ("ALB health-check", "alb_health_check", write_alb_health_check)):
+            count = getattr(args, f"{flag}_lines")
+            if count:
+                more[what] = write(args.out, count, args.lines_per_file, random.Random(f"{args.seed}-{flag}"), start,
+                                   args.unparsable_lines)
     except OSError as exc:
         print(f"generate_logs.py: error: cannot write under {args.out}: {exc.strerror or exc}", file=sys.stderr)
         return 1

@@ -13,12 +13,14 @@ import re
 from dataclasses import dataclass
 
 from .alb import ALB
+from .alb_connection import ALB_CONNECTION
+from .alb_health_check import ALB_HEALTH_CHECK
 from .base import LogFormat, ParseError, possible_time
 from .clb import CLB
 from .nlb import NLB
 from .s3access import S3_ACCESS
 
-FORMATS: dict[str, LogFormat] = {f.name: f for f in (ALB, S3_ACCESS, NLB, CLB)}
+FORMATS: dict[str, LogFormat] = {f.name: f for f in (ALB, S3_ACCESS, NLB, CLB, ALB_CONNECTION, ALB_HEALTH_CHECK)}
 
 __all__ = ["FORMATS", "LogFormat", "ParseError", "Unsupported", "detect", "KeyInfo", "key_info"]
 
@@ -29,15 +31,8 @@ class Unsupported(ValueError):
 
 # Other log types AWS writes into the same `AWSLogs/<account>/elasticloadbalancing/` tree: they
 # must not be mistaken for ALB access logs.
-_ELB_SIBLINGS = [
-    (re.compile(r"(?:^|/)conn_log_\d{12}_elasticloadbalancing_[^/]*\Z"), "an ALB connection log"),
-    (re.compile(r"(?:^|/)health_check_log_\d{12}_elasticloadbalancing_[^/]*\Z"), "an ALB health-check log"),
-]
-_LINE_SIBLINGS = [
-    # timestamp client_ip client_port listener_port
-    (re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z [0-9a-fA-F.:]+ \d+ \d+ "), "an ALB connection log"),
-    (re.compile(r"[a-z0-9]+ \d{4}-\d\d-\d\dT[^ ]+ [0-9.]+ [^ ]+ [^ ]+ (?:PASS|FAIL) "), "an ALB health-check log"),
-]
+_ELB_SIBLINGS: list[tuple[re.Pattern[str], str]] = []  # every ELB log type is a format now
+_LINE_SIBLINGS: list[tuple[re.Pattern[str], str]] = []
 
 
 def detect(key: str, first_line: str | None = None) -> LogFormat:

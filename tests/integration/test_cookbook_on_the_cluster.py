@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from .conftest import DEFAULT_PREFIXES, REPO
+from .conftest import DEFAULT_PREFIXES, REPO, generate_logs
 from .truth import percentile_band
 
 pytestmark = pytest.mark.integration
@@ -360,3 +360,65 @@ def test_34_http_requests_and_tcp_connections_add_up(cluster, loaded):
 
     assert got == {"http": http, "tcp_or_ssl": len(loaded.truth.clb) - http}
     assert 0 < got["tcp_or_ssl"] < got["http"]
+
+
+# -- ALB connection and health-check logs (found by title: numbers move as sections are added) -----
+
+
+def titled(title: str) -> int:
+    (number,) = [n for n, r in RECIPES.items() if r.title == title]
+    return number
+
+
+def test_tls_handshake_latency_per_listener_within_tolerance(cluster, loaded):
+    found = buckets(answer(cluster, titled("TLS handshake latency per listener")), "listeners")
+    truth = loaded.truth.handshake_latencies_by_listener()
+
+    assert {b["key"] for b in found} == {80, 443, 8443} and set(truth) == {443, 8443}
+    for b in found:
+        assert len(b["handshake"]["values"]) == 3  # p50, p95, p99
+        if b["key"] == 80:  # a plain listener: no handshake, no latency
+            assert set(b["handshake"]["values"].values()) == {None}
+            continue
+        for percent, value in b["handshake"]["values"].items():
+            low, high = percentile_band(truth[b["key"]], float(percent))
+            assert low - 0.001 <= value <= high + 0.001, (b["key"], percent, value, low, high)
+
+
+def test_tls_verification_failures_by_reason(cluster, loaded):
+    found = buckets(answer(cluster, titled("TLS verification failures by reason")), "reasons")
+
+    assert_top(found, loaded.truth.connection_failures())
+    assert "Failed:ClientCertExpired" in {b["key"] for b in found}
+
+
+def test_client_certificates_and_when_they_expire(cluster, loaded):
+    found = buckets(answer(cluster, titled("Client certificates and when they expire")), "certificates")
+    truth = loaded.truth.client_certificates()
+
+    assert {b["key"]: b["doc_count"] for b in found} == {subject: n for subject, (n, _) in truth.items()}
+    for b in found:
+        assert b["not_after"]["value_as_string"][:19] == truth[b["key"]][1][:19]
+
+
+def test_targets_failing_health_checks_and_why(cluster, loaded):
+    found = buckets(answer(cluster, titled("Targets failing health checks, and why")), "targets")
+    truth = loaded.truth.failing_targets()
+
+    assert_top(found, {target: sum(reasons.values()) for target, reasons in truth.items()})
+    top = found[0]
+    assert top["key"] == f"{generate_logs.FAILING_TARGET}:8080"
+    assert {b["key"]: b["doc_count"] for b in top["reasons"]["buckets"]} == dict(truth[top["key"]])
+
+
+def test_failing_targets_every_5_minutes_add_up_to_the_failed_checks(cluster, loaded):
+    intervals = buckets(answer(cluster, titled("Failing targets every 5 minutes")), "per_5m")
+
+    assert sum(b["doc_count"] for b in intervals) == sum(sum(c.values()) for c in loaded.truth.failing_targets().values())
+    assert all(1 <= b["failing_targets"]["value"] <= len(loaded.truth.failing_targets()) for b in intervals)
+
+
+def test_health_check_latency_per_target_group(cluster, loaded):
+    found = buckets(answer(cluster, titled("Health-check latency per target group")), "groups")
+
+    assert {b["key"]: (b["doc_count"], b["failed"]["doc_count"]) for b in found} == loaded.truth.health_checks_by_group()

@@ -155,6 +155,16 @@ NOT_IN_THE_FORMAT = {
             "aws.nlb.chosen_cert_serial", "aws.nlb.tls_named_group", "aws.nlb.tls_keyexchange", "aws.nlb.extra_fields"},
     "clb": {"http.request.referrer",  # Classic logs have no Referer field
             "aws.clb.extra_fields"},  # the generator writes no field after ssl_protocol
+    # web-log fields of the common component a connection or a health check does not have
+    "alb-connection": {"destination.ip", "destination.port", "http.request.method", "http.request.bytes",
+                       "http.request.referrer", "http.response.status_code", "http.response.bytes", "http.version",
+                       "url.original", "url.path", "url.query", "url.scheme", "url.domain", "url.port",
+                       "user_agent.original",
+                       # kept only when AWS logs a value of another shape than documented
+                       "aws.alb_connection.tls_protocol", "aws.alb_connection.leaf_client_cert_validity"},
+    "alb-health-check": {"source.ip", "source.port", "http.request.method", "http.request.bytes",
+                         "http.request.referrer", "http.response.bytes", "http.version", "url.original",
+                         "url.path", "url.query", "url.scheme", "url.domain", "url.port", "user_agent.original"},
 }
 
 

@@ -15,7 +15,8 @@ from datetime import datetime
 from pathlib import Path
 
 # generate_logs.py's folder per family (the format's name in ingest.formats.FORMATS).
-FAMILY_FOLDERS = {"alb": "alb", "s3-access": "s3-access", "nlb": "nlb", "clb": "clb"}
+FAMILY_FOLDERS = {"alb": "alb", "s3-access": "s3-access", "nlb": "nlb", "clb": "clb",
+                  "alb-connection": "alb-connection", "alb-health-check": "alb-health-check"}
 TOKEN = re.compile(r'"[^"]*"|\[[^\]]*\]|\S+')
 ALB_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z$")
 S3_TIME = re.compile(r"^\[\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}\]$")
@@ -107,6 +108,27 @@ class Unparsable:
 
 
 @dataclass
+class ConnectionRecord:
+    client: str
+    listener_port: int
+    handshake_latency: float | None
+    subject: str | None
+    not_after: str | None
+    verify_status: str | None
+
+
+@dataclass
+class HealthCheckRecord:
+    time: datetime
+    target: str
+    target_group: str
+    status: str
+    status_code: int | None
+    reason: str | None
+    latency: float | None
+
+
+@dataclass
 class Truth:
     alb: list[AlbRecord] = field(default_factory=list)
     s3: list[S3Record] = field(default_factory=list)
@@ -114,12 +136,16 @@ class Truth:
     clb: list[ClbRecord] = field(default_factory=list)
     unparsable: dict[str, list[Unparsable]] = field(default_factory=lambda: {f: [] for f in FAMILY_FOLDERS.values()})
     lines: dict[str, int] = field(default_factory=lambda: {f: 0 for f in FAMILY_FOLDERS.values()})
+    connections: list[ConnectionRecord] = field(default_factory=list)
+    health_checks: list[HealthCheckRecord] = field(default_factory=list)
 
     @classmethod
     def from_folder(cls, folder: Path) -> Truth:
+        """The generator writes each format under its own folder: DIR/<format>/…"""
         truth = cls()
         records = {"alb": (_alb, truth.alb), "s3-access": (_s3, truth.s3), "nlb": (_nlb, truth.nlb),
-                   "clb": (_clb, truth.clb)}
+                   "clb": (_clb, truth.clb), "alb-connection": (_connection, truth.connections),
+                   "alb-health-check": (_health_check, truth.health_checks)}
         for path in sorted(p for p in folder.rglob("*") if p.is_file()):
             family = FAMILY_FOLDERS[path.relative_to(folder).parts[0]]  # generate_logs.py writes one folder each
             parse, found = records[family]
@@ -199,6 +225,38 @@ class Truth:
 
     def s3_requesters(self) -> Counter:
         return Counter(r.requester for r in self.s3 if r.requester is not None)
+
+    def connection_failures(self) -> Counter:
+        return Counter(r.verify_status for r in self.connections if (r.verify_status or "").startswith("Failed:"))
+
+    def client_certificates(self) -> dict[str, tuple[int, str]]:
+        """subject → (connections, NotAfter)."""
+        counts = Counter(r.subject for r in self.connections if r.subject is not None)
+        return {subject: (n, next(r.not_after for r in self.connections if r.subject == subject))
+                for subject, n in counts.items()}
+
+    def handshake_latencies_by_listener(self) -> dict[int, list[float]]:
+        out: dict[int, list[float]] = defaultdict(list)
+        for r in self.connections:
+            if r.handshake_latency is not None:
+                out[r.listener_port].append(r.handshake_latency)
+        return out
+
+    def failing_targets(self) -> dict[str, Counter]:
+        """target → Counter of the reasons of its failed checks."""
+        out: dict[str, Counter] = defaultdict(Counter)
+        for r in self.health_checks:
+            if r.status == "FAIL":
+                out[r.target][r.reason] += 1
+        return out
+
+    def health_checks_by_group(self) -> dict[str, tuple[int, int]]:
+        """target group → (checks, failed checks)."""
+        checks, failed = Counter(), Counter()
+        for r in self.health_checks:
+            checks[r.target_group] += 1
+            failed[r.target_group] += r.status == "FAIL"
+        return {group: (checks[group], failed[group]) for group in checks}
 
     def s3_deletes(self) -> int:
         return sum(r.operation in ("REST.DELETE.OBJECT", "REST.POST.MULTI_OBJECT_DELETE") for r in self.s3)
@@ -320,3 +378,27 @@ def _s3(line: str) -> S3Record | None:
         total_time=_number(f[13]),
         bucket=f[1],
     )
+
+
+CONNECTION = re.compile(r'^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z) (\S+) (\d+) (\d+) (\S+) (\S+) (\S+) ("[^"]*"|-) (\S+) (\S+) (\S+) TID_')
+VALIDITY = re.compile(r"^NotBefore=\S+;NotAfter=(\S+)$")
+
+
+def _connection(line: str) -> ConnectionRecord | None:
+    m = CONNECTION.match(line)
+    if m is None:
+        return None
+    _, client, _, listener, _, _, latency, subject, validity, _, verify = m.groups()
+    subject = unquote(subject)
+    not_after = VALIDITY.match(validity)
+    return ConnectionRecord(ip(client), int(listener), None if latency == "-" else float(latency),
+                            None if subject == "-" else subject, not_after and not_after.group(1),
+                            None if verify == "-" else verify)
+
+
+def _health_check(line: str) -> HealthCheckRecord | None:
+    f = line.split(" ")
+    if len(f) < 8 or not ALB_TIME.match(f[1]) or f[5] not in ("PASS", "FAIL"):
+        return None
+    return HealthCheckRecord(datetime.fromisoformat(f[1].replace("Z", "+00:00")), f[3], f[4], f[5],
+                             _number(f[6]), None if f[7] == "-" else f[7], None if f[2] == "-" else float(f[2]))
