@@ -270,13 +270,11 @@ _JSON_COLUMNS: dict[tuple[str, ...], _Columns] = {}  # the key sets seen: one pe
 
 
 def _from_json(line: str) -> tuple[str, str]:
-    """A v2 JSON record: its keys name the columns."""
+    """A v2 JSON record (the line starts with `{`, so what parses is an object): its keys name the columns."""
     try:
         record = orjson.loads(line)
     except orjson.JSONDecodeError as e:
         raise ParseError(f"not a JSON object: {e}; cut short?") from None
-    if not isinstance(record, dict):
-        raise ParseError("a JSON value that is not an object")
     names, values = [], []
     for name, value in record.items():
         if isinstance(value, bool) or not isinstance(value, (str, int, float)):

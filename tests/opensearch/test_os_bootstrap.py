@@ -118,13 +118,15 @@ def run(server, *extra, **kwargs) -> tuple[int, str, str]:
     return code, out.getvalue(), err.getvalue()
 
 
+# Every format's index template and retention policy, in FORMATS order; one import per dashboard file.
+DASHBOARD_FILES = [p for p in (assets.DASHBOARDS_DIR / f"{family}.ndjson" for family in assets.FAMILIES) if p.exists()]
 EXPECTED_CALLS = (
     [("PUT", f"/_component_template/{c}") for c in COMPONENTS]
-    + [("PUT", "/_index_template/alb-logs"), ("PUT", "/_index_template/s3-access-logs")]
-    + [("GET", "/_plugins/_ism/policies/alb-logs-retention"), ("PUT", "/_plugins/_ism/policies/alb-logs-retention"),
-       ("GET", "/_plugins/_ism/policies/s3-access-logs-retention"),
-       ("PUT", "/_plugins/_ism/policies/s3-access-logs-retention")]
-    + [("POST", "/_dashboards/api/saved_objects/_import")] * 2
+    + [("PUT", f"/_index_template/{family}") for family in assets.FAMILIES]
+    + [call for family in assets.FAMILIES
+       for call in (("GET", f"/_plugins/_ism/policies/{family}-retention"),
+                    ("PUT", f"/_plugins/_ism/policies/{family}-retention"))]
+    + [("POST", "/_dashboards/api/saved_objects/_import")] * len(DASHBOARD_FILES)
 )
 
 
@@ -132,7 +134,7 @@ def test_installs_components_then_index_templates_then_ism_then_saved_objects(se
     code, out, err = run(server)
     assert (code, err) == (0, "")
     assert server.calls() == EXPECTED_CALLS
-    assert out.count("[ok]") == len(COMPONENTS) + 2 + 2 + 2
+    assert out.count("[ok]") == len(COMPONENTS) + 2 * len(assets.FAMILIES) + len(DASHBOARD_FILES)
 
 
 def test_template_and_policy_bodies_are_the_committed_assets_as_json(server):
@@ -192,7 +194,7 @@ def test_existing_policy_is_updated_with_its_seq_no_and_primary_term(server):
     code, out, err = run(server)
     assert (code, err) == (0, "")
     puts = [r for r in server.requests if r.method == "PUT" and r.path.startswith("/_plugins/_ism/policies/")]
-    assert len(puts) == 2
+    assert len(puts) == len(assets.FAMILIES)
     assert all(r.query == {"if_seq_no": ["17"], "if_primary_term": ["2"]} for r in puts)
     assert "updated" in out
 
