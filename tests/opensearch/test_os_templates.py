@@ -7,6 +7,8 @@ import fnmatch
 import pytest
 
 import os_asset_checks as assets
+from ingest.formats import FORMATS
+from ingest.formats.fields import TYPES, leaves
 
 # OpenSearch's parsers reject unknown keys (ComposableIndexTemplate, ComponentTemplate, Template).
 INDEX_TEMPLATE_KEYS = {"index_patterns", "template", "composed_of", "priority", "version", "_meta", "data_stream"}
@@ -65,6 +67,9 @@ S3_FIELDS = {
     "aws.s3access.extra_fields": "keyword",
 }
 DOCUMENTED = {"alb-logs": {**COMMON_FIELDS, **ALB_FIELDS}, "s3-access-logs": {**COMMON_FIELDS, **S3_FIELDS}}
+# Formats that declare their fields (ingest/formats/fields.py) are documented by that declaration.
+DOCUMENTED.update({fmt.index_prefix: {**COMMON_FIELDS, **{path: TYPES[t]["type"] for path, t in leaves(fmt.fields).items()}}
+                   for fmt in FORMATS.values() if getattr(fmt, "fields", None)})
 TEXT_SUBFIELDS = {"url.original", "url.path", "user_agent.original", "error.message"}
 
 
