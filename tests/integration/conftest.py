@@ -9,7 +9,7 @@ Which cluster:
 - otherwise the suite is skipped, unless INGEST_REQUIRE_OPENSEARCH=1 (make test, CI): then it fails.
 
 The `loaded` fixture installs the assets with scripts/bootstrap_opensearch.py, generates ALB and S3
-access logs with scripts/generate_logs.py (thousands of lines, IPv6, `-` fields, unparsable lines),
+access logs and CloudFront standard logs with scripts/generate_logs.py (thousands of lines, IPv6, `-` fields, unparsable lines),
 and sends every object through the real pipeline (ingest.pipeline.process_object) and the real
 OpenSearchSink (gzip bodies). Tests compare what the cluster answers with a ground truth that
 tests/integration/truth.py computes from the generated files on its own.
@@ -40,6 +40,8 @@ def prefix_flags(prefixes: dict[str, str]) -> list[str]:
     """bootstrap_opensearch.py's flags for these index prefixes (--alb-prefix P …)."""
     return [arg for name, prefix in prefixes.items() for arg in (f"--{name}-prefix", prefix)]
 ALB_LINES, S3_LINES, LINES_PER_FILE, UNPARSABLE_LINES = 6000, 6000, 1500, 25
+CLOUDFRONT_LINES = 8500  # 6 files of 1,500 lines: legacy W3C, v2 W3C and (the last, shorter) v2 JSON
+GENERATED = ("alb", "s3-access", "cloudfront")  # the formats the session generates logs for
 
 
 def load_script(name: str):
@@ -169,7 +171,7 @@ def ingest_all(cluster: Cluster, objects: list, dead_letter_dir: Path) -> list:
         reports = [process_object(obj, sink, LocalDeadLetterWriter(str(dead_letter_dir)), options) for obj in objects]
     finally:
         sink.close()
-    cluster.ok("POST", f"{cluster.pattern('alb')},{cluster.pattern('s3-access')}/_refresh")
+    cluster.ok("POST", ",".join(cluster.pattern(family) for family in GENERATED) + "/_refresh")
     return reports
 
 
@@ -181,7 +183,7 @@ def loaded(cluster, tmp_path_factory) -> Loaded:
 
     logs = tmp_path_factory.mktemp("generated-logs")
     assert generate_logs.main(["--out", str(logs), "--alb-lines", str(ALB_LINES), "--s3-lines", str(S3_LINES),
-                               "--lines-per-file", str(LINES_PER_FILE), "--unparsable-lines",
+                               "--cloudfront-lines", str(CLOUDFRONT_LINES), "--lines-per-file", str(LINES_PER_FILE), "--unparsable-lines",
                                str(UNPARSABLE_LINES), "--seed", "9"]) == 0
     runs = [run_bootstrap(cluster), run_bootstrap(cluster)]  # twice: it must converge, not fail
     assert runs[0][0] == 0, f"bootstrap failed: {runs[0][2]}"

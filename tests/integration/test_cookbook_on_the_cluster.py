@@ -6,12 +6,13 @@ import ipaddress
 import json
 import re
 import statistics
+from collections import Counter
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import pytest
 
-from .conftest import DEFAULT_PREFIXES, REPO
+from .conftest import DEFAULT_PREFIXES, GENERATED, REPO
 from .truth import percentile_band
 
 pytestmark = pytest.mark.integration
@@ -273,7 +274,7 @@ def test_23_daily_traffic_adds_up(cluster, loaded):
 def test_24_parse_failures_per_file(cluster, loaded):
     found = buckets(answer(cluster, 24), "files")
     expected: dict[str, int] = {}
-    for family in ("alb", "s3-access"):
+    for family in GENERATED:
         for u in loaded.truth.unparsable[family]:
             expected[str(u.path)] = expected.get(str(u.path), 0) + 1
 
@@ -285,3 +286,62 @@ def test_25_index_sizes_list_every_daily_index(cluster, loaded):
     rows = [line.split() for line in response.text.splitlines()[1:] if line.strip()]
 
     assert sum(int(row[2]) for row in rows) == sum(loaded.truth.lines.values())
+
+
+# -- CloudFront -----------------------------------------------------------------------------------
+
+
+def test_28_requests_and_bytes_per_edge_result_type(cluster, loaded):
+    found = buckets(answer(cluster, 28), "results")
+    expected = loaded.truth.cloudfront_by_result()
+
+    assert {b["key"]: (b["doc_count"], b["bytes"]["value"]) for b in found} == expected
+    assert len(expected) >= 6  # hits, misses, errors, redirects ...
+
+
+def test_29_cache_hit_ratio_per_hour_counts_every_hit_and_miss(cluster, loaded):
+    hours = buckets(answer(cluster, 29), "per_hour")
+    hits = sum(h["cache"]["buckets"]["hit"]["doc_count"] for h in hours)
+    misses = sum(h["cache"]["buckets"]["miss"]["doc_count"] for h in hours)
+    results = Counter(r.result for r in loaded.truth.cloudfront)
+
+    assert (hits, misses) == (results["Hit"] + results["RefreshHit"] + results["OriginShieldHit"], results["Miss"])
+    assert 0.6 < hits / (hits + misses) < 0.9  # the generator's mix
+
+
+def test_30_status_classes_and_time_taken_percentiles(cluster, loaded):
+    result = answer(cluster, 30)
+    got = {name: b["doc_count"] for name, b in result["aggregations"]["status_classes"]["buckets"].items()}
+    classes = Counter(f"{r.status // 100}xx" for r in loaded.truth.cloudfront)
+
+    assert got == {c: classes.get(c, 0) for c in ("2xx", "3xx", "4xx", "5xx")}
+    for percent in (50, 95, 99):
+        low, high = percentile_band(loaded.truth.cloudfront_times_taken(), percent)
+        value = result["aggregations"]["time_taken"]["values"][f"{percent:.1f}"]
+        assert low - 0.001 <= value <= high + 0.001, (percent, low, value, high)
+
+
+def test_31_top_uris(cluster, loaded):
+    found = buckets(answer(cluster, 31), "uris")
+    assert_top(found, loaded.truth.cloudfront_uris())
+    sent: dict[str, int] = Counter()
+    for r in loaded.truth.cloudfront:
+        sent[r.uri] += r.bytes_sent
+    assert all(b["bytes"]["value"] == sent[b["key"]] for b in found)
+    assert "/docs/getting%20started.html" in {b["key"] for b in found}  # as logged
+
+
+def test_32_top_referrers_and_user_agents_are_decoded(cluster, loaded):
+    result = answer(cluster, 32)
+    referrers = buckets(result, "referrers")
+    agents = buckets(result, "user_agents")
+
+    assert_top(referrers, loaded.truth.cloudfront_referrers())
+    assert_top(agents, loaded.truth.cloudfront_user_agents())
+    assert "https://news.example.org/a story" in {b["key"] for b in referrers}
+    assert all("%20" not in b["key"] for b in agents)
+
+
+def test_33_errors_by_detailed_result_type(cluster, loaded):
+    found = buckets(answer(cluster, 33), "errors")
+    assert sum(b["doc_count"] for b in found) == sum(1 for r in loaded.truth.cloudfront if r.result == "Error") > 0

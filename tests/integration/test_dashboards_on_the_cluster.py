@@ -12,7 +12,7 @@ from .saved_objects import bucket_agg_ids, metric_agg_ids, query_of, search_for
 
 pytestmark = pytest.mark.integration
 
-FILES = {"alb": "alb-logs.ndjson", "s3-access": "s3-access-logs.ndjson"}
+FILES = {"alb": "alb-logs.ndjson", "s3-access": "s3-access-logs.ndjson", "cloudfront": "cloudfront-logs.ndjson"}
 
 
 def saved_objects() -> dict[str, tuple[str, dict]]:

@@ -1,4 +1,4 @@
-"""Generated ALB and S3 access logs through the real pipeline and OpenSearchSink into the real cluster:
+"""Generated ALB and S3 access logs and CloudFront standard logs through the real pipeline and OpenSearchSink into the real cluster:
 every line read is a document, in its daily index, with every field indexed as the template declares."""
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from .conftest import ALB_LINES, S3_LINES, UNPARSABLE_LINES
+from .conftest import ALB_LINES, CLOUDFRONT_LINES, GENERATED, S3_LINES, UNPARSABLE_LINES
 from .test_bootstrap_on_the_cluster import declared_mapping
 
 pytestmark = pytest.mark.integration
@@ -45,7 +45,7 @@ def mapped_fields(properties: dict, prefix: str = "") -> dict[str, dict]:
 
 @pytest.fixture(scope="module")
 def documents(cluster, loaded) -> dict[str, list[dict]]:
-    return {family: cluster.all_documents(cluster.pattern(family)) for family in ("alb", "s3-access")}
+    return {family: cluster.all_documents(cluster.pattern(family)) for family in GENERATED}
 
 
 def test_every_object_was_read_whole_and_nothing_was_dead_lettered(loaded):
@@ -56,8 +56,15 @@ def test_every_object_was_read_whole_and_nothing_was_dead_lettered(loaded):
     by_format = Counter()
     for report in loaded.reports:
         by_format[report.format] += report.lines_read
-    assert by_format == {"alb": ALB_LINES + UNPARSABLE_LINES, "s3-access": S3_LINES + UNPARSABLE_LINES}
-    assert by_format == {"alb": loaded.truth.lines["alb"], "s3-access": loaded.truth.lines["s3-access"]}
+    assert by_format == {"alb": ALB_LINES + UNPARSABLE_LINES, "s3-access": S3_LINES + UNPARSABLE_LINES,
+                         "cloudfront": CLOUDFRONT_LINES + UNPARSABLE_LINES}
+    assert by_format == loaded.truth.lines
+
+
+def test_cloudfront_header_lines_are_no_documents_but_each_report_counts_them(loaded):
+    skipped = sum(r.skipped_lines for r in loaded.reports if r.format == "cloudfront")
+    assert skipped == loaded.truth.header_lines > 0
+    assert all(r.skipped_lines == 0 for r in loaded.reports if r.format != "cloudfront")
 
 
 def test_the_report_counts_a_failure_record_sent_after_a_flush_inside_its_batch(cluster, tmp_path):
@@ -87,14 +94,14 @@ def test_the_report_counts_a_failure_record_sent_after_a_flush_inside_its_batch(
     assert (report.indexed, report.failed) == (14, 1)
 
 
-@pytest.mark.parametrize("family", ["alb", "s3-access"])
+@pytest.mark.parametrize("family", GENERATED)
 def test_count_equals_the_lines_read(cluster, loaded, family):
     lines_read = sum(r.lines_read for r in loaded.reports if r.format == family)
 
     assert cluster.ok("GET", f"{cluster.pattern(family)}/_count")["count"] == lines_read
 
 
-@pytest.mark.parametrize("family", ["alb", "s3-access"])
+@pytest.mark.parametrize("family", GENERATED)
 def test_each_document_is_in_the_daily_index_of_its_timestamp(cluster, documents, family):
     prefix = cluster.prefixes[family]
     misplaced = [(hit["_index"], hit["_source"]["@timestamp"]) for hit in documents[family]
@@ -104,7 +111,7 @@ def test_each_document_is_in_the_daily_index_of_its_timestamp(cluster, documents
     assert misplaced == []
 
 
-@pytest.mark.parametrize("family", ["alb", "s3-access"])
+@pytest.mark.parametrize("family", GENERATED)
 def test_every_field_the_parsers_emit_is_mapped_with_the_declared_type(cluster, documents, family):
     declared = mapped_fields(declared_mapping(family)["properties"])
     live = {}
@@ -121,7 +128,7 @@ def test_every_field_the_parsers_emit_is_mapped_with_the_declared_type(cluster, 
         assert live[path]["type"] == declared[path]["type"], path
 
 
-@pytest.mark.parametrize("family", ["alb", "s3-access"])
+@pytest.mark.parametrize("family", GENERATED)
 def test_every_emitted_field_is_searchable_in_every_document_that_has_it(cluster, documents, family):
     # `exists` finds a document only when the field was indexed (or has doc values) for it: a value
     # over ignore_above, a malformed value or an unmapped field would all show up as a shortfall.
@@ -147,10 +154,12 @@ NOT_IN_THE_FORMAT = {
                   "url.scheme", "url.domain", "url.port",  # the Request-URI is a path, not a URL
                   # the generator writes S3's simple-prefix keys, which name no account or region
                   "cloud.provider", "cloud.account.id", "cloud.region"},
+    "cloudfront": {"destination.ip", "destination.port", "url.original", "url.port",  # no such fields
+                   "cloud.region"},  # CloudFront is global: its keys name no region
 }
 
 
-@pytest.mark.parametrize("family", ["alb", "s3-access"])
+@pytest.mark.parametrize("family", GENERATED)
 def test_the_generated_traffic_exercises_every_field_the_format_has(documents, family):
     # Without this, "every emitted field is mapped" could pass on thin data.
     emitted = set()
@@ -171,7 +180,7 @@ def test_ipv6_clients_are_indexed_and_found_by_cidr(cluster, loaded):
     assert ipv6 and found == expected
 
 
-@pytest.mark.parametrize("family", ["alb", "s3-access"])
+@pytest.mark.parametrize("family", GENERATED)
 def test_failure_records_are_found_by_their_tag_with_their_raw_line(cluster, loaded, family):
     hits = cluster.search(cluster.pattern(family), {"size": 1000, "query": {"term": {"tags": "parse_failure"}}})
     expected = {(u.line_number, u.line) for u in loaded.truth.unparsable[family]}
@@ -188,10 +197,10 @@ def test_failure_records_are_found_by_their_tag_with_their_raw_line(cluster, loa
 
 
 def test_parsed_documents_carry_no_parse_failure_tag_and_no_raw_line_by_default(cluster, loaded):
-    tagged = cluster.ok("POST", f"{cluster.pattern('alb')},{cluster.pattern('s3-access')}/_count",
+    tagged = cluster.ok("POST", ",".join(cluster.pattern(family) for family in GENERATED) + "/_count",
                         {"query": {"bool": {"must_not": [{"term": {"tags": "parse_failure"}}]}}})["count"]
 
-    assert tagged == len(loaded.truth.alb) + len(loaded.truth.s3)
+    assert tagged == len(loaded.truth.alb) + len(loaded.truth.s3) + len(loaded.truth.cloudfront)
 
 
 def test_documents_read_back_as_the_pipeline_wrote_them(cluster, documents):
