@@ -9,6 +9,8 @@ bytes, and peak memory for a small and a large object. All figures come from one
   is reader + parser + bulk encoder up to the bulk body bytes (action line + document, with index
   and _id), with the C accelerator when it is built; "pure_python" the same without it (the bodies
   must be byte-identical). Single process, single thread: one core. Best of --repeat runs.
+- python_only_formats: the same "ingest" for the formats without a C accelerator (PYTHON_ONLY: CloudFront),
+  on their pure-Python path, against the same gunzip baseline.
 - memory: a fresh process per input size runs the whole pipeline on a gzip file into a sink that
   discards bulk bodies, and reports its peak RSS; memory must not grow with the object size.
 - --e2e: the same pipeline through the OpenSearch bulk writer (gzip, chunking, per-item response
@@ -47,7 +49,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 
-from generate_logs import alb_line, s3_line  # noqa: E402
+from generate_logs import CF_LEGACY_FIELDS, alb_line, cloudfront_record, s3_line  # noqa: E402
 
 from ingest.bulk import BulkEncoder, encode_batches, takes_native_path  # noqa: E402
 from ingest.formats import FORMATS, key_info  # noqa: E402
@@ -89,6 +91,38 @@ def ingest(data: bytes, fmt: str, native: bool = True) -> tuple[int, int]:
         lines += len(items)
         size += len(body)
     return lines, size
+
+
+def cloudfront_log(lines: int, rng: random.Random, start: datetime) -> str:
+    """A legacy W3C CloudFront log: the two header lines, then tab-separated records."""
+    rows = ("\t".join(cloudfront_record(rng, start + timedelta(milliseconds=i))[k] for k in CF_LEGACY_FIELDS)
+            for i in range(lines))
+    return "#Version: 1.0\n#Fields: " + " ".join(CF_LEGACY_FIELDS) + "\n" + "\n".join(rows) + "\n"
+
+
+# Formats without a C accelerator: (an object key AWS would give it, its generated log); throughput reports
+# their pure-Python path (parse only: gzip bytes to bulk bodies).
+PYTHON_ONLY = {
+    "cloudfront": ("cf-logs/E2QWRUHAPOMQZL.2026-11-25-12.a1b2c3d4e5.gz", cloudfront_log),
+}
+
+
+def python_only(lines: int, repeat: int) -> list[dict]:
+    rows = []
+    for fmt, (key, make) in PYTHON_ONLY.items():
+        progress(f"throughput: {fmt}, {lines:,} lines, best of {repeat} (gunzip, Python path)")
+        data = gzip.compress(make(lines, random.Random(7), datetime(2026, 11, 25, 12, tzinfo=timezone.utc)).encode(), 6)
+
+        def run() -> int:
+            encoder = BulkEncoder(FORMATS[fmt], "s3://bucket/" + key, key=key_info(key), native=False)
+            return sum(len(items) for items, _ in encode_batches(encoder, line_batches(io.BytesIO(data).read)))
+
+        base_s, _ = best_of(repeat, baseline, data)
+        python_s, documents = best_of(repeat, run)
+        assert documents == lines, (documents, lines)
+        rows.append({"format": fmt, "lines": lines, "gzip_bytes": len(data), "baseline_lines_per_s": round(lines / base_s),
+                     "pure_python_lines_per_s": round(lines / python_s)})
+    return rows
 
 
 def best_of(repeat: int, fn, *args):
@@ -399,6 +433,7 @@ def main(argv: list[str] | None = None) -> int:
     results = {"python": sys.version.split()[0], "accelerator": bulk._native is not None}
     if not args.only_opensearch:
         results["throughput"] = throughput(args.lines, args.repeat)
+        results["python_only_formats"] = python_only(args.lines, args.repeat)
         results["memory"] = memory([int(n) for n in args.memory_lines.split(",")])
     if args.e2e:
         results["end_to_end"] = end_to_end(args.lines, args.repeat)
@@ -407,7 +442,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(results, indent=2))
     else:
-        for name in ("throughput", "memory", "end_to_end", "into_opensearch"):
+        for name in ("throughput", "python_only_formats", "memory", "end_to_end", "into_opensearch"):
             if name in results:
                 accelerator = "C accelerator" if results["accelerator"] else "no C accelerator"
                 print(f"\n{name} (Python {results['python']}, one core, {accelerator})\n{_table(results[name])}")
