@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import GENERATED, REPO, run_bootstrap
+from .conftest import DEFAULT_PREFIXES, GENERATED, REPO, run_bootstrap
 
 pytestmark = pytest.mark.integration
 
 TEMPLATES = REPO / "opensearch" / "templates"
-FAMILY_TEMPLATE = {"alb": "alb-logs", "s3-access": "s3-access-logs"}
+FAMILY_TEMPLATE = dict(DEFAULT_PREFIXES)  # format name → its index template (the default index prefix)
 
 
 def load(path: Path) -> dict:
