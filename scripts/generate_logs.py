@@ -300,7 +300,7 @@ def cloudfront_record(rng: random.Random, when: datetime) -> dict[str, str]:
     taken = rng.uniform(0.001, 0.03) if cached else rng.uniform(0.05, 0.9) * (3 if path == "/api/v1/cart" else 1)
     first_byte = taken * rng.uniform(0.3, 0.95)
     length = rng.randrange(200, 250_000) if status in ("200", "206") else rng.randrange(0, 900)
-    tls, cipher = rng.choice(CIPHERS) if scheme == "https" else ("-", "-")
+    cipher, tls = rng.choice(CIPHERS) if scheme == "https" else ("-", "-")
     ranged = status == "206"
     start = rng.randrange(0, 1_000_000) if ranged else None
     fle = rng.random() < 0.02

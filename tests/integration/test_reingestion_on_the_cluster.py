@@ -6,14 +6,14 @@ from collections import Counter
 
 import pytest
 
-from .conftest import ingest_all
+from .conftest import GENERATED, ingest_all
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
 def ingested_three_times(cluster, loaded, tmp_path_factory):
-    both = f"{cluster.pattern('alb')},{cluster.pattern('s3-access')}"
+    both = ",".join(cluster.pattern(family) for family in GENERATED)
     before = cluster.ok("GET", f"{both}/_count")["count"]
     for _ in range(2):  # the session's first ingestion, plus two more
         reports = ingest_all(cluster, loaded.objects, tmp_path_factory.mktemp("dead-letter"))
