@@ -1,6 +1,6 @@
-"""Write the OpenSearch Dashboards saved objects for ALB and S3 access logs as NDJSON.
+"""Write the OpenSearch Dashboards saved objects for ALB and S3 access logs and CloudFront standard logs as NDJSON.
 
-    python opensearch/dashboards/build.py            # rewrites alb-logs.ndjson and s3-access-logs.ndjson
+    python opensearch/dashboards/build.py            # rewrites the .ndjson files (OUTPUTS below)
     python opensearch/dashboards/build.py --check    # exit 1 if the committed files are stale
 
 The saved-object format is awkward to write by hand (JSON encoded inside JSON strings, references
