@@ -134,7 +134,7 @@ def test_unknown_auth_names_the_variable_and_the_accepted_values():
         ({"OPENSEARCH_TIMEOUT_SECONDS": "0"}, "OPENSEARCH_TIMEOUT_SECONDS must be a whole number between 1 and 900"),
         ({"TIME_MARGIN_SECONDS": "2.5"}, "TIME_MARGIN_SECONDS must be a whole number"),
         ({"INCLUDE_RAW_LINE": "maybe"}, "INCLUDE_RAW_LINE must be one of true, false"),
-        ({"LOG_FORMAT": "clb"}, "LOG_FORMAT must be one of auto, alb, s3-access; got 'clb'"),
+        ({"LOG_FORMAT": "cloudtrail"}, "LOG_FORMAT must be one of auto, " + ", ".join(FORMATS) + "; got 'cloudtrail'"),
         ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL; got 'LOUD'"),
         ({"DEAD_LETTER_BUCKET": None}, "DEAD_LETTER_BUCKET must be set"),
         ({"DEAD_LETTER_BUCKET": "arn:aws:s3:::my-dead-letters"}, "DEAD_LETTER_BUCKET must be a bucket name"),
