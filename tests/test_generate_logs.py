@@ -282,3 +282,56 @@ def test_the_failing_target_fails_most_health_checks_and_lambda_targets_are_chec
     assert {f[7] for f in fields if f[5] == "FAIL"} >= {"TimedOut", "ResponseCodeMismatch"}
     assert any(f[0] == "lambda" and f[3].startswith("arn:aws:lambda:") for f in fields)
     assert any(f[3].startswith("[2001:db8:") for f in fields)  # an IPv6 target
+
+
+# -- CloudFront standard logs ---------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def cloudfront(tmp_path_factory):
+    out = tmp_path_factory.mktemp("cloudfront")
+    generate_logs.main(["--out", str(out), "--alb-lines", "0", "--s3-lines", "0", "--cloudfront-lines", "3000",
+                        "--lines-per-file", "400", "--unparsable-lines", "6", "--seed", "4"], now=NOW)
+    return sorted(p for p in (out / "cloudfront").rglob("*") if p.is_file())
+
+
+def test_no_cloudfront_logs_unless_asked(tmp_path):
+    generate_logs.main(["--out", str(tmp_path), "--alb-lines", "5", "--s3-lines", "5"], now=NOW)
+    assert not (tmp_path / "cloudfront").exists()
+
+
+def test_cloudfront_objects_are_named_as_aws_names_them_and_detected_from_the_name(cloudfront):
+    from ingest.formats import FORMATS, detect
+
+    legacy = [p for p in cloudfront if "/legacy/" in p.as_posix()]
+    v2 = [p for p in cloudfront if "/v2/AWSLogs/123456789012/CloudFront/" in p.as_posix()]
+    assert legacy and v2 and len(legacy) + len(v2) == len(cloudfront) == 8
+    for path in cloudfront:
+        assert re.fullmatch(r"E2QWRUHAPOMQZL\.2026-11-25-\d\d\.[0-9a-f]{10}\.gz", path.name)
+        assert detect(path.as_posix()) is FORMATS["cloudfront"]
+
+
+def test_cloudfront_files_are_legacy_w3c_v2_w3c_with_its_own_fields_and_v2_json(cloudfront):
+    def layout(path) -> str:
+        first, second = gzip.decompress(path.read_bytes()).decode().split("\n")[:2]
+        if first.startswith("{"):
+            return "v2 json"
+        assert first == "#Version: 1.0"
+        return "legacy w3c" if second.startswith("#Fields: date time x-edge-location") else "v2 w3c"
+
+    assert Counter(map(layout, cloudfront)) == {"legacy w3c": 6, "v2 w3c": 1, "v2 json": 1}
+
+
+def test_every_generated_cloudfront_record_parses_and_only_the_unparsable_lines_fail(cloudfront):
+    from ingest.bulk import BulkEncoder, encode_batches
+    from ingest.formats import FORMATS, key_info
+
+    documents = failures = skipped = 0
+    for path in cloudfront:
+        raw = gzip.decompress(path.read_bytes()).split(b"\n")[:-1]
+        encoder = BulkEncoder(FORMATS["cloudfront"], path.as_posix(), key=key_info(path.as_posix()))
+        for items, failed in encode_batches(encoder, iter([(raw, False)])):
+            documents += len(items) - failed
+            failures += failed
+        skipped += len(encoder.skipped_lines)
+    assert (documents, failures) == (3000, 6)
+    assert skipped == 2 * sum(1 for p in cloudfront if gzip.decompress(p.read_bytes()).startswith(b"#Version"))

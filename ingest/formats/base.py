@@ -23,6 +23,11 @@ class ParseError(ValueError):
     """The line is not a valid record of the format; the message says why."""
 
 
+class SkipLine(Exception):
+    """The line is no record by the format's own rules (a W3C `#Fields:` header): no document and no
+    failure record; the encoder counts it (BulkEncoder.skipped_lines) so the report still accounts for it."""
+
+
 class LogFormat(Protocol):
     name: str  # command-line name, e.g. "alb"
     title: str  # for people, e.g. "ALB access logs"
@@ -39,8 +44,13 @@ class LogFormat(Protocol):
         """Whether a line looks like this format (used when the key says nothing)."""
 
     def to_json(self, line: str, safe: bool = False) -> tuple[str, str]:
-        """(`@timestamp` as ISO 8601 UTC, the document's JSON members) or raise ParseError.
+        """(`@timestamp` as ISO 8601 UTC, the document's JSON members) or raise ParseError (or
+        SkipLine for a line that is no record, e.g. a header).
         `safe`: the caller checked that the line has no backslash or control character."""
+
+    # Optional, for a format whose lines depend on earlier ones (CloudFront's #Fields header names the
+    # columns): `for_object()` returns a parser for one object's lines (with to_json as above), and that
+    # parser's `observe(raw)` sees each line an earlier part of a resumed object already did.
 
 
 class PatternDetection:

@@ -1,4 +1,5 @@
-"""Write the OpenSearch Dashboards saved objects for every log family (ALB, S3, NLB, Classic) as NDJSON.
+"""Write the OpenSearch Dashboards saved objects for every log family (ALB, S3, NLB, Classic, ALB connection and
+health-check, CloudFront) as NDJSON.
 
     python opensearch/dashboards/build.py            # rewrites the <index prefix>.ndjson files
     python opensearch/dashboards/build.py --check    # exit 1 if the committed files are stale
@@ -815,6 +816,84 @@ def alb_health_check_objects() -> list[dict]:
     return f.objects
 
 
+def cloudfront_objects() -> list[dict]:
+    f = Family("cloudfront", "cloudfront-logs-*", "CloudFront")
+    cf = "aws.cloudfront."
+    taken = cf + "time_taken"
+    result = cf + "x_edge_result_type"
+    # What CloudFront served from a cache (x-edge-result-type), against what went to the origin.
+    cache = [("Served from cache", f"{result}:(Hit or RefreshHit or OriginShieldHit)"), ("Miss", f"{result}:Miss")]
+
+    f.metric("kpis", "Totals", [
+        count("1", "Requests"),
+        metric("cardinality", "source.ip", "2", "Unique viewer IPs"),
+        metric("sum", "http.response.bytes", "3", "Bytes sent"),
+        percentiles(taken, "4", (50, 95, 99), "Time taken (s)"),
+        metric("cardinality", cf + "x_edge_location", "5", "Edge locations"),
+    ])
+    f.pie("cache-hit-ratio", "Cache hit ratio (hits, refresh hits and Origin Shield hits against misses)", [
+        count(), filters("2", "segment", cache)],
+        description="Cacheable outcomes only: errors, redirects and function responses are in Edge result types")
+    f.xy("cache-hit-ratio-over-time", "Cache hit ratio over time", "area", [
+        count(), date_histogram("2"), filters("3", "group", cache)], mode="percentage", axis_title="Share")
+    f.table("edge-result-types", "Requests and bytes per edge result type", [
+        count("1", "Requests"),
+        metric("sum", "http.response.bytes", "2", "Bytes sent"),
+        percentiles(taken, "3", (50, 95)),
+        terms(result, "4", "bucket", size=15, label="Edge result type"),
+    ])
+    f.xy("result-types-over-time", "Edge result types over time", "histogram", [
+        count(), date_histogram("2"), terms(result, "3", "group", size=10)], mode="stacked")
+    f.xy("requests-by-status-class", "Requests over time by status class", "histogram", [
+        count(), date_histogram("2"), filters("3", "group", STATUS_CLASSES)], mode="stacked")
+    f.xy("time-taken-percentiles", "Time taken p50 / p95 / p99", "line", [
+        percentiles(taken, "1", (50, 95, 99)), date_histogram("2")], axis_title="Seconds")
+    f.xy("bytes-over-time", "Bytes sent over time by edge result type", "histogram", [
+        metric("sum", "http.response.bytes", "1", "Bytes sent"), date_histogram("2"),
+        terms(result, "3", "group", size=5)], mode="stacked", axis_title="Bytes")
+    f.table("top-uris", "Top URIs", [
+        count("1", "Requests"),
+        metric("sum", "http.response.bytes", "2", "Bytes sent"),
+        metric("avg", taken, "3", "Avg time taken (s)"),
+        terms("url.path", "4", "bucket", size=25, label="URI"),
+    ])
+    f.table("top-referrers", "Top referrers", [
+        count("1", "Requests"),
+        terms("http.request.referrer", "2", "bucket", size=20, label="Referrer"),
+    ])
+    f.table("top-user-agents", "Top user agents", [
+        count("1", "Requests"),
+        metric("cardinality", "source.ip", "2", "Viewer IPs"),
+        terms("user_agent.original", "3", "bucket", size=20, label="User agent"),
+    ])
+    f.table("edge-locations", "Edge locations", [
+        count("1", "Requests"),
+        metric("sum", "http.response.bytes", "2", "Bytes sent"),
+        terms(cf + "x_edge_location", "3", "bucket", size=20, label="Edge location"),
+    ])
+    f.table("top-viewers", "Top viewer IPs", [
+        count("1", "Requests"),
+        metric("sum", "http.response.bytes", "2", "Bytes sent"),
+        terms("source.ip", "3", "bucket", size=20, label="Viewer IP"),
+    ])
+    f.table("error-types", "Errors by detailed result type", [
+        count("1", "Requests"),
+        terms(cf + "x_edge_detailed_result_type", "2", "bucket", size=20, label="Detailed result type"),
+        terms(STATUS, "3", "bucket", size=5, label="Status"),
+    ], query=f"{result}:Error")
+    f.pie("hosts", "Requested host names", [count(), terms("url.domain", "2", "segment", size=15)])
+    f.pie("protocols", "Viewer protocols and HTTP versions", [
+        count(), terms("url.scheme", "2", "segment"), terms("http.version", "3", "segment")])
+    f.pie("tls", "TLS versions", [count(), terms("tls.version", "2", "segment")])
+    f.search("server-errors", "5xx requests", [
+        STATUS, cf + "x_edge_detailed_result_type", "source.ip", "http.request.method", "url.domain", "url.path",
+        cf + "x_edge_request_id"], query=f"{STATUS} >= 500")
+    f.parse_failures()
+    f.dashboard("dashboard", "CloudFront standard logs",
+                "Requests, bytes and cache hits per edge result type, errors, latency and top URIs (cloudfront-logs-*)")
+    return f.objects
+
+
 OUTPUTS = {
     "alb-logs.ndjson": alb_objects,
     "s3-access-logs.ndjson": s3_objects,
@@ -822,6 +901,7 @@ OUTPUTS = {
     "clb-logs.ndjson": clb_objects,
     "alb-connection-logs.ndjson": alb_connection_objects,
     "alb-health-check-logs.ndjson": alb_health_check_objects,
+    "cloudfront-logs.ndjson": cloudfront_objects,
 }
 
 

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from .conftest import DEFAULT_PREFIXES, REPO, generate_logs
+from .conftest import DEFAULT_PREFIXES, GENERATED, REPO, generate_logs
 from .truth import percentile_band
 
 pytestmark = pytest.mark.integration
@@ -274,7 +274,7 @@ def test_23_daily_traffic_adds_up(cluster, loaded):
 def test_24_parse_failures_per_file(cluster, loaded):
     found = buckets(answer(cluster, 24), "files")
     expected: dict[str, int] = {}
-    for family in ("alb", "s3-access"):
+    for family in GENERATED:
         for u in loaded.truth.unparsable[family]:
             expected[str(u.path)] = expected.get(str(u.path), 0) + 1
 
@@ -285,7 +285,7 @@ def test_25_index_sizes_list_every_daily_index(cluster, loaded):
     response = send(cluster, RECIPES[25])
     rows = [line.split() for line in response.text.splitlines()[1:] if line.strip()]
 
-    assert sum(int(row[2]) for row in rows) == loaded.truth.lines["alb"] + loaded.truth.lines["s3-access"]
+    assert sum(int(row[2]) for row in rows) == sum(loaded.truth.lines.values())
 
 
 # -- NLB ----------------------------------------------------------------------------------------
@@ -422,3 +422,62 @@ def test_health_check_latency_per_target_group(cluster, loaded):
     found = buckets(answer(cluster, titled("Health-check latency per target group")), "groups")
 
     assert {b["key"]: (b["doc_count"], b["failed"]["doc_count"]) for b in found} == loaded.truth.health_checks_by_group()
+
+
+# -- CloudFront (found by title) ------------------------------------------------------------------
+
+
+def test_cloudfront_requests_and_bytes_per_edge_result_type(cluster, loaded):
+    found = buckets(answer(cluster, titled("Requests and bytes per edge result type")), "results")
+    expected = loaded.truth.cloudfront_by_result()
+
+    assert {b["key"]: (b["doc_count"], b["bytes"]["value"]) for b in found} == expected
+    assert len(expected) >= 6  # hits, misses, errors, redirects ...
+
+
+def test_cloudfront_cache_hit_ratio_per_hour_counts_every_hit_and_miss(cluster, loaded):
+    hours = buckets(answer(cluster, titled("Cache hit ratio per hour")), "per_hour")
+    hits = sum(h["cache"]["buckets"]["hit"]["doc_count"] for h in hours)
+    misses = sum(h["cache"]["buckets"]["miss"]["doc_count"] for h in hours)
+    results = Counter(r.result for r in loaded.truth.cloudfront)
+
+    assert (hits, misses) == (results["Hit"] + results["RefreshHit"] + results["OriginShieldHit"], results["Miss"])
+    assert 0.6 < hits / (hits + misses) < 0.9  # the generator's mix
+
+
+def test_cloudfront_status_classes_and_time_taken_percentiles(cluster, loaded):
+    result = answer(cluster, titled("Status classes and time-taken percentiles"))
+    got = {name: b["doc_count"] for name, b in result["aggregations"]["status_classes"]["buckets"].items()}
+    classes = Counter(f"{r.status // 100}xx" for r in loaded.truth.cloudfront)
+
+    assert got == {c: classes.get(c, 0) for c in ("2xx", "3xx", "4xx", "5xx")}
+    for percent in (50, 95, 99):
+        low, high = percentile_band(loaded.truth.cloudfront_times_taken(), percent)
+        value = result["aggregations"]["time_taken"]["values"][f"{percent:.1f}"]
+        assert low - 0.001 <= value <= high + 0.001, (percent, low, value, high)
+
+
+def test_cloudfront_top_uris(cluster, loaded):
+    found = buckets(answer(cluster, titled("Top URIs")), "uris")
+    assert_top(found, loaded.truth.cloudfront_uris())
+    sent: dict[str, int] = Counter()
+    for r in loaded.truth.cloudfront:
+        sent[r.uri] += r.bytes_sent
+    assert all(b["bytes"]["value"] == sent[b["key"]] for b in found)
+    assert "/docs/getting%20started.html" in {b["key"] for b in found}  # as logged
+
+
+def test_cloudfront_top_referrers_and_user_agents_are_decoded(cluster, loaded):
+    result = answer(cluster, titled("Top referrers and user agents"))
+    referrers = buckets(result, "referrers")
+    agents = buckets(result, "user_agents")
+
+    assert_top(referrers, loaded.truth.cloudfront_referrers())
+    assert_top(agents, loaded.truth.cloudfront_user_agents())
+    assert "https://news.example.org/a story" in {b["key"] for b in referrers}
+    assert all("%20" not in b["key"] for b in agents)
+
+
+def test_cloudfront_errors_by_detailed_result_type(cluster, loaded):
+    found = buckets(answer(cluster, titled("Errors by detailed result type and edge location")), "errors")
+    assert sum(b["doc_count"] for b in found) == sum(1 for r in loaded.truth.cloudfront if r.result == "Error") > 0

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.integration
 
 FILES = {"alb": "alb-logs.ndjson", "s3-access": "s3-access-logs.ndjson", "nlb": "nlb-logs.ndjson",
          "clb": "clb-logs.ndjson", "alb-connection": "alb-connection-logs.ndjson",
-         "alb-health-check": "alb-health-check-logs.ndjson"}
+         "alb-health-check": "alb-health-check-logs.ndjson", "cloudfront": "cloudfront-logs.ndjson"}
 
 
 def saved_objects() -> dict[str, tuple[str, dict]]:

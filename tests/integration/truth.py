@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import gzip
 import ipaddress
+import json
 import re
+import urllib.parse
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -16,7 +18,8 @@ from pathlib import Path
 
 # generate_logs.py's folder per family (the format's name in ingest.formats.FORMATS).
 FAMILY_FOLDERS = {"alb": "alb", "s3-access": "s3-access", "nlb": "nlb", "clb": "clb",
-                  "alb-connection": "alb-connection", "alb-health-check": "alb-health-check"}
+                  "alb-connection": "alb-connection", "alb-health-check": "alb-health-check",
+                  "cloudfront": "cloudfront"}
 TOKEN = re.compile(r'"[^"]*"|\[[^\]]*\]|\S+')
 ALB_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z$")
 S3_TIME = re.compile(r"^\[\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}\]$")
@@ -101,6 +104,18 @@ class ClbRecord:
 
 
 @dataclass
+class CloudFrontRecord:
+    client: str
+    status: int
+    result: str  # x-edge-result-type
+    bytes_sent: int
+    time_taken: float
+    uri: str
+    referrer: str | None  # decoded, as the documents hold it
+    user_agent: str | None  # decoded
+
+
+@dataclass
 class Unparsable:
     path: Path
     line_number: int
@@ -138,6 +153,8 @@ class Truth:
     lines: dict[str, int] = field(default_factory=lambda: {f: 0 for f in FAMILY_FOLDERS.values()})
     connections: list[ConnectionRecord] = field(default_factory=list)
     health_checks: list[HealthCheckRecord] = field(default_factory=list)
+    cloudfront: list[CloudFrontRecord] = field(default_factory=list)
+    header_lines: int = 0  # CloudFront's W3C #Version and #Fields lines: neither records nor unparsable
 
     @classmethod
     def from_folder(cls, folder: Path) -> Truth:
@@ -148,9 +165,12 @@ class Truth:
                    "alb-health-check": (_health_check, truth.health_checks)}
         for path in sorted(p for p in folder.rglob("*") if p.is_file()):
             family = FAMILY_FOLDERS[path.relative_to(folder).parts[0]]  # generate_logs.py writes one folder each
-            parse, found = records[family]
             data = path.read_bytes()
             text = (gzip.decompress(data) if path.suffix == ".gz" else data).decode()
+            if family == "cloudfront":  # its lines depend on the #Fields header before them
+                truth._cloudfront_file(path, text)
+                continue
+            parse, found = records[family]
             for number, line in enumerate(text.splitlines(), 1):
                 truth.lines[family] += 1
                 record = parse(line)
@@ -159,6 +179,21 @@ class Truth:
                 else:
                     found.append(record)
         return truth
+
+    def _cloudfront_file(self, path: Path, text: str) -> None:
+        columns = CLOUDFRONT_LEGACY
+        for number, line in enumerate(text.splitlines(), 1):
+            if line.startswith("#"):
+                self.header_lines += 1
+                if line.startswith("#Fields: "):
+                    columns = line[len("#Fields: "):].split()
+                continue
+            self.lines["cloudfront"] += 1
+            record = _cloudfront(line, columns)
+            if record is None:
+                self.unparsable["cloudfront"].append(Unparsable(path, number, line))
+            else:
+                self.cloudfront.append(record)
 
     # -- answers ------------------------------------------------------------------------------
 
@@ -196,6 +231,26 @@ class Truth:
 
     def alb_never_reached_target_by_status(self) -> Counter:
         return Counter(r.elb_status for r in self.alb if r.target_time is None)
+
+    def cloudfront_by_result(self) -> dict[str, tuple[int, int]]:
+        """(requests, bytes sent) per edge result type."""
+        out: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        for r in self.cloudfront:
+            out[r.result][0] += 1
+            out[r.result][1] += r.bytes_sent
+        return {k: (n, b) for k, (n, b) in out.items()}
+
+    def cloudfront_uris(self) -> Counter:
+        return Counter(r.uri for r in self.cloudfront)
+
+    def cloudfront_referrers(self) -> Counter:
+        return Counter(r.referrer for r in self.cloudfront if r.referrer)
+
+    def cloudfront_user_agents(self) -> Counter:
+        return Counter(r.user_agent for r in self.cloudfront if r.user_agent)
+
+    def cloudfront_times_taken(self) -> list[float]:
+        return [r.time_taken for r in self.cloudfront]
 
     def s3_denied_ips(self) -> Counter:
         return Counter(r.client for r in self.s3 if r.status == 403)
@@ -354,6 +409,36 @@ def _clb(line: str) -> ClbRecord | None:
         backend_time=None if backend_time < 0 else backend_time, elb_status=_number(f[7]),
         backend_status=_number(f[8]), method=None if method == "-" else method,
     )
+
+
+CLOUDFRONT_LEGACY = ("date time x-edge-location sc-bytes c-ip cs-method cs(Host) cs-uri-stem sc-status cs(Referer) "
+                     "cs(User-Agent) cs-uri-query cs(Cookie) x-edge-result-type x-edge-request-id x-host-header "
+                     "cs-protocol cs-bytes time-taken x-forwarded-for ssl-protocol ssl-cipher "
+                     "x-edge-response-result-type cs-protocol-version fle-status fle-encrypted-fields c-port "
+                     "time-to-first-byte x-edge-detailed-result-type sc-content-type sc-content-len sc-range-start "
+                     "sc-range-end").split()
+
+
+def _cloudfront(line: str, columns: list[str]) -> CloudFrontRecord | None:
+    """A W3C line by its columns, or a JSON line by its keys; None for what is no record."""
+    if line.startswith("{"):
+        fields = json.loads(line)
+    else:
+        values = line.split("\t")
+        if len(values) < len(columns):
+            return None
+        fields = dict(zip(columns, values))
+    if not ({"date", "time"} <= fields.keys() or "timestamp(ms)" in fields or "timestamp" in fields):
+        return None
+
+    def text(name: str) -> str | None:
+        value = fields.get(name, "-")
+        return None if value == "-" else urllib.parse.unquote(value)
+
+    return CloudFrontRecord(client=ip(fields["c-ip"]), status=int(fields["sc-status"]),
+                            result=fields["x-edge-result-type"], bytes_sent=int(fields["sc-bytes"]),
+                            time_taken=float(fields["time-taken"]), uri=fields["cs-uri-stem"],
+                            referrer=text("cs(Referer)"), user_agent=text("cs(User-Agent)"))
 
 
 REQUEST_ID = re.compile(r"^[0-9A-F]{16}$")
