@@ -218,13 +218,9 @@ def tls_version_members(logged: str) -> str:
 
 
 def extra_fields_member(rest: str | None) -> str:
-    """`,"extra_fields":[…]` for what follows the last known field of a line (its space-separated
-    tokens, quotes and all), or "" when that is nothing but `-` placeholders (AWS writes them
-    before it documents a field)."""
-    if rest is None:
-        return ""
-    kept = [json_escape(t) for t in rest.split(" ") if t.strip('"-')]
-    return ',"extra_fields":' + json_list(kept) if kept else ""
+    """extra_fields for what follows the last known field of a line as one string (its
+    space-separated tokens, quotes and all; None: nothing follows)."""
+    return "" if rest is None else extra_fields([json_escape(t) for t in rest.split(" ")])
 
 
 class SpaceSeparated:
@@ -313,9 +309,10 @@ def present_members(pairs: tuple[tuple[str, str], ...], quoted: bool = True) -> 
 
 
 def extra_fields(tokens: list[str]) -> str:
-    """`,"extra_fields":[…]` for the tokens after a format's last known field, or "" when they are
-    only `-` placeholders (AWS writes them for fields not yet released) or there are none."""
-    kept = [t for t in tokens if t.strip('\\"-')]
+    """`,"extra_fields":[…]` for the JSON-escaped tokens after a format's last known field, or ""
+    when they are only `-` placeholders, quoted or not (AWS writes them for fields not yet released),
+    or there are none."""
+    kept = [t for t in tokens if t.replace('\\"', "").strip("-")]
     return ',"extra_fields":' + json_list(kept) if kept else ""
 
 

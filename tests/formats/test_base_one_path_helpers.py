@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ingest.formats.base import UnclosedQuote, extra_fields, line_tokens, present_members, slow_tokens, valid_ip
+from ingest.formats.base import (UnclosedQuote, extra_fields, extra_fields_member, line_tokens, present_members, slow_tokens,
+                                 valid_ip)
 
 
 # --- helpers for formats with one path (ALB connection and health-check logs) ------------------
@@ -36,3 +37,10 @@ def test_present_members_leave_out_what_aws_logged_as_dash():
 def test_extra_fields_keep_values_and_drop_placeholders():
     assert extra_fields(["-", '\\"-\\"', "future"]) == ',"extra_fields":["future"]'
     assert extra_fields(["-", "-"]) == "" and extra_fields([]) == ""
+
+
+def test_extra_fields_drops_only_dash_placeholders_quoted_or_not_and_keeps_a_lone_backslash():
+    assert extra_fields(["-", '\\"-\\"', '-\\"-', "\\\\"]) == ',"extra_fields":["\\\\"]'
+    # the one-string form (NLB, Classic) is the same rule on its space-separated tokens
+    assert extra_fields_member('- "-" x\\y') == ',"extra_fields":["x\\\\y"]'
+    assert extra_fields_member(None) == extra_fields_member("- -") == ""
