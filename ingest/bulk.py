@@ -23,7 +23,7 @@ from operator import methodcaller
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
 
 from .formats import KeyInfo, LogFormat, ParseError
-from .formats.base import json_escape
+from .formats.base import SkipLine, json_escape
 from .reader import Batch, OverlongLine, TruncatedObject, json_safe
 from .sinks import BulkItem
 
@@ -61,6 +61,9 @@ class BulkEncoder:
         `native=False`: every line takes the pure-Python path (the reference the C accelerator matches).
         `enricher`: GeoIP and user-agent members for every document (ingest/enrich.py), on both paths."""
         self.format = fmt
+        # A format whose lines depend on earlier ones gets a parser of its own for this object.
+        self._parser = fmt.for_object() if hasattr(fmt, "for_object") else fmt
+        self.skipped_lines: list[int] = []  # line numbers of lines the format says are no records (headers)
         self.source = source
         self.index_prefix = (index_prefix or fmt.index_prefix) + "-"
         self.include_raw = include_raw
@@ -143,6 +146,14 @@ class BulkEncoder:
         self.first_time = first_time
         self._last_time = last_time
 
+    def pass_over(self, lines: Sequence[bytes]) -> None:
+        """Lines an earlier part did (a resumed object), not encoded again: a format whose lines depend
+        on earlier ones still reads them (a header before the resume point names the columns after it)."""
+        observe = getattr(self._parser, "observe", None)
+        if observe is not None:
+            for raw in lines:
+                observe(raw)
+
     def encode_overlong(self, line: OverlongLine, n: int) -> list[BulkItem]:
         """The failure record of a line over the length limit: its first bytes, length and SHA-256
         (and any failure records that were waiting and can wait no longer)."""
@@ -175,8 +186,9 @@ class BulkEncoder:
         for raw, line, n, reason, id_of in waiting:
             items.append(self._record(raw, line, n, reason, time, id_of))
 
-    def _encode_line(self, raw: bytes, n: int, batch_is_json_safe: bool, doc_id: str | None = None) -> BulkItem:
-        """One line on the Python path; `doc_id`: its _id when the caller already hashed it."""
+    def _encode_line(self, raw: bytes, n: int, batch_is_json_safe: bool, doc_id: str | None = None
+                     ) -> BulkItem | None:
+        """One line on the Python path (None: no item); `doc_id`: its _id when the caller already hashed it."""
         safe = batch_is_json_safe or json_safe(raw)
         try:
             line = raw.decode()
@@ -184,9 +196,12 @@ class BulkEncoder:
             line = raw.decode("utf-8", "backslashreplace")
             safe = False
         try:
-            ts, members = self.format.to_json(line, safe)
+            ts, members = self._parser.to_json(line, safe)
         except ParseError as e:
             return self._failure_record(raw, line, n, str(e))
+        except SkipLine:
+            self.skipped_lines.append(n)
+            return None
         if self._enricher is not None:
             members = self._enricher.apply(members)
         if self.include_raw:
@@ -255,9 +270,11 @@ def encode_batches(encoder: BulkEncoder, batches: Iterable[Batch],
                     continue
                 lines, safe = batch
                 if line_number + len(lines) - 1 <= start_line:
+                    encoder.pass_over(lines)
                     line_number += len(lines)
                     continue
                 done = start_line - line_number + 1
+                encoder.pass_over(lines[:done])
                 batch = (lines[done:], safe)
                 line_number += done
             if isinstance(batch, OverlongLine):

@@ -266,6 +266,8 @@ def process_object(obj: LogObject, sink: Sink, dead_letter: DeadLetter, options:
         done = shipment.done_line if shipment is not None else None
         # An overlong line after the resume point is counted by the part that settles it.
         report.overlong = sum(1 for n in overlong_lines if done is None or n <= done)
+        if encoder is not None:  # header lines: no items, so counted by line number like overlong lines
+            report.skipped_lines = sum(1 for n in encoder.skipped_lines if done is None or n <= done)
         throttled_after, backoff_after = _throttling(stats)
         report.throttled = throttled_after - throttled_before
         report.backoff_seconds = round(backoff_after - backoff_before, 3)

@@ -48,6 +48,7 @@ class ObjectReport:
     error: str | None = None
     dead_letter_uri: str | None = None
     overlong: int = 0  # lines over the length limit: failure records, each whole in the dead letter
+    skipped_lines: int = 0  # lines the format says are no records (CloudFront's #Version/#Fields headers)
     warning: str | None = None  # e.g. most lines did not parse: the object is likely not the format taken
     start_line: int = 0  # lines up to it were done by earlier parts (this part resumed after them)
     part: int = 1  # 1 for a read from the start, n for the n-th part of a resumed object
@@ -140,6 +141,7 @@ def log_object(report: ObjectReport, stream: TextIO | None = None) -> None:
         error=report.error,
         warning=report.warning,
         overlong=report.overlong,
+        skipped_lines=report.skipped_lines,
         dead_letter_uri=report.dead_letter_uri,
         start_line=report.start_line,
         done_line=report.done_line,

@@ -2,14 +2,20 @@
 """Generate realistic ALB access logs and S3 server access logs, named the way AWS names them.
 
     python scripts/generate_logs.py --out DIR [--alb-lines N] [--s3-lines N] [--nlb-lines N] [--clb-lines N]
+                                    [--cloudfront-lines N]
                                     [--lines-per-file N] [--seed S]
                                     [--start now|now-6h|2026-11-25T12:00:00Z] [--unparsable-lines N]
+                                    [--alb-connection-lines N] [--alb-health-check-lines N]
 
 writes DIR/alb/AWSLogs/<account>/elasticloadbalancing/<region>/yyyy/mm/dd/…log.gz (gzip) and
 DIR/s3-access/logs/YYYY-mm-DD-HH-MM-SS-<unique> (plain text, as S3 delivers them), and with
 --nlb-lines / --clb-lines DIR/nlb/… (gzip) and DIR/clb/… (plain text) under the same AWSLogs tree
 (NLB: TLS listeners, handshake failures with their alerts, a TLS 1.3/1.2/1.0 mix, ALPN; Classic:
-HTTP, HTTPS, TCP and SSL listeners, no-backend 5xx with -1 timings). The variety is
+HTTP, HTTPS, TCP and SSL listeners, no-backend 5xx with -1 timings), and with their flags ALB
+connection and health-check logs under DIR/alb-connection/ and DIR/alb-health-check/
+(conn_log_… and health_check_log_… objects, gzip), and with --cloudfront-lines
+DIR/cloudfront/…/<distribution>.YYYY-MM-DD-HH.<unique>.gz (CloudFront standard logs: legacy W3C, and
+standard logging v2 as W3C with its own fields and as JSON). The variety is
 what real traffic shows: status mixes, IPv6 clients, Lambda targets, WAF blocks, redirects and
 fixed responses (no target, -1 timings), TLS and plain listeners, anonymous and IAM requesters,
 CloudFront origin access identities (a requester with spaces), denied requests, older and newer
@@ -28,6 +34,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import ipaddress
+import json
 import random
 import re
 import sys
@@ -291,34 +298,35 @@ def clb_line(rng: random.Random, when: datetime) -> str:
 FILE_MINUTES = 5  # AWS delivers ALB and S3 access logs in files of about five minutes
 
 
-def _files(make, lines: int, per_file: int, rng: random.Random, start: datetime, unparsable: int = 0):
-    """(end of the file's five minutes, body) per file; `unparsable` bad lines mixed in at random places."""
+def _file_slots(lines: int, per_file: int, rng: random.Random, start: datetime, unparsable: int = 0):
+    """(end of the file's five minutes, its slots) per file: a slot is a record's time, or an unparsable
+    line (a str); `unparsable` bad lines at random places. Each file's slots must be used up in order
+    before the next file (the random draws interleave with the caller's)."""
     total = lines + unparsable
     bad = set(rng.sample(range(total), unparsable)) if unparsable else set()
     written, when = 0, start
     while written < total:
         count = min(per_file, total - written)
         end = when + timedelta(minutes=FILE_MINUTES)
-        body = "\n".join(rng.choice(UNPARSABLE) if written + i in bad else
-                         make(rng, when + timedelta(seconds=60 * FILE_MINUTES * i / count))
-                         for i in range(count)) + "\n"
-        yield end, body
+        yield end, _slots(rng, written, count, when, bad)
         written += count
         when = end
 
 
+def _slots(rng: random.Random, written: int, count: int, when: datetime, bad: set[int]):
+    for i in range(count):
+        yield rng.choice(UNPARSABLE) if written + i in bad else when + timedelta(seconds=60 * FILE_MINUTES * i / count)
+
+
+def _files(make, lines: int, per_file: int, rng: random.Random, start: datetime, unparsable: int = 0):
+    """(end of the file's five minutes, body) per file; `unparsable` bad lines mixed in at random places."""
+    for end, slots in _file_slots(lines, per_file, rng, start, unparsable):
+        yield end, "\n".join(slot if isinstance(slot, str) else make(rng, slot) for slot in slots) + "\n"
+
+
 def write_alb(out: Path, lines: int, per_file: int, rng: random.Random, start: datetime,
               unparsable: int = 0) -> list[Path]:
-    files = []
-    for end, body in _files(alb_line, lines, per_file, rng, start, unparsable):
-        folder = out / "alb" / "AWSLogs" / ACCOUNT / "elasticloadbalancing" / REGION / end.strftime("%Y/%m/%d")
-        folder.mkdir(parents=True, exist_ok=True)
-        name = (f"{ACCOUNT}_elasticloadbalancing_{REGION}_app.demo-alb.50dc6c495c0c9188_"
-                f"{end.strftime('%Y%m%dT%H%MZ')}_10.0.1.23_{rng.getrandbits(32):08x}.log.gz")
-        path = folder / name
-        path.write_bytes(gzip.compress(body.encode(), 6, mtime=0))
-        files.append(path)
-    return files
+    return _write_elb(out / "alb", alb_line, lines, per_file, rng, start, unparsable, _alb_name(rng, node="10.0.1.23"))
 
 
 def write_s3(out: Path, lines: int, per_file: int, rng: random.Random, start: datetime,
@@ -331,6 +339,83 @@ def write_s3(out: Path, lines: int, per_file: int, rng: random.Random, start: da
         path.write_bytes(body.encode())
         files.append(path)
     return files
+
+
+# ALB connection logs: most connections come to the HTTPS listener, some to plain HTTP (every TLS field
+# `-`), and mutual-TLS clients to 8443 with their certificates, a few of which fail verification.
+CLIENT_CERTS = [  # (subject, serial number, NotBefore, NotAfter)
+    ("CN=payments-client.example.com,O=Example Corp,L=Seattle,ST=Washington,C=US", "FEF257372D5C14D4",
+     "2025-09-21T22:43:21Z", "2027-06-17T22:43:21Z"),
+    ("CN=Partner Gateway 01,OU=Integrations Team,O=Partner Ltd,C=GB", "0A1B2C3D4E5F6071",
+     "2026-01-10T00:00:00Z", "2027-01-10T00:00:00Z"),
+    ("CN=iot-device-4711,O=Example Devices,C=DE", "7C9E11A2B3C4D5E6", "2024-03-01T12:00:00Z", "2026-12-31T23:59:59Z"),
+    ("CN=legacy-batch.example.net,O=Example Corp,C=US", "00D3ADB33FC0FFEE", "2021-05-05T00:00:00Z", "2023-05-05T00:00:00Z"),
+]
+CERT_FAILURES = ["Failed:ClientCertUntrusted", "Failed:ClientCertExpired", "Failed:ClientCertNotYetValid",
+                 "Failed:ClientCertRevoked"]
+KEY_EXCHANGES = ["X25519", "X25519", "secp256r1", "X25519MLKEM768"]
+NODE_IPS = ["10.0.1.23", "10.0.2.41", "10.0.3.77"]
+
+
+def alb_connection_line(rng: random.Random, when: datetime) -> str:
+    listener = rng.choices([443, 80, 8443], [70, 15, 15])[0]
+    fields = [when.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), _client_ip(rng), str(rng.randrange(1024, 65535)), str(listener)]
+    if listener == 80:
+        fields += ["-"] * 7
+    else:
+        cipher, proto = rng.choice(CIPHERS)
+        latency = f"{rng.expovariate(40):.3f}" if rng.random() < 0.97 else "-"  # "-": the handshake failed
+        subject, validity, serial, verify = '"-"', "-", "-", "Success" if latency != "-" else "Failed:UnmappedConnectionError"
+        if listener == 8443:
+            cert = CLIENT_CERTS[-1] if rng.random() < 0.1 else rng.choice(CLIENT_CERTS[:-1])
+            subject, serial = f'"{cert[0]}"', cert[1]
+            validity = f"NotBefore={cert[2]};NotAfter={cert[3]}"
+            if cert is CLIENT_CERTS[-1]:
+                verify, latency = "Failed:ClientCertExpired", "-"
+            elif rng.random() < 0.08:
+                verify, latency = rng.choice(CERT_FAILURES), "-"
+        fields += [proto, cipher, latency, subject, validity, serial, verify]
+    fields.append(f"TID_{rng.getrandbits(128):032x}")
+    if rng.random() < 0.2:  # a line from before tls_keyexchange, elb and ip_address
+        return " ".join(fields)
+    fields += [rng.choice(KEY_EXCHANGES) if listener != 80 else "-", LB, rng.choice(NODE_IPS)]
+    return " ".join(fields + _future_fields(rng))
+
+
+# ALB health checks: every target is checked by every node; FAILING_TARGET fails most of its checks,
+# the others now and then; a Lambda target is checked by invoking it.
+FAILING_TARGET = TARGETS[2]
+HEALTH_FAILURES = [("TimedOut", "-"), ("ConnectionReset", "-"), ("ResponseCodeMismatch", "503"),
+                   ("ResponseCodeMismatch", "404"), ("TargetError", "502")]
+LAMBDA_TARGET = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:demo-handler"
+
+
+def alb_health_check_line(rng: random.Random, when: datetime) -> str:
+    if rng.random() < 0.1:
+        kind, target, group = "lambda", LAMBDA_TARGET, "demo-lambda-targets"
+    else:
+        kind, group = rng.choices(["http", "https", "h2"], [70, 20, 10])[0], "demo-targets"
+        address = rng.choice(TARGETS + ["2001:db8:10::31"])
+        target = f"[{address}]:8080" if ":" in address else f"{address}:8080"
+    failing = target.startswith(FAILING_TARGET + ":") and rng.random() < 0.7
+    if failing or rng.random() < 0.02:
+        reason, code = rng.choice(HEALTH_FAILURES)
+        status = "FAIL"
+        latency = f"{5 + rng.random() / 100:.9f}" if reason == "TimedOut" else f"{rng.expovariate(20):.9f}"
+    else:
+        status, code, reason = "PASS", "200", "-"
+        slow = any(target.startswith(t + ":") for t in SLOW_TARGETS)
+        latency = f"{(0.4 if slow else 0) + rng.expovariate(60):.9f}"
+    fields = [kind, when.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), latency, target, group, status, code, reason]
+    if rng.random() < 0.8:  # newer lines name the load balancer and its node
+        fields += [LB, rng.choice(NODE_IPS)] + _future_fields(rng)
+    return " ".join(fields)
+
+
+def _future_fields(rng: random.Random) -> list[str]:
+    """Now and then the `-` placeholders AWS writes before it releases new fields, rarely with a value."""
+    draw = rng.random()
+    return ["-", "future-value" if draw < 0.01 else "-"] if draw < 0.05 else []
 
 
 def write_nlb(out: Path, lines: int, per_file: int, rng: random.Random, start: datetime,
@@ -349,15 +434,150 @@ def write_clb(out: Path, lines: int, per_file: int, rng: random.Random, start: d
 
 
 def _write_elb(root: Path, make, lines: int, per_file: int, rng: random.Random, start: datetime,
-               unparsable: int, name) -> list[Path]:
+               unparsable: int, name, prefix: str = "") -> list[Path]:
+    """Objects under root/AWSLogs/<account>/elasticloadbalancing/<region>/yyyy/mm/dd/, named
+    `<prefix><account>_elasticloadbalancing_<region>_<name(end)>`: gzip when that ends in .gz."""
     files = []
     for end, body in _files(make, lines, per_file, rng, start, unparsable):
         folder = root / "AWSLogs" / ACCOUNT / "elasticloadbalancing" / REGION / end.strftime("%Y/%m/%d")
         folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"{ACCOUNT}_elasticloadbalancing_{REGION}_{name(end)}"
+        path = folder / f"{prefix}{ACCOUNT}_elasticloadbalancing_{REGION}_{name(end)}"
         path.write_bytes(gzip.compress(body.encode(), 6, mtime=0) if path.suffix == ".gz" else body.encode())
         files.append(path)
     return files
+
+
+# CloudFront standard logs (legacy, and standard logging v2 as W3C and JSON): hourly objects named
+# <distribution ID>.YYYY-MM-DD-HH.<unique>.gz, W3C files opening with the #Version and #Fields headers.
+DISTRIBUTION = "E2QWRUHAPOMQZL"
+CF_DOMAIN = "d111111abcdef8.cloudfront.net"
+CF_HOSTS = [CF_DOMAIN, "www.example.com", "static.example.com"]
+EDGES = ["IAD89-C1", "FRA56-P3", "NRT57-C2", "LHR61-P1", "SEA19-C1", "GRU3-C1"]
+EDGE_RESULTS = [("Hit", 60), ("Miss", 22), ("RefreshHit", 4), ("OriginShieldHit", 2), ("Error", 7), ("Redirect", 3),
+                ("LimitExceeded", 1), ("FunctionGeneratedResponse", 1)]
+CF_PATHS = ["/", "/index.html", "/static/app.js", "/static/app.css", "/images/hero.jpg", "/api/v1/cart",
+            "/videos/intro.mp4", "/favicon.ico", "/search", "/docs/getting%20started.html"]
+CF_QUERIES = ["-", "-", "-", "q=shoes%20red&page=2", "utm_source=newsletter&utm_campaign=nov", "v=3"]
+REFERERS = ["-", "-", "https://www.example.com/", "https://www.google.com/", "https://news.example.org/a%20story"]
+ERROR_DETAILS = ["OriginDnsError", "OriginConnectError", "ClientCommError", "InvalidRequest", "OriginReadError"]
+CONTENT_TYPES = {"js": "application/javascript", "css": "text/css", "jpg": "image/jpeg", "mp4": "video/mp4",
+                 "ico": "image/x-icon", "/api/v1/cart": "application/json"}
+COUNTRIES = ["US", "DE", "JP", "GB", "BR", "IN"]
+V2_FIELDS = ("timestamp(ms) c-ip c-port cs-method x-host-header cs-uri-stem cs-uri-query sc-status sc-bytes "
+             "time-taken x-edge-location x-edge-result-type x-edge-detailed-result-type cs(User-Agent) cs(Referer) "
+             "origin-fbl origin-lbl asn c-country cache-behavior-path-pattern x-edge-request-id "
+             "distribution-tenant-id").split()
+V2_JSON_FIELDS = ["timestamp", *V2_FIELDS[1:], "ssl-protocol", "ssl-cipher", "cs-protocol-version"]
+
+
+def cloudfront_record(rng: random.Random, when: datetime) -> dict[str, str]:
+    """One request, by the field names of the CloudFront standard log (legacy and v2)."""
+    result = rng.choices([r for r, _ in EDGE_RESULTS], [w for _, w in EDGE_RESULTS])[0]
+    path = rng.choice(CF_PATHS)
+    scheme = "https" if rng.random() < 0.85 else "http"
+    if result == "Redirect":
+        status, scheme = "301", "http"
+    elif result == "Error":
+        status = rng.choice(["502", "503", "504", "403", "404", "000"])
+    elif result == "LimitExceeded":
+        status = "503"
+    elif result == "FunctionGeneratedResponse":
+        status = "204"
+    else:
+        status = rng.choices(["200", "206", "304"], [90, 5, 5])[0] if path != "/videos/intro.mp4" else "206"
+    cached = result in ("Hit", "RefreshHit", "OriginShieldHit")
+    taken = rng.uniform(0.001, 0.03) if cached else rng.uniform(0.05, 0.9) * (3 if path == "/api/v1/cart" else 1)
+    first_byte = taken * rng.uniform(0.3, 0.95)
+    length = rng.randrange(200, 250_000) if status in ("200", "206") else rng.randrange(0, 900)
+    cipher, tls = rng.choice(CIPHERS) if scheme == "https" else ("-", "-")
+    ranged = status == "206"
+    start = rng.randrange(0, 1_000_000) if ranged else None
+    fle = rng.random() < 0.02
+    return {
+        "date": when.strftime("%Y-%m-%d"), "time": when.strftime("%H:%M:%S"),
+        "timestamp(ms)": str(int(when.timestamp() * 1000) + rng.randrange(1000)),
+        "timestamp": f"{when.timestamp():.3f}",
+        "x-edge-location": rng.choice(EDGES), "sc-bytes": str(length + rng.randrange(250, 600)),
+        "c-ip": _client_ip(rng), "cs-method": rng.choices(["GET", "HEAD", "POST", "OPTIONS"], [88, 5, 5, 2])[0],
+        "cs(Host)": CF_DOMAIN, "cs-uri-stem": path, "sc-status": status,
+        "cs(Referer)": rng.choice(REFERERS), "cs(User-Agent)": rng.choice(USER_AGENTS).replace(" ", "%20"),
+        "cs-uri-query": rng.choice(CF_QUERIES), "cs(Cookie)": f"session={rng.getrandbits(32):08x}" if rng.random() < 0.1 else "-",
+        "x-edge-result-type": result,
+        "x-edge-request-id": "".join(rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
+                                     for _ in range(54)) + "==",
+        "x-host-header": rng.choice(CF_HOSTS), "cs-protocol": scheme, "cs-bytes": str(rng.randrange(80, 1500)),
+        "time-taken": f"{taken:.3f}", "x-forwarded-for": _one_off_ip(rng) if rng.random() < 0.05 else "-",
+        "ssl-protocol": tls, "ssl-cipher": cipher,
+        "x-edge-response-result-type": "Error" if result == "Error" else result,
+        "cs-protocol-version": rng.choices(["HTTP/2.0", "HTTP/1.1", "HTTP/3.0"], [60, 35, 5])[0],
+        "fle-status": "Processed" if fle else "-", "fle-encrypted-fields": str(rng.randrange(1, 4)) if fle else "-",
+        "c-port": str(rng.randrange(1024, 65536)), "time-to-first-byte": f"{first_byte:.3f}",
+        "x-edge-detailed-result-type": rng.choice(ERROR_DETAILS) if result == "Error" else result,
+        "sc-content-type": CONTENT_TYPES.get(path.rsplit(".", 1)[-1], "text/html") if status != "204" else "-",
+        "sc-content-len": str(length), "sc-range-start": str(start) if ranged else "-",
+        "sc-range-end": str(start + length - 1) if ranged else "-",
+        "origin-fbl": "-" if cached else f"{taken * 0.7:.3f}", "origin-lbl": "-" if cached else f"{taken * 0.9:.3f}",
+        "asn": str(rng.choice([16509, 7922, 3320, 2516, 8075])), "c-country": rng.choice(COUNTRIES),
+        "cache-behavior-path-pattern": "/api/*" if path.startswith("/api/") else "Default (*)",
+        "distribution-tenant-id": "dt_2abc" if rng.random() < 0.1 else "-",  # a field AWS added after v2 came out
+    }
+
+
+CF_LEGACY_FIELDS = ("date time x-edge-location sc-bytes c-ip cs-method cs(Host) cs-uri-stem sc-status cs(Referer) "
+                    "cs(User-Agent) cs-uri-query cs(Cookie) x-edge-result-type x-edge-request-id x-host-header "
+                    "cs-protocol cs-bytes time-taken x-forwarded-for ssl-protocol ssl-cipher "
+                    "x-edge-response-result-type cs-protocol-version fle-status fle-encrypted-fields c-port "
+                    "time-to-first-byte x-edge-detailed-result-type sc-content-type sc-content-len sc-range-start "
+                    "sc-range-end").split()
+
+
+def write_cloudfront(out: Path, lines: int, per_file: int, rng: random.Random, start: datetime,
+                     unparsable: int = 0) -> list[Path]:
+    """Legacy W3C files under cloudfront/legacy/, and every third file as standard logging (v2) under
+    cloudfront/v2/AWSLogs/<account>/CloudFront/: W3C with its own choice of fields, or JSON."""
+    files = []
+    layouts = ["legacy", "legacy", "v2-w3c", "legacy", "legacy", "v2-json"]
+    for n, (end, slots) in enumerate(_file_slots(lines, per_file, rng, start, unparsable)):
+        layout = layouts[n % len(layouts)]
+        made = []
+        for slot in slots:
+            if isinstance(slot, str):
+                made.append(slot)  # an unparsable line
+                continue
+            record = cloudfront_record(rng, slot)
+            if layout == "v2-json":  # JSON leaves out what is absent; this choice dates by epoch seconds
+                made.append(json.dumps({k: record[k] for k in V2_JSON_FIELDS if record[k] != "-"}, separators=(",", ":")))
+            else:
+                made.append("\t".join(record[k] for k in (V2_FIELDS if layout == "v2-w3c" else CF_LEGACY_FIELDS)))
+        when = end - timedelta(minutes=FILE_MINUTES)
+        if layout != "v2-json":
+            fields = V2_FIELDS if layout == "v2-w3c" else CF_LEGACY_FIELDS
+            made[:0] = ["#Version: 1.0", "#Fields: " + " ".join(fields)]
+        folder = out / "cloudfront" / ("legacy/cf-logs" if layout == "legacy" else f"v2/AWSLogs/{ACCOUNT}/CloudFront")
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{DISTRIBUTION}.{when.strftime('%Y-%m-%d-%H')}.{rng.getrandbits(40):010x}.gz"
+        path.write_bytes(gzip.compress(("\n".join(made) + "\n").encode(), 6, mtime=0))
+        files.append(path)
+    return files
+
+
+def _alb_name(rng: random.Random, node: str | None = None):
+    """The name of an ALB's access, connection or health-check log object after its prefix; `node`:
+    the load balancer node (default: one of NODE_IPS per object)."""
+    return lambda end: (f"app.demo-alb.50dc6c495c0c9188_{end.strftime('%Y%m%dT%H%MZ')}_"
+                        f"{node or rng.choice(NODE_IPS)}_{rng.getrandbits(32):08x}.log.gz")
+
+
+def write_alb_connection(out: Path, lines: int, per_file: int, rng: random.Random, start: datetime,
+                         unparsable: int = 0) -> list[Path]:
+    return _write_elb(out / "alb-connection", alb_connection_line, lines, per_file, rng, start, unparsable,
+                      _alb_name(rng), prefix="conn_log_")
+
+
+def write_alb_health_check(out: Path, lines: int, per_file: int, rng: random.Random, start: datetime,
+                           unparsable: int = 0) -> list[Path]:
+    return _write_elb(out / "alb-health-check", alb_health_check_line, lines, per_file, rng, start, unparsable,
+                      _alb_name(rng), prefix="health_check_log_")
 
 
 class UsageError(Exception):
@@ -408,17 +628,24 @@ def main(argv: list[str] | None = None, *, now: datetime | None = None) -> int:
     parser.add_argument("--s3-lines", type=_count("--s3-lines", 0), default=10_000)
     parser.add_argument("--nlb-lines", type=_count("--nlb-lines", 0), default=0)
     parser.add_argument("--clb-lines", type=_count("--clb-lines", 0), default=0)
+    parser.add_argument("--cloudfront-lines", type=_count("--cloudfront-lines", 0), default=0,
+                        help="CloudFront standard log records (default 0): legacy W3C, v2 W3C and v2 JSON files")
     parser.add_argument("--lines-per-file", type=_count("--lines-per-file", 1), default=5_000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--start", help="time of the first line: now, now-<N>m|h|d, or ISO 8601 UTC "
                                         "(default: so that the last file ends now)")
     parser.add_argument("--unparsable-lines", type=_count("--unparsable-lines", 0), default=0,
                         help="lines per format that are not access-log records (default 0)")
+    parser.add_argument("--alb-connection-lines", type=_count("--alb-connection-lines", 0), default=0,
+                        help="ALB connection log lines (default 0)")
+    parser.add_argument("--alb-health-check-lines", type=_count("--alb-health-check-lines", 0), default=0,
+                        help="ALB health-check log lines (default 0)")
     try:
         args = parser.parse_args(argv)
         now = (now or datetime.now(timezone.utc)).replace(second=0, microsecond=0)
         if args.start is None:
-            lines = max(n + args.unparsable_lines for n in (args.alb_lines, args.s3_lines, args.nlb_lines, args.clb_lines))
+            lines = max(args.alb_lines, args.s3_lines, args.nlb_lines, args.clb_lines, args.alb_connection_lines,
+                        args.alb_health_check_lines, args.cloudfront_lines) + args.unparsable_lines
             files = -(-lines // args.lines_per_file)
             start = now - timedelta(minutes=FILE_MINUTES * files)
         else:
@@ -437,6 +664,16 @@ def main(argv: list[str] | None = None, *, now: datetime | None = None) -> int:
         more = {what: write(args.out, lines, args.lines_per_file, rng, start, args.unparsable_lines if lines else 0)
                 for what, write, lines in (("NLB", write_nlb, args.nlb_lines), ("Classic", write_clb, args.clb_lines))
                 if lines}
+        if args.cloudfront_lines:  # the shared random stream, after NLB and Classic
+            more["CloudFront"] = write_cloudfront(args.out, args.cloudfront_lines, args.lines_per_file, rng, start,
+                                                  args.unparsable_lines)
+        # Each with its own random stream, so that adding a format changes no other format's lines.
+        for what, flag, write in (("ALB connection", "alb_connection", write_alb_connection),
+                                  ("ALB health-check", "alb_health_check", write_alb_health_check)):
+            count = getattr(args, f"{flag}_lines")
+            if count:
+                more[what] = write(args.out, count, args.lines_per_file, random.Random(f"{args.seed}-{flag}"), start,
+                                   args.unparsable_lines)
     except OSError as exc:
         print(f"generate_logs.py: error: cannot write under {args.out}: {exc.strerror or exc}", file=sys.stderr)
         return 1

@@ -64,6 +64,7 @@ MODULES: dict[str, list[str]] = {
                                "tests/formats/test_s3access.py"],
     "ingest/formats/alb.py": ["tests/formats/test_alb.py", "tests/formats/test_cut_lines.py"],
     "ingest/formats/s3access.py": ["tests/formats/test_s3access.py", "tests/formats/test_cut_lines.py"],
+    "ingest/formats/cloudfront.py": ["tests/formats/test_cloudfront.py"],
     "ingest/pipeline.py": ["tests/pipeline"],
     "ingest/shipper.py": ["tests/shipper"],
 }

@@ -12,6 +12,7 @@ REPO = Path(__file__).resolve().parents[1]
 ALB_KEY = ("AWSLogs/123456789012/elasticloadbalancing/us-east-2/2018/07/02/123456789012_elasticloadbalancing_us-east-2_"
            "app.my-loadbalancer.50dc6c495c0c9188_20180702T2225Z_192.168.131.39_2a3b4c5d.log.gz")
 S3_KEY = "s3-access/2019-02-06-00-05-12-0123456789ABCDEF"
+CLOUDFRONT_KEY = "cf-logs/EMLARXS9EXAMPLE.2019-12-13-22.RT4KCN4SGK9.gz"
 
 
 def doc_example(path: str, starts_with: str) -> bytes:
@@ -34,5 +35,7 @@ def test_the_example_documents_in_the_docs_are_what_the_parsers_write():
     alb = doc_example("alb_doc_examples.log", "https 2018-07-02T22:23:00.186641Z app/my-loadbalancer")
     s3 = doc_example("s3_access_doc_examples.log", "79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be "
                                             "DOC-EXAMPLE-BUCKET1 [06/Feb/2019:00:00:38")
+    cloudfront = doc_example("cloudfront_doc_examples.log", "2019-12-13\t22:36:27")
     assert shown() == [encoded("alb", ALB_KEY, alb), encoded("s3-access", S3_KEY, s3),
-                       encoded("s3-access", S3_KEY, s3[:140], line_number=7)]
+                       encoded("s3-access", S3_KEY, s3[:140], line_number=7),
+                       encoded("cloudfront", CLOUDFRONT_KEY, cloudfront, line_number=3)]

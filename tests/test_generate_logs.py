@@ -220,3 +220,118 @@ def test_classic_traffic_has_tcp_connections_and_requests_that_reached_no_backen
     no_backend = [f for f in fields if f[3] == "-"]
     assert 0.1 < len(tcp) / len(fields) < 0.2
     assert no_backend and all(f[4:7] == ["-1", "-1", "-1"] and f[7] in ("502", "503", "504") for f in no_backend)
+
+
+# --- ALB connection and health-check logs --------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def elb_siblings(tmp_path_factory):
+    out = tmp_path_factory.mktemp("siblings")
+    assert generate_logs.main(["--out", str(out), "--alb-lines", "0", "--s3-lines", "0", "--alb-connection-lines",
+                               "3000", "--alb-health-check-lines", "3000", "--lines-per-file", "1000"], now=NOW) == 0
+    return out
+
+
+def test_connection_and_health_check_lines_are_off_by_default_and_change_no_other_format(tmp_path):
+    generate_logs.main(["--out", str(tmp_path / "a"), "--alb-lines", "50", "--s3-lines", "50"], now=NOW)
+    generate_logs.main(["--out", str(tmp_path / "b"), "--alb-lines", "50", "--s3-lines", "50",
+                        "--alb-connection-lines", "20", "--alb-health-check-lines", "20"], now=NOW)
+    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == ["alb", "s3-access"]
+    for family in ("alb", "s3-access"):
+        assert lines_of(tmp_path / "a" / family) == lines_of(tmp_path / "b" / family)
+
+
+def test_connection_and_health_check_objects_are_named_as_aws_names_them_and_detected(elb_siblings):
+    from ingest.formats import FORMATS, detect, key_info
+
+    for family, prefix in (("alb-connection", "conn_log_"), ("alb-health-check", "health_check_log_")):
+        paths = sorted((elb_siblings / family).rglob("*.log.gz"))
+        assert len(paths) == 3
+        for path in paths:
+            key = path.relative_to(elb_siblings).as_posix()
+            assert path.name.startswith(prefix + generate_logs.ACCOUNT + "_elasticloadbalancing_")
+            assert detect(key) is FORMATS[family]
+            assert key_info(key).account == generate_logs.ACCOUNT
+
+
+def test_generated_connection_and_health_check_lines_all_parse(elb_siblings):
+    from ingest.formats import FORMATS
+
+    for family in ("alb-connection", "alb-health-check"):
+        lines = lines_of(elb_siblings / family)
+        assert len(lines) == 3000
+        for line in lines:
+            FORMATS[family].to_json(line)  # raises ParseError on a line it does not take
+
+
+def test_connections_mix_plain_tls_and_mutual_tls_with_some_verification_failures(elb_siblings):
+    fields = [TOKEN.findall(line) for line in lines_of(elb_siblings / "alb-connection")]
+    listeners = Counter(f[3] for f in fields)
+    assert set(listeners) == {"80", "443", "8443"} and listeners["443"] > listeners["8443"]
+    verify = Counter(f[10] for f in fields if f[3] == "8443")
+    assert verify["Success"] > sum(n for status, n in verify.items() if status.startswith("Failed:")) > 10
+    assert all(f[4:11] == ["-"] * 7 for f in fields if f[3] == "80")
+    # older lines end after conn_trace_id, newer ones after ip_address or AWS's placeholders
+    assert Counter(len(f) for f in fields).keys() == {12, 15, 17}
+
+
+def test_the_failing_target_fails_most_health_checks_and_lambda_targets_are_checked(elb_siblings):
+    fields = [line.split(" ") for line in lines_of(elb_siblings / "alb-health-check")]
+    failures = Counter(f[3] for f in fields if f[5] == "FAIL")
+    assert failures.most_common(1)[0][0] == generate_logs.FAILING_TARGET + ":8080"
+    assert {f[7] for f in fields if f[5] == "FAIL"} >= {"TimedOut", "ResponseCodeMismatch"}
+    assert any(f[0] == "lambda" and f[3].startswith("arn:aws:lambda:") for f in fields)
+    assert any(f[3].startswith("[2001:db8:") for f in fields)  # an IPv6 target
+
+
+# -- CloudFront standard logs ---------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def cloudfront(tmp_path_factory):
+    out = tmp_path_factory.mktemp("cloudfront")
+    generate_logs.main(["--out", str(out), "--alb-lines", "0", "--s3-lines", "0", "--cloudfront-lines", "3000",
+                        "--lines-per-file", "400", "--unparsable-lines", "6", "--seed", "4"], now=NOW)
+    return sorted(p for p in (out / "cloudfront").rglob("*") if p.is_file())
+
+
+def test_no_cloudfront_logs_unless_asked(tmp_path):
+    generate_logs.main(["--out", str(tmp_path), "--alb-lines", "5", "--s3-lines", "5"], now=NOW)
+    assert not (tmp_path / "cloudfront").exists()
+
+
+def test_cloudfront_objects_are_named_as_aws_names_them_and_detected_from_the_name(cloudfront):
+    from ingest.formats import FORMATS, detect
+
+    legacy = [p for p in cloudfront if "/legacy/" in p.as_posix()]
+    v2 = [p for p in cloudfront if "/v2/AWSLogs/123456789012/CloudFront/" in p.as_posix()]
+    assert legacy and v2 and len(legacy) + len(v2) == len(cloudfront) == 8
+    for path in cloudfront:
+        assert re.fullmatch(r"E2QWRUHAPOMQZL\.2026-11-25-\d\d\.[0-9a-f]{10}\.gz", path.name)
+        assert detect(path.as_posix()) is FORMATS["cloudfront"]
+
+
+def test_cloudfront_files_are_legacy_w3c_v2_w3c_with_its_own_fields_and_v2_json(cloudfront):
+    def layout(path) -> str:
+        first, second = gzip.decompress(path.read_bytes()).decode().split("\n")[:2]
+        if first.startswith("{"):
+            return "v2 json"
+        assert first == "#Version: 1.0"
+        return "legacy w3c" if second.startswith("#Fields: date time x-edge-location") else "v2 w3c"
+
+    assert Counter(map(layout, cloudfront)) == {"legacy w3c": 6, "v2 w3c": 1, "v2 json": 1}
+
+
+def test_every_generated_cloudfront_record_parses_and_only_the_unparsable_lines_fail(cloudfront):
+    from ingest.bulk import BulkEncoder, encode_batches
+    from ingest.formats import FORMATS, key_info
+
+    documents = failures = skipped = 0
+    for path in cloudfront:
+        raw = gzip.decompress(path.read_bytes()).split(b"\n")[:-1]
+        encoder = BulkEncoder(FORMATS["cloudfront"], path.as_posix(), key=key_info(path.as_posix()))
+        for items, failed in encode_batches(encoder, iter([(raw, False)])):
+            documents += len(items) - failed
+            failures += failed
+        skipped += len(encoder.skipped_lines)
+    assert (documents, failures) == (3000, 6)
+    assert skipped == 2 * sum(1 for p in cloudfront if gzip.decompress(p.read_bytes()).startswith(b"#Version"))

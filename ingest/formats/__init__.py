@@ -13,14 +13,18 @@ import re
 from dataclasses import dataclass
 
 from .alb import ALB
-from .base import LogFormat, ParseError, possible_time
+from .alb_connection import ALB_CONNECTION
+from .alb_health_check import ALB_HEALTH_CHECK
+from .base import LogFormat, ParseError, SkipLine, possible_time
 from .clb import CLB
+from .cloudfront import CLOUDFRONT
 from .nlb import NLB
 from .s3access import S3_ACCESS
 
-FORMATS: dict[str, LogFormat] = {f.name: f for f in (ALB, S3_ACCESS, NLB, CLB)}
+FORMATS: dict[str, LogFormat] = {
+    f.name: f for f in (ALB, S3_ACCESS, NLB, CLB, ALB_CONNECTION, ALB_HEALTH_CHECK, CLOUDFRONT)}
 
-__all__ = ["FORMATS", "LogFormat", "ParseError", "Unsupported", "detect", "KeyInfo", "key_info"]
+__all__ = ["FORMATS", "LogFormat", "ParseError", "SkipLine", "Unsupported", "detect", "KeyInfo", "key_info"]
 
 
 class Unsupported(ValueError):
@@ -29,14 +33,14 @@ class Unsupported(ValueError):
 
 # Other log types AWS writes into the same `AWSLogs/<account>/elasticloadbalancing/` tree: they
 # must not be mistaken for ALB access logs.
-_ELB_SIBLINGS = [
-    (re.compile(r"(?:^|/)conn_log_\d{12}_elasticloadbalancing_[^/]*\Z"), "an ALB connection log"),
-    (re.compile(r"(?:^|/)health_check_log_\d{12}_elasticloadbalancing_[^/]*\Z"), "an ALB health-check log"),
-]
-_LINE_SIBLINGS = [
-    # timestamp client_ip client_port listener_port
-    (re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z [0-9a-fA-F.:]+ \d+ \d+ "), "an ALB connection log"),
-    (re.compile(r"[a-z0-9]+ \d{4}-\d\d-\d\dT[^ ]+ [0-9.]+ [^ ]+ [^ ]+ (?:PASS|FAIL) "), "an ALB health-check log"),
+_ELB_SIBLINGS: list[tuple[re.Pattern[str], str]] = []  # every ELB log type is a format now
+_LINE_SIBLINGS: list[tuple[re.Pattern[str], str]] = []
+
+
+# Log objects we recognise by their key and do not read as lines.
+_NOT_LINES = [
+    (re.compile(r"(?:^|/)E[0-9A-Z]{5,20}\.\d{4}-\d\d-\d\d-\d\d\.[^/]*\.parquet(?:\.gz)?\Z"),
+     "CloudFront standard logging (v2) in Parquet: columnar, not lines; choose JSON or W3C output"),
 ]
 
 
@@ -44,6 +48,9 @@ def detect(key: str, first_line: str | None = None) -> LogFormat:
     """The format of an object, from its key (AWS's naming), else from its first line.
 
     Raises Unsupported, naming what the object is when we know."""
+    for pattern, what in _NOT_LINES:
+        if pattern.search(key):
+            raise Unsupported(f"{what}: not supported")
     for fmt in FORMATS.values():
         if fmt.key_matches(key):
             return fmt
@@ -75,11 +82,18 @@ _S3_PARTITIONED_KEY = re.compile(r"(?:^|/)(\d{12})/([a-z]{2}(?:-[a-z]+)+-\d+)/[^
 _S3_KEY_TIME = re.compile(r"(\d{4})-(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)-[0-9A-Za-z]+\Z")
 
 
+_AWSLOGS_ACCOUNT = re.compile(r"(?:^|/)AWSLogs/(?:aws-account-id=)?(\d{12})/")
+
+
 def key_info(key: str) -> KeyInfo:
     m = _ALB_KEY.search(key)
     if m:
         account, region, y, mo, d, h, mi = m.groups()
         return KeyInfo(account, region, _possible(f"{y}-{mo}-{d}T{h}:{mi}:00Z"))
+    cloudfront_time = CLOUDFRONT.key_time(key)
+    if cloudfront_time is not None:  # CloudFront is global: no region; v2's AWSLogs/ paths name the account
+        m = _AWSLOGS_ACCOUNT.search(key)
+        return KeyInfo(m.group(1) if m else None, None, _possible(cloudfront_time))
     account = region = time = None
     m = _S3_PARTITIONED_KEY.search(key)
     if m:

@@ -1,4 +1,5 @@
-"""Write the OpenSearch Dashboards saved objects for every log family (ALB, S3, NLB, Classic) as NDJSON.
+"""Write the OpenSearch Dashboards saved objects for every log family (ALB, S3, NLB, Classic, ALB connection and
+health-check, CloudFront) as NDJSON.
 
     python opensearch/dashboards/build.py            # rewrites the <index prefix>.ndjson files
     python opensearch/dashboards/build.py --check    # exit 1 if the committed files are stale
@@ -314,6 +315,12 @@ class Family:
             self.panels.append(("search", object_id, width, height))
         return object_id
 
+    def parse_failures(self) -> str:
+        """The saved search every family has: its lines that did not parse, with the raw line."""
+        return self.search("parse-failures", "Parse failures", [
+            "log.file.path", "log.file.line_number", "error.message", "event.original"],
+            query="tags:parse_failure", height=10)
+
     def dashboard(self, slug: str, title: str, description: str) -> None:
         panels, references = [], []
         x = y = row_height = 0
@@ -521,9 +528,7 @@ def alb_objects() -> list[dict]:
     f.search("slowest-requests", "Slowest requests", [
         tpt, "source.ip", "http.request.method", "url.original", STATUS, "destination.ip"],
         query=f"{tpt} >= 0", sort=[[tpt, "desc"]], on_dashboard=False)
-    f.search("parse-failures", "Parse failures", [
-        "log.file.path", "log.file.line_number", "error.message", "event.original"],
-        query="tags:parse_failure", height=10)
+    f.parse_failures()
     f.dashboard("dashboard", "ALB access logs",
                 "Traffic, errors, latency, TLS and actions of Application Load Balancers (alb-logs-*)")
     return f.objects
@@ -609,9 +614,7 @@ def s3_objects() -> list[dict]:
     f.search("denied-requests", "Denied (403) requests", [
         "source.ip", "aws.s3access.requester", "aws.s3access.operation", "aws.s3access.key",
         "aws.s3access.error_code"], query=denied, on_dashboard=False)
-    f.search("parse-failures", "Parse failures", [
-        "log.file.path", "log.file.line_number", "error.message", "event.original"],
-        query="tags:parse_failure", height=10)
+    f.parse_failures()
     f.dashboard("dashboard", "S3 server access logs",
                 "Who accessed which objects, how much, how fast, and what was denied (s3-access-logs-*)")
     return f.objects
@@ -686,9 +689,7 @@ def nlb_objects() -> list[dict]:
     f.search("failed-handshakes", "Failed TLS handshakes", [
         "source.ip", "aws.nlb.incoming_tls_alert", "aws.nlb.listener", "destination.port",
         "tls.client.server_name", "aws.nlb.connection_time"], query=failed)
-    f.search("parse-failures", "Parse failures", [
-        "log.file.path", "log.file.line_number", "error.message", "event.original"],
-        query="tags:parse_failure", height=10)
+    f.parse_failures()
     where_and_what(f, user_agents=False)  # NLB logs no user agent
     f.dashboard("dashboard", "NLB access logs",
                 "TLS connections of Network Load Balancers: handshake failures and times, protocols and "
@@ -742,11 +743,204 @@ def clb_objects() -> list[dict]:
     f.search("server-errors", "5xx requests", [
         STATUS, "aws.clb.backend_status_code", "source.ip", "http.request.method", "url.original",
         "destination.ip"], query=f"{STATUS} >= 500")
-    f.search("parse-failures", "Parse failures", [
-        "log.file.path", "log.file.line_number", "error.message", "event.original"],
-        query="tags:parse_failure", height=10)
+    f.parse_failures()
     f.dashboard("dashboard", "Classic Load Balancer access logs",
                 "Traffic, errors, latency and TLS of Classic Load Balancers (clb-logs-*)")
+    return f.objects
+
+
+def alb_connection_objects() -> list[dict]:
+    f = Family("albconn", "alb-connection-logs-*", "ALB connections")
+    ns = "aws.alb_connection"
+    latency = f"{ns}.tls_handshake_latency"
+    verify = f"{ns}.tls_verify_status"
+    failed = f"{verify}:Failed*"
+
+    f.metric("kpis", "Totals", [
+        count("1", "Connections"),
+        metric("cardinality", "source.ip", "2", "Unique client IPs"),
+        percentiles(latency, "3", (50, 95, 99), "TLS handshake latency (s)"),
+        metric("cardinality", "tls.client.subject", "4", "Client certificates (subjects)"),
+    ])
+    f.xy("handshake-latency-percentiles", "TLS handshake latency p50 / p95 / p99", "line", [
+        percentiles(latency, "1", (50, 95, 99)), date_histogram("2"),
+    ], axis_title="Seconds", description="Plain listeners and failed handshakes have no latency and are left out")
+    f.xy("connections-by-verify-status", "Connections over time by TLS verification result", "histogram", [
+        count(), date_histogram("2"), filters("3", "group", [
+            ("Success", f"{verify}:Success"), ("Failed", failed),
+            ("No client verification", f"not {verify}:*")]),
+    ], mode="stacked")
+    f.table("failures-by-reason", "TLS verification failures by reason", [
+        count("1", "Connections"),
+        metric("cardinality", "source.ip", "2", "Client IPs"),
+        terms(verify, "3", "bucket", size=20, label="Verify status"),
+    ], query=failed, description="Failed:<reason> of mutual TLS (e.g. ClientCertUntrusted, ClientCertExpired)")
+    f.xy("failures-over-time", "TLS verification failures over time by reason", "histogram", [
+        count(), date_histogram("2"), terms(verify, "3", "group", size=8),
+    ], mode="stacked", query=failed)
+    f.table("client-certificates", "Client certificates", [
+        count("1", "Connections"),
+        metric("max", "tls.client.not_after", "2", "Valid until"),
+        terms("tls.client.subject", "3", "bucket", size=25, label="Subject"),
+        terms("tls.client.x509.serial_number", "4", "bucket", size=3, label="Serial number"),
+    ], query="tls.client.subject:*")
+    f.table("certificates-by-failure", "Client certificates that failed verification", [
+        count("1", "Connections"),
+        terms("tls.client.subject", "2", "bucket", size=20, label="Subject"),
+        terms(verify, "3", "bucket", size=5, label="Verify status"),
+    ], query=failed)
+    f.pie("tls-versions", "TLS versions", [count(), terms("tls.version", "2", "segment")])
+    f.pie("tls-ciphers", "TLS ciphers", [count(), terms("tls.cipher", "2", "segment", size=15)])
+    f.pie("key-exchanges", "Key exchanges (TLS and PQ-TLS)", [count(), terms(f"{ns}.tls_keyexchange", "2", "segment")])
+    f.pie("listener-ports", "Connections per listener port", [count(), terms(f"{ns}.listener_port", "2", "segment")])
+    f.table("top-clients", "Top client IPs", [
+        count("1", "Connections"),
+        metric("avg", latency, "2", "Avg handshake (s)"),
+        terms("source.ip", "3", "bucket", size=25, label="Client IP"),
+    ])
+    f.table("slowest-clients", "Slowest TLS handshakes by client", [
+        metric("avg", latency, "1", "Avg handshake (s)"),
+        percentiles(latency, "2", (95, 99)),
+        count("3", "Connections"),
+        terms("source.ip", "4", "bucket", size=20, order_by="1", label="Client IP"),
+    ])
+    f.search("failed-connections", "Connections that failed TLS verification", [
+        "source.ip", "source.port", verify, "tls.client.subject", "tls.client.x509.serial_number",
+        f"{ns}.conn_trace_id"], query=failed)
+    f.parse_failures()
+    f.dashboard("dashboard", "ALB connection logs",
+                "TLS handshakes, their latency, mutual-TLS client certificates and why verification failed "
+                "(alb-connection-logs-*)")
+    return f.objects
+
+
+def alb_health_check_objects() -> list[dict]:
+    f = Family("albhc", "alb-health-check-logs-*", "ALB health checks")
+    ns = "aws.alb_health_check"
+    fail = f"{ns}.status:FAIL"
+
+    f.metric("kpis", "Totals", [
+        count("1", "Health checks"),
+        metric("cardinality", f"{ns}.target_addr", "2", "Targets"),
+        metric("cardinality", f"{ns}.target_group_id", "3", "Target groups"),
+        percentiles(f"{ns}.latency", "4", (50, 99), "Latency (s)"),
+    ])
+    f.xy("checks-by-status", "Health checks over time: PASS and FAIL", "histogram", [
+        count(), date_histogram("2"), filters("3", "group", [("PASS", f"{ns}.status:PASS"), ("FAIL", fail)]),
+    ], mode="stacked")
+    f.xy("unhealthy-targets-over-time", "Failing targets over time", "line", [
+        metric("cardinality", f"{ns}.target_addr", "1", "Failing targets"), date_histogram("2"),
+    ], query=fail, axis_title="Targets", description="Distinct targets that failed at least one check in each interval")
+    f.xy("failures-by-reason-over-time", "Failed checks over time by reason", "histogram", [
+        count(), date_histogram("2"), terms(f"{ns}.reason_code", "3", "group", size=8),
+    ], mode="stacked", query=fail)
+    f.table("unhealthy-targets", "Targets that failed checks, and why", [
+        count("1", "Failed checks"),
+        terms(f"{ns}.target_addr", "2", "bucket", size=25, label="Target"),
+        terms(f"{ns}.reason_code", "3", "bucket", size=5, label="Reason"),
+    ], query=fail)
+    f.pie("reasons", "Failure reasons", [count(), terms(f"{ns}.reason_code", "2", "segment", size=10)], query=fail)
+    f.pie("status-codes", "Status codes of failed checks", [
+        count(), terms("http.response.status_code", "2", "segment", size=10)], query=fail)
+    f.table("target-groups", "Target groups", [
+        count("1", "Checks"),
+        metric("cardinality", f"{ns}.target_addr", "2", "Targets"),
+        terms(f"{ns}.target_group_id", "3", "bucket", size=20, label="Target group"),
+        filters("4", "bucket", [("PASS", f"{ns}.status:PASS"), ("FAIL", fail)]),
+    ])
+    f.xy("latency-percentiles", "Health-check latency p50 / p95 / p99", "line", [
+        percentiles(f"{ns}.latency", "1", (50, 95, 99)), date_histogram("2"),
+    ], axis_title="Seconds")
+    f.table("slowest-targets", "Slowest targets (average latency)", [
+        metric("avg", f"{ns}.latency", "1", "Avg latency (s)"),
+        count("2", "Checks"),
+        terms(f"{ns}.target_addr", "3", "bucket", size=20, order_by="1", label="Target"),
+    ])
+    f.pie("check-types", "Check types (http, https, h2, grpc, lambda)", [count(), terms(f"{ns}.type", "2", "segment")])
+    f.search("failed-checks", "Failed health checks", [
+        f"{ns}.target_addr", f"{ns}.target_group_id", f"{ns}.reason_code", "http.response.status_code",
+        f"{ns}.latency", f"{ns}.elb"], query=fail)
+    f.parse_failures()
+    f.dashboard("dashboard", "ALB health-check logs",
+                "Which targets failed their health checks, when, and why (alb-health-check-logs-*)")
+    return f.objects
+
+
+def cloudfront_objects() -> list[dict]:
+    f = Family("cloudfront", "cloudfront-logs-*", "CloudFront")
+    cf = "aws.cloudfront."
+    taken = cf + "time_taken"
+    result = cf + "x_edge_result_type"
+    # What CloudFront served from a cache (x-edge-result-type), against what went to the origin.
+    cache = [("Served from cache", f"{result}:(Hit or RefreshHit or OriginShieldHit)"), ("Miss", f"{result}:Miss")]
+
+    f.metric("kpis", "Totals", [
+        count("1", "Requests"),
+        metric("cardinality", "source.ip", "2", "Unique viewer IPs"),
+        metric("sum", "http.response.bytes", "3", "Bytes sent"),
+        percentiles(taken, "4", (50, 95, 99), "Time taken (s)"),
+        metric("cardinality", cf + "x_edge_location", "5", "Edge locations"),
+    ])
+    f.pie("cache-hit-ratio", "Cache hit ratio (hits, refresh hits and Origin Shield hits against misses)", [
+        count(), filters("2", "segment", cache)],
+        description="Cacheable outcomes only: errors, redirects and function responses are in Edge result types")
+    f.xy("cache-hit-ratio-over-time", "Cache hit ratio over time", "area", [
+        count(), date_histogram("2"), filters("3", "group", cache)], mode="percentage", axis_title="Share")
+    f.table("edge-result-types", "Requests and bytes per edge result type", [
+        count("1", "Requests"),
+        metric("sum", "http.response.bytes", "2", "Bytes sent"),
+        percentiles(taken, "3", (50, 95)),
+        terms(result, "4", "bucket", size=15, label="Edge result type"),
+    ])
+    f.xy("result-types-over-time", "Edge result types over time", "histogram", [
+        count(), date_histogram("2"), terms(result, "3", "group", size=10)], mode="stacked")
+    f.xy("requests-by-status-class", "Requests over time by status class", "histogram", [
+        count(), date_histogram("2"), filters("3", "group", STATUS_CLASSES)], mode="stacked")
+    f.xy("time-taken-percentiles", "Time taken p50 / p95 / p99", "line", [
+        percentiles(taken, "1", (50, 95, 99)), date_histogram("2")], axis_title="Seconds")
+    f.xy("bytes-over-time", "Bytes sent over time by edge result type", "histogram", [
+        metric("sum", "http.response.bytes", "1", "Bytes sent"), date_histogram("2"),
+        terms(result, "3", "group", size=5)], mode="stacked", axis_title="Bytes")
+    f.table("top-uris", "Top URIs", [
+        count("1", "Requests"),
+        metric("sum", "http.response.bytes", "2", "Bytes sent"),
+        metric("avg", taken, "3", "Avg time taken (s)"),
+        terms("url.path", "4", "bucket", size=25, label="URI"),
+    ])
+    f.table("top-referrers", "Top referrers", [
+        count("1", "Requests"),
+        terms("http.request.referrer", "2", "bucket", size=20, label="Referrer"),
+    ])
+    f.table("top-user-agents", "Top user agents", [
+        count("1", "Requests"),
+        metric("cardinality", "source.ip", "2", "Viewer IPs"),
+        terms("user_agent.original", "3", "bucket", size=20, label="User agent"),
+    ])
+    f.table("edge-locations", "Edge locations", [
+        count("1", "Requests"),
+        metric("sum", "http.response.bytes", "2", "Bytes sent"),
+        terms(cf + "x_edge_location", "3", "bucket", size=20, label="Edge location"),
+    ])
+    f.table("top-viewers", "Top viewer IPs", [
+        count("1", "Requests"),
+        metric("sum", "http.response.bytes", "2", "Bytes sent"),
+        terms("source.ip", "3", "bucket", size=20, label="Viewer IP"),
+    ])
+    f.table("error-types", "Errors by detailed result type", [
+        count("1", "Requests"),
+        terms(cf + "x_edge_detailed_result_type", "2", "bucket", size=20, label="Detailed result type"),
+        terms(STATUS, "3", "bucket", size=5, label="Status"),
+    ], query=f"{result}:Error")
+    f.pie("hosts", "Requested host names", [count(), terms("url.domain", "2", "segment", size=15)])
+    f.pie("protocols", "Viewer protocols and HTTP versions", [
+        count(), terms("url.scheme", "2", "segment"), terms("http.version", "3", "segment")])
+    f.pie("tls", "TLS versions", [count(), terms("tls.version", "2", "segment")])
+    f.search("server-errors", "5xx requests", [
+        STATUS, cf + "x_edge_detailed_result_type", "source.ip", "http.request.method", "url.domain", "url.path",
+        cf + "x_edge_request_id"], query=f"{STATUS} >= 500")
+    f.parse_failures()
+    f.dashboard("dashboard", "CloudFront standard logs",
+                "Requests, bytes and cache hits per edge result type, errors, latency and top URIs (cloudfront-logs-*)")
     return f.objects
 
 
@@ -755,6 +949,9 @@ OUTPUTS = {
     "s3-access-logs.ndjson": s3_objects,
     "nlb-logs.ndjson": nlb_objects,
     "clb-logs.ndjson": clb_objects,
+    "alb-connection-logs.ndjson": alb_connection_objects,
+    "alb-health-check-logs.ndjson": alb_health_check_objects,
+    "cloudfront-logs.ndjson": cloudfront_objects,
 }
 
 

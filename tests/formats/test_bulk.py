@@ -473,3 +473,58 @@ def test_a_truncated_object_still_yields_the_failure_records_waiting_before_the_
         for items, failures in encode_batches(encoder(source="/tmp/x.log"), cut_short()):
             out.append(([i.line_number for i in items], failures))
     assert out == [([], 0), ([1, 2], 2)]
+
+
+class _Headed:
+    """A format whose `#cols a b` lines name the columns of the lines after them (as CloudFront's #Fields)."""
+
+    name, dataset, index_prefix = "headed", "test.headed", "headed-logs"
+
+    def for_object(self):
+        return _HeadedObject()
+
+
+class _HeadedObject:
+    def __init__(self):
+        self.columns = ["time"]
+        self.observed = []
+
+    def observe(self, raw: bytes) -> None:
+        self.observed.append(raw)
+        if raw.startswith(b"#cols "):
+            self.columns = raw[6:].decode().split()
+
+    def to_json(self, line: str, safe: bool = False):
+        from ingest.formats import ParseError, SkipLine
+
+        if line.startswith("#"):
+            self.observe(line.encode())
+            raise SkipLine("header")
+        values = dict(zip(self.columns, line.split()))
+        if not values.get("time", "").startswith("2026-"):
+            raise ParseError("no time in the time column")
+        return values["time"], '"@timestamp":"' + values["time"] + '"'
+
+
+def test_a_format_with_state_gets_a_parser_per_object_and_its_header_lines_are_no_items_but_counted():
+    lines = [b"#cols x time", b"a 2026-01-01T00:00:00Z", b"#cols time", b"2026-01-02T00:00:00Z"]
+    first, second = encoder(_Headed()), encoder(_Headed())
+
+    items, failures = first.encode(lines, 1)
+
+    assert [item.line_number for item in items] == [2, 4] and failures == 0
+    assert [bodies_of["@timestamp"] for bodies_of in (json.loads(i.body.split(b"\n")[1]) for i in items)] == [
+        "2026-01-01T00:00:00Z", "2026-01-02T00:00:00Z"]
+    assert first.skipped_lines == [1, 3]
+    assert second.encode([lines[1]], 1)[1] == 1  # a fresh object starts without the first one's header
+
+
+def test_a_resumed_part_shows_the_lines_done_to_the_format_without_encoding_them():
+    lines = [b"#cols x time", b"a 2026-01-01T00:00:00Z", b"b 2026-01-01T00:00:01Z"]
+    enc = encoder(_Headed())
+
+    out = list(encode_batches(enc, iter([(lines[:2], False), (lines[2:], False)]), start_line=2))
+
+    assert [item.line_number for items, _ in out for item in items] == [3]
+    assert enc._parser.observed == [b"#cols x time", b"a 2026-01-01T00:00:00Z"]
+    assert enc.skipped_lines == []  # the part that did them counted them

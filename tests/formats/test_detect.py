@@ -34,7 +34,8 @@ NLB_LINE = ("tls 2.0 2018-12-20T02:59:40 net/my-network-loadbalancer/c6e77e28c25
             "ECDHE-RSA-AES128-SHA tlsv12 - my-network-loadbalancer-c6e77e28c25b2234.elb.us-east-2.amazonaws.com - - -")
 CLASSIC_LINE = ('2015-05-13T23:39:43.945958Z my-loadbalancer 192.168.131.39:2817 10.0.0.1:80 0.000073 0.001048 '
                 '0.000057 200 200 0 29 "GET http://www.example.com:80/ HTTP/1.1" "curl/7.38.0" - -')
-SIBLING_LINES = {"connection log": CONN_LOG_LINE, "health-check log": HEALTH_CHECK_LINE}
+ELB_LINES = {"alb-connection": CONN_LOG_LINE, "alb-health-check": HEALTH_CHECK_LINE, "nlb": NLB_LINE, "clb": CLASSIC_LINE}
+ALB_CONNECTION, ALB_HEALTH_CHECK = FORMATS["alb-connection"], FORMATS["alb-health-check"]
 
 
 @pytest.mark.parametrize("key", [ALB_DOC_KEY, ALB_DOC_KEY.split("/", 1)[1], "s3-bucket-name/" + ALB_DOC_KEY])
@@ -52,16 +53,30 @@ def test_s3_server_access_log_keys_are_s3_access(key):
     assert detect(key) is S3
 
 
-@pytest.mark.parametrize("key, what", [(CONN_LOG_KEY, "connection log"), (HEALTH_CHECK_KEY, "health-check log")])
-def test_sibling_elb_log_keys_are_unsupported_and_named(key, what):
-    with pytest.raises(Unsupported, match=what):
-        detect(key)
+@pytest.mark.parametrize("key, fmt", [
+    (CONN_LOG_KEY, "alb-connection"), (HEALTH_CHECK_KEY, "alb-health-check"),
+    # the connection-log page of 2025 spells the file name conn_log.<account>_…
+    (CONN_LOG_KEY.replace("conn_log_", "conn_log."), "alb-connection"),
+    ("s3-bucket-name/prefix/" + HEALTH_CHECK_KEY, "alb-health-check")])
+def test_alb_connection_and_health_check_log_keys_are_their_formats(key, fmt, alb_examples):
+    assert detect(key) is FORMATS[fmt]
+    assert detect(key, alb_examples["http"]) is FORMATS[fmt]  # the key decides, whatever the first line
 
 
-@pytest.mark.parametrize("key, what", [(CONN_LOG_KEY, "connection log"), (HEALTH_CHECK_KEY, "health-check log")])
-def test_sibling_keys_stay_unsupported_even_when_the_first_line_looks_like_alb(key, what, alb_examples):
-    with pytest.raises(Unsupported, match=what):
-        detect(key, alb_examples["http"])
+def test_alb_connection_and_health_check_keys_are_not_alb_access_logs():
+    assert not ALB.key_matches(CONN_LOG_KEY) and not ALB.key_matches(HEALTH_CHECK_KEY)
+    assert not ALB_CONNECTION.key_matches(ALB_DOC_KEY) and not ALB_HEALTH_CHECK.key_matches(ALB_DOC_KEY)
+    assert not ALB_CONNECTION.key_matches(HEALTH_CHECK_KEY) and not ALB_HEALTH_CHECK.key_matches(CONN_LOG_KEY)
+
+
+def test_alb_connection_and_health_check_first_lines_under_an_unknown_key_are_their_formats():
+    assert detect("uploads/some-file.txt", CONN_LOG_LINE) is ALB_CONNECTION
+    assert detect("uploads/some-file.txt", HEALTH_CHECK_LINE) is ALB_HEALTH_CHECK
+
+
+@pytest.mark.parametrize("key", [CONN_LOG_KEY, HEALTH_CHECK_KEY])
+def test_key_info_of_connection_and_health_check_keys_is_account_region_and_interval_end(key):
+    assert key_info(key) == KeyInfo("123456789012", "us-east-2", "2022-02-15T23:40:00Z")
 
 
 def test_an_unknown_key_falls_back_to_the_first_line(alb_examples, s3_examples):
@@ -70,14 +85,8 @@ def test_an_unknown_key_falls_back_to_the_first_line(alb_examples, s3_examples):
     assert detect("uploads/some-file.txt", s3_examples["2023_put_object"]) is S3
 
 
-@pytest.mark.parametrize("what", SIBLING_LINES)
-def test_sibling_first_lines_under_an_unknown_key_are_unsupported_and_named(what):
-    with pytest.raises(Unsupported, match=what):
-        detect("uploads/some-file.txt", SIBLING_LINES[what])
-
-
-@pytest.mark.parametrize("line", [*SIBLING_LINES.values(), NLB_LINE, CLASSIC_LINE])
-def test_sibling_lines_never_parse_as_alb(line):
+@pytest.mark.parametrize("line", ELB_LINES.values())
+def test_other_load_balancer_lines_never_parse_as_alb(line):
     with pytest.raises(ParseError):
         ALB.to_json(line)
 
@@ -88,18 +97,18 @@ def test_nlb_and_classic_keys_are_their_formats_even_when_the_first_line_looks_l
     assert detect(key, alb_examples["http"]) is FORMATS[name]
 
 
-@pytest.mark.parametrize("line, name", [(NLB_LINE, "nlb"), (CLASSIC_LINE, "clb")])
-def test_nlb_and_classic_first_lines_under_an_unknown_key_are_their_formats(line, name):
-    assert detect("uploads/some-file.txt", line) is FORMATS[name]
+@pytest.mark.parametrize("name", ELB_LINES)
+def test_load_balancer_first_lines_under_an_unknown_key_are_their_formats(name):
+    assert detect("uploads/some-file.txt", ELB_LINES[name]) is FORMATS[name]
 
 
-@pytest.mark.parametrize("line", [*SIBLING_LINES.values(), NLB_LINE, CLASSIC_LINE])
-def test_no_load_balancer_line_is_taken_for_another_load_balancer_format(line):
+@pytest.mark.parametrize("name", ELB_LINES)
+def test_no_load_balancer_line_is_taken_for_another_format(name, alb_examples, s3_examples):
     # Each line matches its own format's first-line pattern only (an ALB connection log's
     # `time ip port port` must not read as a Classic `time name ip:port`).
-    claimed = [name for name, fmt in FORMATS.items() if fmt.line_matches(line)]
-    assert claimed in ([], ["nlb"], ["clb"])
-    assert len(claimed) == (line in (NLB_LINE, CLASSIC_LINE))
+    assert [other for other, fmt in FORMATS.items() if fmt.line_matches(ELB_LINES[name])] == [name]
+    for example in (*alb_examples.values(), *s3_examples.values()):
+        assert not FORMATS[name].line_matches(example)
 
 
 @pytest.mark.parametrize("first_line", [None, "", "hello world", "#Version: 1.0"])

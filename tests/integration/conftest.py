@@ -9,7 +9,8 @@ Which cluster:
 - otherwise the suite is skipped, unless INGEST_REQUIRE_OPENSEARCH=1 (make test, CI): then it fails.
 
 The `loaded` fixture installs the assets with scripts/bootstrap_opensearch.py, generates ALB, S3,
-NLB and Classic Load Balancer access logs with scripts/generate_logs.py (thousands of lines, IPv6, `-` fields, unparsable lines),
+NLB and Classic Load Balancer access logs, ALB connection and health-check logs and CloudFront
+standard logs with scripts/generate_logs.py (thousands of lines, IPv6, `-` fields, unparsable lines),
 and sends every object through the real pipeline (ingest.pipeline.process_object) and the real
 OpenSearchSink (gzip bodies). Tests compare what the cluster answers with a ground truth that
 tests/integration/truth.py computes from the generated files on its own.
@@ -40,9 +41,14 @@ def prefix_flags(prefixes: dict[str, str]) -> list[str]:
     """bootstrap_opensearch.py's flags for these index prefixes (--alb-prefix P …)."""
     return [arg for name, prefix in prefixes.items() for arg in (f"--{name}-prefix", prefix)]
 ALB_LINES, S3_LINES, LINES_PER_FILE, UNPARSABLE_LINES = 6000, 6000, 1500, 25
-NLB_LINES, CLB_LINES = 3000, 3000
-# The families the session generates and ingests, with their line counts (unparsable lines aside).
-GENERATED = {"alb": ALB_LINES, "s3-access": S3_LINES, "nlb": NLB_LINES, "clb": CLB_LINES}
+NLB_LINES, CLB_LINES, ALB_CONNECTION_LINES, ALB_HEALTH_CHECK_LINES = 3000, 3000, 3000, 3000
+CLOUDFRONT_LINES = 8500  # 6 files of 1,500 lines: legacy W3C, v2 W3C and (the last, shorter) v2 JSON
+# The families the session generates and ingests, with their line counts (unparsable lines and
+# CloudFront's W3C header lines aside): the formats beyond ALB and S3 access logs get fewer (their
+# dashboards and cookbook requests need data, not volume).
+GENERATED = {"alb": ALB_LINES, "s3-access": S3_LINES, "nlb": NLB_LINES, "clb": CLB_LINES,
+             "alb-connection": ALB_CONNECTION_LINES, "alb-health-check": ALB_HEALTH_CHECK_LINES,
+             "cloudfront": CLOUDFRONT_LINES}
 
 
 def load_script(name: str):
@@ -188,6 +194,9 @@ def loaded(cluster, tmp_path_factory, geoip_databases) -> Loaded:
     logs = tmp_path_factory.mktemp("generated-logs")
     assert generate_logs.main(["--out", str(logs), "--alb-lines", str(ALB_LINES), "--s3-lines", str(S3_LINES),
                                "--nlb-lines", str(NLB_LINES), "--clb-lines", str(CLB_LINES),
+                               "--alb-connection-lines", str(ALB_CONNECTION_LINES),
+                               "--alb-health-check-lines", str(ALB_HEALTH_CHECK_LINES),
+                               "--cloudfront-lines", str(CLOUDFRONT_LINES),
                                "--lines-per-file", str(LINES_PER_FILE), "--unparsable-lines",
                                str(UNPARSABLE_LINES), "--seed", "9"]) == 0
     runs = [run_bootstrap(cluster), run_bootstrap(cluster)]  # twice: it must converge, not fail

@@ -28,8 +28,8 @@ _KQL_TOKEN = re.compile(r'\s*(>=|<=|>|<|:|\(|\)|"[^"]*"|[^\s:()<>=]+)')
 
 
 def kql(query: str) -> dict:
-    """The DSL for the KQL forms our saved objects use: field:value, field:(a or b), field:*,
-    field >= n, and / or / not, parentheses."""
+    """The DSL for the KQL forms our saved objects use: field:value, field:prefix*, field:* (exists),
+    field:(a or b), field >= n, and / or / not, parentheses."""
     tokens = _KQL_TOKEN.findall(query)
     if not tokens:
         return {"match_all": {}}
@@ -88,10 +88,12 @@ def kql(query: str) -> dict:
                     values.append(value(take()))
                 take(")")
                 return {"bool": {"should": [{"match": {name: v}} for v in values], "minimum_should_match": 1}}
-            if peek() == "*":  # field:* is KQL for "has a value"
-                take()
+            token = take()
+            if token == "*":  # KQL's field:* is "the field exists"
                 return {"exists": {"field": name}}
-            return {"match": {name: value(take())}}
+            if token.endswith("*") and not token.startswith('"'):  # an unquoted trailing * is a wildcard
+                return {"wildcard": {name: {"value": token}}}
+            return {"match": {name: value(token)}}
         bound = {">=": "gte", "<=": "lte", ">": "gt", "<": "lt"}.get(operator)
         if bound is None:
             raise Unsupported(f"KQL operator {operator!r} in {query!r}")

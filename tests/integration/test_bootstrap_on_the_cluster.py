@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import DEFAULT_PREFIXES, REPO, run_bootstrap
+from .conftest import DEFAULT_PREFIXES, GENERATED, REPO, run_bootstrap
 
 pytestmark = pytest.mark.integration
 
@@ -95,7 +95,7 @@ def test_retention_policies_are_installed_where_the_cluster_has_ism_and_skipped_
         assert "[ok] ISM policy" not in out
 
 
-@pytest.mark.parametrize("family", ["alb", "s3-access"])
+@pytest.mark.parametrize("family", GENERATED)
 def test_a_new_daily_index_would_get_the_declared_mapping_and_settings(cluster, loaded, family):
     prefix = cluster.prefixes[family]
     simulated = cluster.ok("POST", f"_index_template/_simulate_index/{prefix}-2030.01.01")
@@ -105,7 +105,7 @@ def test_a_new_daily_index_would_get_the_declared_mapping_and_settings(cluster, 
     assert index["codec"] == "best_compression" and index["refresh_interval"] == "30s"
 
 
-@pytest.mark.parametrize("family", ["alb", "s3-access"])
+@pytest.mark.parametrize("family", GENERATED)
 def test_every_index_the_lambda_created_has_the_template_mapping(cluster, loaded, family):
     prefix = cluster.prefixes[family]
     mappings = cluster.ok("GET", f"{prefix}-*/_mapping")

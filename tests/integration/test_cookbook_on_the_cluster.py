@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from .conftest import DEFAULT_PREFIXES, REPO
+from .conftest import DEFAULT_PREFIXES, GENERATED, REPO, generate_logs
 from .truth import percentile_band
 
 pytestmark = pytest.mark.integration
@@ -274,7 +274,7 @@ def test_23_daily_traffic_adds_up(cluster, loaded):
 def test_24_parse_failures_per_file(cluster, loaded):
     found = buckets(answer(cluster, 24), "files")
     expected: dict[str, int] = {}
-    for family in ("alb", "s3-access"):
+    for family in GENERATED:
         for u in loaded.truth.unparsable[family]:
             expected[str(u.path)] = expected.get(str(u.path), 0) + 1
 
@@ -285,7 +285,7 @@ def test_25_index_sizes_list_every_daily_index(cluster, loaded):
     response = send(cluster, RECIPES[25])
     rows = [line.split() for line in response.text.splitlines()[1:] if line.strip()]
 
-    assert sum(int(row[2]) for row in rows) == loaded.truth.lines["alb"] + loaded.truth.lines["s3-access"]
+    assert sum(int(row[2]) for row in rows) == sum(loaded.truth.lines.values())
 
 
 # -- NLB ----------------------------------------------------------------------------------------
@@ -362,11 +362,132 @@ def test_34_http_requests_and_tcp_connections_add_up(cluster, loaded):
     assert 0 < got["tcp_or_ssl"] < got["http"]
 
 
+# -- ALB connection and health-check logs (found by title: numbers move as sections are added) -----
+
+
+def titled(title: str) -> int:
+    (number,) = [n for n, r in RECIPES.items() if r.title == title]
+    return number
+
+
+def test_tls_handshake_latency_per_listener_within_tolerance(cluster, loaded):
+    found = buckets(answer(cluster, titled("TLS handshake latency per listener")), "listeners")
+    truth = loaded.truth.handshake_latencies_by_listener()
+
+    assert {b["key"] for b in found} == {80, 443, 8443} and set(truth) == {443, 8443}
+    for b in found:
+        assert len(b["handshake"]["values"]) == 3  # p50, p95, p99
+        if b["key"] == 80:  # a plain listener: no handshake, no latency
+            assert set(b["handshake"]["values"].values()) == {None}
+            continue
+        for percent, value in b["handshake"]["values"].items():
+            low, high = percentile_band(truth[b["key"]], float(percent))
+            assert low - 0.001 <= value <= high + 0.001, (b["key"], percent, value, low, high)
+
+
+def test_tls_verification_failures_by_reason(cluster, loaded):
+    found = buckets(answer(cluster, titled("TLS verification failures by reason")), "reasons")
+
+    assert_top(found, loaded.truth.connection_failures())
+    assert "Failed:ClientCertExpired" in {b["key"] for b in found}
+
+
+def test_client_certificates_and_when_they_expire(cluster, loaded):
+    found = buckets(answer(cluster, titled("Client certificates and when they expire")), "certificates")
+    truth = loaded.truth.client_certificates()
+
+    assert {b["key"]: b["doc_count"] for b in found} == {subject: n for subject, (n, _) in truth.items()}
+    for b in found:
+        assert b["not_after"]["value_as_string"][:19] == truth[b["key"]][1][:19]
+
+
+def test_targets_failing_health_checks_and_why(cluster, loaded):
+    found = buckets(answer(cluster, titled("Targets failing health checks, and why")), "targets")
+    truth = loaded.truth.failing_targets()
+
+    assert_top(found, {target: sum(reasons.values()) for target, reasons in truth.items()})
+    top = found[0]
+    assert top["key"] == f"{generate_logs.FAILING_TARGET}:8080"
+    assert {b["key"]: b["doc_count"] for b in top["reasons"]["buckets"]} == dict(truth[top["key"]])
+
+
+def test_failing_targets_every_5_minutes_add_up_to_the_failed_checks(cluster, loaded):
+    intervals = buckets(answer(cluster, titled("Failing targets every 5 minutes")), "per_5m")
+
+    assert sum(b["doc_count"] for b in intervals) == sum(sum(c.values()) for c in loaded.truth.failing_targets().values())
+    assert all(1 <= b["failing_targets"]["value"] <= len(loaded.truth.failing_targets()) for b in intervals)
+
+
+def test_health_check_latency_per_target_group(cluster, loaded):
+    found = buckets(answer(cluster, titled("Health-check latency per target group")), "groups")
+
+    assert {b["key"]: (b["doc_count"], b["failed"]["doc_count"]) for b in found} == loaded.truth.health_checks_by_group()
+
+
+# -- CloudFront (found by title) ------------------------------------------------------------------
+
+
+def test_cloudfront_requests_and_bytes_per_edge_result_type(cluster, loaded):
+    found = buckets(answer(cluster, titled("Requests and bytes per edge result type")), "results")
+    expected = loaded.truth.cloudfront_by_result()
+
+    assert {b["key"]: (b["doc_count"], b["bytes"]["value"]) for b in found} == expected
+    assert len(expected) >= 6  # hits, misses, errors, redirects ...
+
+
+def test_cloudfront_cache_hit_ratio_per_hour_counts_every_hit_and_miss(cluster, loaded):
+    hours = buckets(answer(cluster, titled("Cache hit ratio per hour")), "per_hour")
+    hits = sum(h["cache"]["buckets"]["hit"]["doc_count"] for h in hours)
+    misses = sum(h["cache"]["buckets"]["miss"]["doc_count"] for h in hours)
+    results = Counter(r.result for r in loaded.truth.cloudfront)
+
+    assert (hits, misses) == (results["Hit"] + results["RefreshHit"] + results["OriginShieldHit"], results["Miss"])
+    assert 0.6 < hits / (hits + misses) < 0.9  # the generator's mix
+
+
+def test_cloudfront_status_classes_and_time_taken_percentiles(cluster, loaded):
+    result = answer(cluster, titled("Status classes and time-taken percentiles"))
+    got = {name: b["doc_count"] for name, b in result["aggregations"]["status_classes"]["buckets"].items()}
+    classes = Counter(f"{r.status // 100}xx" for r in loaded.truth.cloudfront)
+
+    assert got == {c: classes.get(c, 0) for c in ("2xx", "3xx", "4xx", "5xx")}
+    for percent in (50, 95, 99):
+        low, high = percentile_band(loaded.truth.cloudfront_times_taken(), percent)
+        value = result["aggregations"]["time_taken"]["values"][f"{percent:.1f}"]
+        assert low - 0.001 <= value <= high + 0.001, (percent, low, value, high)
+
+
+def test_cloudfront_top_uris(cluster, loaded):
+    found = buckets(answer(cluster, titled("Top URIs")), "uris")
+    assert_top(found, loaded.truth.cloudfront_uris())
+    sent: dict[str, int] = Counter()
+    for r in loaded.truth.cloudfront:
+        sent[r.uri] += r.bytes_sent
+    assert all(b["bytes"]["value"] == sent[b["key"]] for b in found)
+    assert "/docs/getting%20started.html" in {b["key"] for b in found}  # as logged
+
+
+def test_cloudfront_top_referrers_and_user_agents_are_decoded(cluster, loaded):
+    result = answer(cluster, titled("Top referrers and user agents"))
+    referrers = buckets(result, "referrers")
+    agents = buckets(result, "user_agents")
+
+    assert_top(referrers, loaded.truth.cloudfront_referrers())
+    assert_top(agents, loaded.truth.cloudfront_user_agents())
+    assert "https://news.example.org/a story" in {b["key"] for b in referrers}
+    assert all("%20" not in b["key"] for b in agents)
+
+
+def test_cloudfront_errors_by_detailed_result_type(cluster, loaded):
+    found = buckets(answer(cluster, titled("Errors by detailed result type and edge location")), "errors")
+    assert sum(b["doc_count"] for b in found) == sum(1 for r in loaded.truth.cloudfront if r.result == "Error") > 0
+
+
 # -- from where and with what (the session ingests with GeoIP and user agents on) ---------------------------
 
 
-def test_35_traffic_by_country(cluster, loaded):
-    found = buckets(answer(cluster, 35), "countries")
+def test_48_traffic_by_country(cluster, loaded):
+    found = buckets(answer(cluster, 48), "countries")
     truth = loaded.truth.by_country()
 
     assert_top(found, {country: requests for country, (requests, _, _) in truth.items()})
@@ -376,15 +497,15 @@ def test_35_traffic_by_country(cluster, loaded):
         assert b["clients"]["value"] == pytest.approx(len(clients), rel=0.02)  # cardinality is an estimate
 
 
-def test_36_networks_behind_the_5xx(cluster, loaded):
-    found = buckets(answer(cluster, 36), "networks")
+def test_49_networks_behind_the_5xx(cluster, loaded):
+    found = buckets(answer(cluster, 49), "networks")
 
     assert_top(found, loaded.truth.alb_5xx_networks())
     assert all(b["as_number"]["buckets"][0]["key"] > 0 and b["clients"]["buckets"] for b in found)
 
 
-def test_37_denied_requests_by_country(cluster, loaded):
-    found = buckets(answer(cluster, 37), "countries")
+def test_50_denied_requests_by_country(cluster, loaded):
+    found = buckets(answer(cluster, 50), "countries")
 
     assert_top(found, loaded.truth.s3_denied_countries())
     assert {b["key"] for b in found} >= {"Germany", "China"}  # where the generator's denied addresses are

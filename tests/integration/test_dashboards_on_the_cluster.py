@@ -13,7 +13,8 @@ from .saved_objects import bucket_agg_ids, metric_agg_ids, query_of, search_for
 pytestmark = pytest.mark.integration
 
 FILES = {"alb": "alb-logs.ndjson", "s3-access": "s3-access-logs.ndjson", "nlb": "nlb-logs.ndjson",
-         "clb": "clb-logs.ndjson"}
+         "clb": "clb-logs.ndjson", "alb-connection": "alb-connection-logs.ndjson",
+         "alb-health-check": "alb-health-check-logs.ndjson", "cloudfront": "cloudfront-logs.ndjson"}
 
 
 def saved_objects() -> dict[str, tuple[str, dict]]:

@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import gzip
 import ipaddress
+import json
 import re
+import urllib.parse
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 # generate_logs.py's folder per family (the format's name in ingest.formats.FORMATS).
-FAMILY_FOLDERS = {"alb": "alb", "s3-access": "s3-access", "nlb": "nlb", "clb": "clb"}
+FAMILY_FOLDERS = {"alb": "alb", "s3-access": "s3-access", "nlb": "nlb", "clb": "clb",
+                  "alb-connection": "alb-connection", "alb-health-check": "alb-health-check",
+                  "cloudfront": "cloudfront"}
 TOKEN = re.compile(r'"[^"]*"|\[[^\]]*\]|\S+')
 ALB_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z$")
 S3_TIME = re.compile(r"^\[\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}\]$")
@@ -116,10 +120,43 @@ class ClbRecord:
 
 
 @dataclass
+class CloudFrontRecord:
+    client: str
+    status: int
+    result: str  # x-edge-result-type
+    bytes_sent: int
+    time_taken: float
+    uri: str
+    referrer: str | None  # decoded, as the documents hold it
+    user_agent: str | None  # decoded
+
+
+@dataclass
 class Unparsable:
     path: Path
     line_number: int
     line: str
+
+
+@dataclass
+class ConnectionRecord:
+    client: str
+    listener_port: int
+    handshake_latency: float | None
+    subject: str | None
+    not_after: str | None
+    verify_status: str | None
+
+
+@dataclass
+class HealthCheckRecord:
+    time: datetime
+    target: str
+    target_group: str
+    status: str
+    status_code: int | None
+    reason: str | None
+    latency: float | None
 
 
 @dataclass
@@ -130,17 +167,26 @@ class Truth:
     clb: list[ClbRecord] = field(default_factory=list)
     unparsable: dict[str, list[Unparsable]] = field(default_factory=lambda: {f: [] for f in FAMILY_FOLDERS.values()})
     lines: dict[str, int] = field(default_factory=lambda: {f: 0 for f in FAMILY_FOLDERS.values()})
+    connections: list[ConnectionRecord] = field(default_factory=list)
+    health_checks: list[HealthCheckRecord] = field(default_factory=list)
+    cloudfront: list[CloudFrontRecord] = field(default_factory=list)
+    header_lines: int = 0  # CloudFront's W3C #Version and #Fields lines: neither records nor unparsable
 
     @classmethod
     def from_folder(cls, folder: Path) -> Truth:
+        """The generator writes each format under its own folder: DIR/<format>/…"""
         truth = cls()
         records = {"alb": (_alb, truth.alb), "s3-access": (_s3, truth.s3), "nlb": (_nlb, truth.nlb),
-                   "clb": (_clb, truth.clb)}
+                   "clb": (_clb, truth.clb), "alb-connection": (_connection, truth.connections),
+                   "alb-health-check": (_health_check, truth.health_checks)}
         for path in sorted(p for p in folder.rglob("*") if p.is_file()):
             family = FAMILY_FOLDERS[path.relative_to(folder).parts[0]]  # generate_logs.py writes one folder each
-            parse, found = records[family]
             data = path.read_bytes()
             text = (gzip.decompress(data) if path.suffix == ".gz" else data).decode()
+            if family == "cloudfront":  # its lines depend on the #Fields header before them
+                truth._cloudfront_file(path, text)
+                continue
+            parse, found = records[family]
             for number, line in enumerate(text.splitlines(), 1):
                 truth.lines[family] += 1
                 record = parse(line)
@@ -149,6 +195,21 @@ class Truth:
                 else:
                     found.append(record)
         return truth
+
+    def _cloudfront_file(self, path: Path, text: str) -> None:
+        columns = CLOUDFRONT_LEGACY
+        for number, line in enumerate(text.splitlines(), 1):
+            if line.startswith("#"):
+                self.header_lines += 1
+                if line.startswith("#Fields: "):
+                    columns = line[len("#Fields: "):].split()
+                continue
+            self.lines["cloudfront"] += 1
+            record = _cloudfront(line, columns)
+            if record is None:
+                self.unparsable["cloudfront"].append(Unparsable(path, number, line))
+            else:
+                self.cloudfront.append(record)
 
     # -- answers ------------------------------------------------------------------------------
 
@@ -204,6 +265,26 @@ class Truth:
     def s3_denied_countries(self) -> Counter:
         return Counter(n.country_name for r in self.s3 if r.status == 403 and (n := network_of(r.client)))
 
+    def cloudfront_by_result(self) -> dict[str, tuple[int, int]]:
+        """(requests, bytes sent) per edge result type."""
+        out: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        for r in self.cloudfront:
+            out[r.result][0] += 1
+            out[r.result][1] += r.bytes_sent
+        return {k: (n, b) for k, (n, b) in out.items()}
+
+    def cloudfront_uris(self) -> Counter:
+        return Counter(r.uri for r in self.cloudfront)
+
+    def cloudfront_referrers(self) -> Counter:
+        return Counter(r.referrer for r in self.cloudfront if r.referrer)
+
+    def cloudfront_user_agents(self) -> Counter:
+        return Counter(r.user_agent for r in self.cloudfront if r.user_agent)
+
+    def cloudfront_times_taken(self) -> list[float]:
+        return [r.time_taken for r in self.cloudfront]
+
     def s3_denied_ips(self) -> Counter:
         return Counter(r.client for r in self.s3 if r.status == 403)
 
@@ -232,6 +313,38 @@ class Truth:
 
     def s3_requesters(self) -> Counter:
         return Counter(r.requester for r in self.s3 if r.requester is not None)
+
+    def connection_failures(self) -> Counter:
+        return Counter(r.verify_status for r in self.connections if (r.verify_status or "").startswith("Failed:"))
+
+    def client_certificates(self) -> dict[str, tuple[int, str]]:
+        """subject → (connections, NotAfter)."""
+        counts = Counter(r.subject for r in self.connections if r.subject is not None)
+        return {subject: (n, next(r.not_after for r in self.connections if r.subject == subject))
+                for subject, n in counts.items()}
+
+    def handshake_latencies_by_listener(self) -> dict[int, list[float]]:
+        out: dict[int, list[float]] = defaultdict(list)
+        for r in self.connections:
+            if r.handshake_latency is not None:
+                out[r.listener_port].append(r.handshake_latency)
+        return out
+
+    def failing_targets(self) -> dict[str, Counter]:
+        """target → Counter of the reasons of its failed checks."""
+        out: dict[str, Counter] = defaultdict(Counter)
+        for r in self.health_checks:
+            if r.status == "FAIL":
+                out[r.target][r.reason] += 1
+        return out
+
+    def health_checks_by_group(self) -> dict[str, tuple[int, int]]:
+        """target group → (checks, failed checks)."""
+        checks, failed = Counter(), Counter()
+        for r in self.health_checks:
+            checks[r.target_group] += 1
+            failed[r.target_group] += r.status == "FAIL"
+        return {group: (checks[group], failed[group]) for group in checks}
 
     def s3_deletes(self) -> int:
         return sum(r.operation in ("REST.DELETE.OBJECT", "REST.POST.MULTI_OBJECT_DELETE") for r in self.s3)
@@ -331,6 +444,36 @@ def _clb(line: str) -> ClbRecord | None:
     )
 
 
+CLOUDFRONT_LEGACY = ("date time x-edge-location sc-bytes c-ip cs-method cs(Host) cs-uri-stem sc-status cs(Referer) "
+                     "cs(User-Agent) cs-uri-query cs(Cookie) x-edge-result-type x-edge-request-id x-host-header "
+                     "cs-protocol cs-bytes time-taken x-forwarded-for ssl-protocol ssl-cipher "
+                     "x-edge-response-result-type cs-protocol-version fle-status fle-encrypted-fields c-port "
+                     "time-to-first-byte x-edge-detailed-result-type sc-content-type sc-content-len sc-range-start "
+                     "sc-range-end").split()
+
+
+def _cloudfront(line: str, columns: list[str]) -> CloudFrontRecord | None:
+    """A W3C line by its columns, or a JSON line by its keys; None for what is no record."""
+    if line.startswith("{"):
+        fields = json.loads(line)
+    else:
+        values = line.split("\t")
+        if len(values) < len(columns):
+            return None
+        fields = dict(zip(columns, values))
+    if not ({"date", "time"} <= fields.keys() or "timestamp(ms)" in fields or "timestamp" in fields):
+        return None
+
+    def text(name: str) -> str | None:
+        value = fields.get(name, "-")
+        return None if value == "-" else urllib.parse.unquote(value)
+
+    return CloudFrontRecord(client=ip(fields["c-ip"]), status=int(fields["sc-status"]),
+                            result=fields["x-edge-result-type"], bytes_sent=int(fields["sc-bytes"]),
+                            time_taken=float(fields["time-taken"]), uri=fields["cs-uri-stem"],
+                            referrer=text("cs(Referer)"), user_agent=text("cs(User-Agent)"))
+
+
 REQUEST_ID = re.compile(r"^[0-9A-F]{16}$")
 
 
@@ -353,3 +496,27 @@ def _s3(line: str) -> S3Record | None:
         total_time=_number(f[13]),
         bucket=f[1],
     )
+
+
+CONNECTION = re.compile(r'^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z) (\S+) (\d+) (\d+) (\S+) (\S+) (\S+) ("[^"]*"|-) (\S+) (\S+) (\S+) TID_')
+VALIDITY = re.compile(r"^NotBefore=\S+;NotAfter=(\S+)$")
+
+
+def _connection(line: str) -> ConnectionRecord | None:
+    m = CONNECTION.match(line)
+    if m is None:
+        return None
+    _, client, _, listener, _, _, latency, subject, validity, _, verify = m.groups()
+    subject = unquote(subject)
+    not_after = VALIDITY.match(validity)
+    return ConnectionRecord(ip(client), int(listener), None if latency == "-" else float(latency),
+                            None if subject == "-" else subject, not_after and not_after.group(1),
+                            None if verify == "-" else verify)
+
+
+def _health_check(line: str) -> HealthCheckRecord | None:
+    f = line.split(" ")
+    if len(f) < 8 or not ALB_TIME.match(f[1]) or f[5] not in ("PASS", "FAIL"):
+        return None
+    return HealthCheckRecord(datetime.fromisoformat(f[1].replace("Z", "+00:00")), f[3], f[4], f[5],
+                             _number(f[6]), None if f[7] == "-" else f[7], None if f[2] == "-" else float(f[2]))

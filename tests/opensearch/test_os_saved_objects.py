@@ -318,6 +318,32 @@ def test_s3_dashboard_answers_the_access_questions():
     assert {"source.ip", "aws.s3access.key"} <= denied_fields
 
 
+def _queries_with(family: str, field: str) -> set[str]:
+    """The queries of the family's dashboard visualizations that aggregate on `field`."""
+    return {search_source(BY_ID[r["id"]])["query"]["query"] for r in _dashboard_for(family)["references"]
+            if r["type"] == "visualization"
+            and any(a["params"].get("field") == field for a in parsed(BY_ID[r["id"]], "visState")["aggs"])}
+
+
+def test_alb_connection_dashboard_answers_handshake_failure_and_certificate_questions():
+    states = _panel_states("alb-connection-logs")
+    latency, verify = "aws.alb_connection.tls_handshake_latency", "aws.alb_connection.tls_verify_status"
+    assert _has(states, "line", type="percentiles", field=latency, percents=[50, 95, 99])  # handshake latency
+    assert "aws.alb_connection.tls_verify_status:Failed*" in _queries_with("alb-connection-logs", verify)  # failures by reason
+    assert _has(states, "table", type="terms", field="tls.client.subject")  # client certificates
+    for field in ("tls.version", "tls.cipher", "aws.alb_connection.listener_port", "source.ip"):
+        assert _has(states, type="terms", field=field), field
+
+
+def test_alb_health_check_dashboard_answers_which_targets_fail_when_and_why():
+    states = _panel_states("alb-health-check-logs")
+    ns = "aws.alb_health_check"
+    assert f"{ns}.status:FAIL" in _queries_with("alb-health-check-logs", f"{ns}.target_addr")  # unhealthy targets
+    assert _has(states, "line", type="cardinality", field=f"{ns}.target_addr")  # ... over time
+    assert _has(states, "histogram", type="terms", field=f"{ns}.reason_code")  # ... and why
+    assert _has(states, type="terms", field=f"{ns}.target_group_id")
+
+
 def test_s3_request_table_is_a_saved_search_with_time_ip_url_and_bytes():
     searches = [s for s in objects_of("search") if family_of(s) == "s3-access-logs"]
     assert any({"source.ip", "url.original", "http.response.bytes"} <= set(s["attributes"]["columns"])

@@ -319,18 +319,22 @@ def test_objects_are_not_started_when_the_remaining_time_is_below_the_margin(aws
     assert opensearch.requests == []
 
 
-def test_an_alb_connection_log_is_reported_skipped_and_not_parsed(aws, opensearch, invoke):
-    body = gzipped(b"2026-11-25T12:00:00.123456Z 443 192.0.2.10 51234 10.0.1.23 443 TLSv1.3 - - - - 2.1 - -\n")
+def test_an_alb_connection_log_is_indexed_as_one_not_as_alb_access_logs(aws, opensearch, invoke):
+    # log-formats.md §1.7, the documented mTLS entry (dated into the key's day), and a line cut short
+    body = gzipped(b'2026-11-25T12:00:00.123456Z 203.0.113.1 36280 443 TLSv1.2 ECDHE-RSA-AES128-GCM-SHA256 4.036 '
+                   b'"CN=amazondomains.com,O=endEntity,L=Seattle,ST=Washington,C=US" '
+                   b'NotBefore=2023-09-21T22:43:21Z;NotAfter=2026-06-17T22:43:21Z FEF257372D5C14D4 Success '
+                   b'TID_3180a73013c8ca4bac2f731159d4b0fe\n2026-11-25T12:00:01.5Z 203.0.113.1 36281 443 TLSv1.2\n')
     aws.put(ALB_CONNECTION_LOG_KEY, body)
 
     run = invoke(s3_notification(ALB_CONNECTION_LOG_KEY, len(body)))
 
     assert run.error is None
     [log] = run.object_logs
-    assert log["status"] == "skipped"
-    assert "connection log" in log["error"]
-    assert log["lines"] == 0
-    assert opensearch.requests == []
+    assert (log["status"], log["format"], log["lines"], log["indexed"], log["failed"]) == (
+        "ok", "alb-connection", 2, 1, 1)
+    assert {doc.index for doc in opensearch.docs} == {"alb-connection-logs-2026.11.25"}
+    assert opensearch.docs[0].source["event"]["dataset"] == "aws.alb_connection"
 
 
 def test_one_json_log_line_per_object_and_emf_metrics_are_printed(aws, opensearch, invoke):
