@@ -54,9 +54,9 @@ _TLS = re.compile(r"(TLS|SSL)v([0-9.]+)\Z")
 _NOT_JSON_SAFE = re.compile(r'[\x00-\x08\x0a-\x1f"\\]')
 
 # Document members are collected per object, then nested: each group's members go inside its path.
-_GROUPS = ("source", "source.as", "source.geo", "http", "http.request", "http.response", "http.response.body",
+_GROUPS = ("source", "http", "http.request", "http.response", "http.response.body",
            "url", "user_agent", "tls", "aws.cloudfront")
-_SOURCE, _SOURCE_AS, _SOURCE_GEO, _HTTP, _REQUEST, _RESPONSE, _BODY, _URL, _UA, _TLS_GROUP, _AWS = range(len(_GROUPS))
+_SOURCE, _HTTP, _REQUEST, _RESPONSE, _BODY, _URL, _UA, _TLS_GROUP, _AWS = range(len(_GROUPS))
 _NS = "aws.cloudfront."
 
 # How each value becomes JSON text (None: the value does not fit the field; `safe`: no escaping needed).
@@ -145,8 +145,10 @@ _KNOWN: dict[str, tuple[int, str, object, str, str]] = {
     "timestamp": (_AWS, "timestamp", _decimal, "double", "v2; epoch seconds, for `@timestamp` without timestamp(ms)"),
     "origin-fbl": (_AWS, "origin_fbl", _decimal, "float", "v2; seconds"),
     "origin-lbl": (_AWS, "origin_lbl", _decimal, "float", "v2; seconds"),
-    "asn": (_SOURCE_AS, "number", _integer, "long", "v2"),
-    "c-country": (_SOURCE_GEO, "country_iso_code", _text, "keyword", "v2"),
+    # Kept under aws.cloudfront, not source.as/source.geo: GeoIP (ingest/enrich.py) writes those, and
+    # a second "as" or "geo" object in `source` would make a duplicate key OpenSearch rejects.
+    "asn": (_AWS, "asn", _integer, "long", "v2; the viewer's AS number as CloudFront saw it"),
+    "c-country": (_AWS, "c_country", _text, "keyword", "v2; the viewer's country code as CloudFront saw it"),
     "cache-behavior-path-pattern": (_AWS, "cache_behavior_path_pattern", _text, "long_keyword", "v2"),
 }
 
@@ -249,10 +251,8 @@ def _emit(values: list[str], columns: _Columns, safe: bool) -> tuple[str, str]:
 def _nest(g: list[list[str]]) -> str:
     """The groups' members, nested under their paths (an empty object is left out)."""
     out = ""
-    source = g[_SOURCE] + (['"as":{' + ",".join(g[_SOURCE_AS]) + "}"] if g[_SOURCE_AS] else []) \
-        + (['"geo":{' + ",".join(g[_SOURCE_GEO]) + "}"] if g[_SOURCE_GEO] else [])
-    if source:
-        out += ',"source":{' + ",".join(source) + "}"
+    if g[_SOURCE]:
+        out += ',"source":{' + ",".join(g[_SOURCE]) + "}"
     response = g[_RESPONSE] + (['"body":{' + ",".join(g[_BODY]) + "}"] if g[_BODY] else [])
     http = g[_HTTP] + (['"request":{' + ",".join(g[_REQUEST]) + "}"] if g[_REQUEST] else []) \
         + (['"response":{' + ",".join(response) + "}"] if response else [])

@@ -808,6 +808,7 @@ def alb_connection_objects() -> list[dict]:
         "source.ip", "source.port", verify, "tls.client.subject", "tls.client.x509.serial_number",
         f"{ns}.conn_trace_id"], query=failed)
     f.parse_failures()
+    where_and_what(f, user_agents=False)  # connection logs carry no user agent
     f.dashboard("dashboard", "ALB connection logs",
                 "TLS handshakes, their latency, mutual-TLS client certificates and why verification failed "
                 "(alb-connection-logs-*)")
@@ -939,6 +940,7 @@ def cloudfront_objects() -> list[dict]:
         STATUS, cf + "x_edge_detailed_result_type", "source.ip", "http.request.method", "url.domain", "url.path",
         cf + "x_edge_request_id"], query=f"{STATUS} >= 500")
     f.parse_failures()
+    where_and_what(f)
     f.dashboard("dashboard", "CloudFront standard logs",
                 "Requests, bytes and cache hits per edge result type, errors, latency and top URIs (cloudfront-logs-*)")
     return f.objects

@@ -367,3 +367,25 @@ def test_without_a_client_given_the_database_is_fetched_with_the_default_s3_clie
         enricher = Enricher("s3://geo-bucket/city.mmdb", download_dir=tmp_path)
 
     assert document(alb_from("81.2.69.142"), enricher)["source"]["geo"]["city_name"] == "London"
+
+
+def no_duplicate_keys(pairs):
+    keys = [k for k, _ in pairs]
+    assert len(keys) == len(set(keys)), f"duplicate keys {keys}"  # OpenSearch rejects the document
+    return dict(pairs)
+
+
+def test_a_cloudfront_v2_record_with_its_own_asn_and_country_gets_one_source_geo_and_as(enricher):
+    # Standard logging v2 can log the viewer's `asn` and `c-country` itself: they stay under
+    # aws.cloudfront, so GeoIP's "geo" and "as" are the only ones in `source`.
+    record = {"timestamp(ms)": 1731620046814, "c-ip": "81.2.69.142", "sc-status": 200, "time-taken": 0.25,
+              "x-edge-location": "SOF50-P2", "asn": 20712, "c-country": "GB"}
+    encoder = BulkEncoder(FORMATS["cloudfront"], "s3://bucket/key", key=KeyInfo(), enricher=enricher)
+    [item], failures = encoder.encode([json.dumps(record).encode()], 1)
+    doc = json.loads(item.body.split(b"\n")[1], object_pairs_hook=no_duplicate_keys)
+    source = doc["source"]
+
+    assert failures == 0
+    assert source["geo"]["city_name"] == "London" and source["as"]["organization"]["name"] == "Andrews & Arnold Ltd"
+    assert (doc["aws"]["cloudfront"]["asn"], doc["aws"]["cloudfront"]["c_country"]) == (20712, "GB")
+    assert item.body.count(b'"geo":') == 1 and item.body.count(b'"as":') == 1

@@ -148,6 +148,12 @@ def test_every_emitted_field_is_searchable_in_every_document_that_has_it(cluster
         assert searchable[path] == 0, f"{path} is documented as stored only, but it is indexed"
 
 
+# What enrichment adds (ingest/enrich.py; the session ingests with it on): none where there is no
+# client address or no user agent to look up.
+PARSED_USER_AGENT = {"user_agent.name", "user_agent.version", "user_agent.os.name", "user_agent.os.version",
+                     "user_agent.device.name"}
+CLIENT_PLACE = {"source.geo.country_iso_code", "source.geo.country_name", "source.geo.region_name",
+                "source.geo.city_name", "source.geo.location", "source.as.number", "source.as.organization.name"}
 # Mapped fields a family's records never carry (docs/documents.md), so no document has them.
 NOT_IN_THE_FORMAT = {
     "alb": {"http.request.referrer"},  # ALB access logs have no Referer field
@@ -159,8 +165,7 @@ NOT_IN_THE_FORMAT = {
     # writes no tls_keyexchange (its place is not documented yet) and no field after it.
     "nlb": {"http.version", "http.request.method", "http.request.bytes", "http.request.referrer",
             "http.response.status_code", "http.response.bytes", "url.original", "url.path", "url.query",
-            "url.scheme", "url.domain", "url.port", "user_agent.original", "user_agent.name", "user_agent.version",
-            "user_agent.os.name", "user_agent.os.version", "user_agent.device.name",  # no user agent to parse
+            "url.scheme", "url.domain", "url.port", "user_agent.original", *PARSED_USER_AGENT,
             "aws.nlb.chosen_cert_serial", "aws.nlb.tls_named_group", "aws.nlb.tls_keyexchange", "aws.nlb.extra_fields"},
     "clb": {"http.request.referrer",  # Classic logs have no Referer field
             "aws.clb.extra_fields"},  # the generator writes no field after ssl_protocol
@@ -168,12 +173,13 @@ NOT_IN_THE_FORMAT = {
     "alb-connection": {"destination.ip", "destination.port", "http.request.method", "http.request.bytes",
                        "http.request.referrer", "http.response.status_code", "http.response.bytes", "http.version",
                        "url.original", "url.path", "url.query", "url.scheme", "url.domain", "url.port",
-                       "user_agent.original",
+                       "user_agent.original", *PARSED_USER_AGENT,
                        # kept only when AWS logs a value of another shape than documented
                        "aws.alb_connection.tls_protocol", "aws.alb_connection.leaf_client_cert_validity"},
     "alb-health-check": {"source.ip", "source.port", "http.request.method", "http.request.bytes",
                          "http.request.referrer", "http.response.bytes", "http.version", "url.original",
-                         "url.path", "url.query", "url.scheme", "url.domain", "url.port", "user_agent.original"},
+                         "url.path", "url.query", "url.scheme", "url.domain", "url.port", "user_agent.original",
+                         *PARSED_USER_AGENT, *CLIENT_PLACE},
     "cloudfront": {"destination.ip", "destination.port", "url.original", "url.port",  # no such fields
                    "cloud.region"},  # CloudFront is global: its keys name no region
 }
