@@ -439,6 +439,24 @@ def top_tables(f: Family, upstream_time: str, upstream: str) -> None:
     ])
 
 
+def load_balancers_table(f: Family, ns: str) -> None:
+    """Requests and bytes per load balancer (aws.<ns>.elb): ALB and Classic."""
+    f.table("load-balancers", "Load balancers", [
+        count("1", "Requests"),
+        metric("sum", "http.response.bytes", "2", "Bytes sent"),
+        terms(f"aws.{ns}.elb", "3", "bucket", size=20, label="Load balancer"),
+    ])
+
+
+def server_errors_by_path_table(f: Family) -> None:
+    """5xx responses per URL path: ALB and Classic."""
+    f.table("server-errors-by-path", "5xx by path", [
+        count("1", "5xx responses"),
+        terms("url.path", "2", "bucket", size=20, label="Path"),
+        terms(STATUS, "3", "bucket", size=5, label="Status"),
+    ], query=f"{STATUS} >= 500")
+
+
 def alb_objects() -> list[dict]:
     f = Family("alb", "alb-logs-*", "ALB")
     tpt = load_balancer_panels(
@@ -496,11 +514,7 @@ def alb_objects() -> list[dict]:
         percentiles(tpt, "3", (99,)),
         terms("aws.elb.target_group_arn", "4", "bucket", size=20, label="Target group"),
     ])
-    f.table("load-balancers", "Load balancers", [
-        count("1", "Requests"),
-        metric("sum", "http.response.bytes", "2", "Bytes sent"),
-        terms("aws.elb.elb", "3", "bucket", size=20, label="Load balancer"),
-    ])
+    load_balancers_table(f, "elb")
     f.table("domains", "Requested host names", [
         count("1", "Requests"),
         terms("url.domain", "2", "bucket", size=20, label="Host"),
@@ -510,11 +524,7 @@ def alb_objects() -> list[dict]:
         terms("url.path", "2", "bucket", size=20, label="Path"),
         terms(STATUS, "3", "bucket", size=5, label="Status"),
     ], query=f"{STATUS} >= 400 and {STATUS} < 500")
-    f.table("server-errors-by-path", "5xx by path", [
-        count("1", "5xx responses"),
-        terms("url.path", "2", "bucket", size=20, label="Path"),
-        terms(STATUS, "3", "bucket", size=5, label="Status"),
-    ], query=f"{STATUS} >= 500")
+    server_errors_by_path_table(f)
     f.pie("classification", "Desync mitigation classification", [
         count(), terms("aws.elb.classification", "2", "segment")])
     f.pie("matched-rules", "Matched listener rule priority", [
@@ -730,16 +740,8 @@ def clb_objects() -> list[dict]:
         count("1", "5xx responses"),
         terms("destination.ip", "2", "bucket", size=20, label="Backend IP"),
     ], query=f"{STATUS} >= 500 or aws.clb.backend_status_code >= 500")
-    f.table("load-balancers", "Load balancers", [
-        count("1", "Requests"),
-        metric("sum", "http.response.bytes", "2", "Bytes sent"),
-        terms("aws.clb.elb", "3", "bucket", size=20, label="Load balancer"),
-    ])
-    f.table("server-errors-by-path", "5xx by path", [
-        count("1", "5xx responses"),
-        terms("url.path", "2", "bucket", size=20, label="Path"),
-        terms(STATUS, "3", "bucket", size=5, label="Status"),
-    ], query=f"{STATUS} >= 500")
+    load_balancers_table(f, "clb")
+    server_errors_by_path_table(f)
     f.search("server-errors", "5xx requests", [
         STATUS, "aws.clb.backend_status_code", "source.ip", "http.request.method", "url.original",
         "destination.ip"], query=f"{STATUS} >= 500")
