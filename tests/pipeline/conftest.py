@@ -456,3 +456,10 @@ def send_threads(request, monkeypatch):
 
     monkeypatch.setattr(pipeline, "DEFAULT_SEND_THREADS", request.param)
     return request.param
+
+
+def throttled_or_timed_out(error: str) -> bool:
+    """Whether a part that stopped names throttling as its cause. The cause is the last failure, and
+    with the fake clock a last request's socket timeout is capped at the (fake) time left while the
+    stand-in answers on a real socket: on a loaded machine that request can time out instead."""
+    return "items throttled (429) for" in error or "no answer from" in error
