@@ -17,7 +17,6 @@ tests/integration/truth.py computes from the generated files on its own.
 """
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
 import os
@@ -29,6 +28,8 @@ from pathlib import Path
 
 import pytest
 import requests
+
+import fakes
 
 from ingest.formats import FORMATS
 
@@ -52,11 +53,7 @@ GENERATED = {"alb": ALB_LINES, "s3-access": S3_LINES, "nlb": NLB_LINES, "clb": C
 
 
 def load_script(name: str):
-    spec = importlib.util.spec_from_file_location(f"integration_{name}", REPO / "scripts" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+    return fakes.load_script(name, f"integration_{name}")
 
 
 opensearch_node = load_script("opensearch_node")

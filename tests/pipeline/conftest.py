@@ -11,10 +11,8 @@
 from __future__ import annotations
 
 import gzip
-import importlib.util
 import json
 import random
-import sys
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
@@ -25,6 +23,7 @@ from typing import Any, Callable
 from urllib.parse import parse_qs, quote_plus, urlsplit
 
 import pytest
+from fakes import load_script
 from fakes import FakeTime  # noqa: F401  one fake clock for the suite; the tests import it from here
 
 from ingest.sinks import DeadlineExceeded, Rejection
@@ -33,16 +32,8 @@ REPO = Path(__file__).resolve().parents[2]
 EVENT_FIXTURES = REPO / "tests" / "events"
 
 
-def _load_script(name: str):
-    spec = importlib.util.spec_from_file_location(f"pipeline_tests_{name}", REPO / "scripts" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
-generate_logs = _load_script("generate_logs")
-bulk_endpoint = _load_script("bulk_endpoint")
+generate_logs = load_script("generate_logs", "pipeline_tests_generate_logs")
+bulk_endpoint = load_script("bulk_endpoint", "pipeline_tests_bulk_endpoint")
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"

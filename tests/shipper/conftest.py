@@ -9,31 +9,24 @@ really get back. It indexes nothing: there is no search engine here.
 from __future__ import annotations
 
 import gzip
-import importlib.util
 import json
-import sys
 import threading
 from collections import deque
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from fakes import FakeTime  # one fake clock for the suite
+from fakes import load_script
 
 from ingest.sinks import BulkItem
 
-REPO = Path(__file__).resolve().parents[2]
 
 
 def load_bulk_endpoint_script():
-    spec = importlib.util.spec_from_file_location("bulk_endpoint", REPO / "scripts" / "bulk_endpoint.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+    return load_script("bulk_endpoint", "bulk_endpoint")
 
 
 bulk_endpoint = load_bulk_endpoint_script()
