@@ -43,6 +43,8 @@ def takes_native_path(include_raw: bool = False) -> bool:
     """Whether lines go through the C accelerator first (then the reader need not check batches for
     JSON safety: the accelerator checks what it takes, the Python path each line it gets)."""
     return bool(_NATIVE_FORMATS) and not include_raw
+
+
 _BLAKE2B_16 = partial(hashlib.blake2b, digest_size=16)
 _HEXDIGEST = methodcaller("hexdigest")
 UNDATED = "1970-01-01T00:00:00Z"  # the time of failure records in an object with no time at all
