@@ -190,29 +190,6 @@ class _Columns:
         self.time_index = self.time_columns.get("time")
         self.ms_index = names.index("timestamp(ms)") if "timestamp(ms)" in names else None
         self.seconds_index = names.index("timestamp") if "timestamp" in names else None
-        self.fill = _compile_fill(self.plan)
-
-
-def _compile_fill(plan: list) -> object:
-    """`fill(values, safe, groups)`: each known column's member appended to its group, as straight-line
-    code made once per column layout (a #Fields header, or the legacy order). A loop over the plan
-    costs more than the work it does per column: CloudFront lines have 33 of them."""
-    code = ["def fill(values, safe, groups):"]
-    env = {"ParseError": ParseError, "_text": _text}
-    for group in sorted({group for _, group, _, _, _ in plan}):
-        code.append(f"    g{group} = groups[{group}].append")
-    for n, (i, group, prefix, convert, name) in enumerate(plan):
-        code += [f"    v = values[{i}]", "    if v and v != '-':"]
-        if convert is _text:
-            code += [f"        g{group}({prefix!r} + ('\"' + v + '\"' if safe else _text(v, False)))"]
-        else:
-            env[f"c{n}"] = convert
-            why = f"{name} {{v[:40]!r}} is not a {_KNOWN[name][3]}"
-            code += [f"        t = c{n}(v, safe)", "        if t is None:",
-                     f"            raise ParseError(f{why!r})", f"        g{group}({prefix!r} + t)"]
-    code.append("    return None")  # also the whole body when no column is known
-    exec("\n".join(code), env)  # noqa: S102 - the source is built from _KNOWN's fixed names, never from a log
-    return env["fill"]
 
 
 _LEGACY = _Columns(LEGACY_COLUMNS)
@@ -253,7 +230,17 @@ def _emit(values: list[str], columns: _Columns, safe: bool) -> tuple[str, str]:
     """The JSON members of one record whose values follow `columns` (at least as many values)."""
     ts = _timestamp(values, columns)
     groups: list[list[str]] = [[] for _ in _GROUPS]
-    columns.fill(values, safe, groups)
+    for i, group, prefix, convert, name in columns.plan:
+        value = values[i]
+        if value == "-" or not value:
+            continue
+        if convert is _text and safe:  # the common case, inline: a call per field costs
+            groups[group].append(prefix + '"' + value + '"')
+            continue
+        text = convert(value, safe)
+        if text is None:
+            raise ParseError(f"{name} {value[:40]!r} is not a {_KNOWN[name][3]}")
+        groups[group].append(prefix + text)
     extra = [prefix + json_escape(values[i]) for i, prefix in columns.unknown if values[i] not in ("-", "")]
     extra += [json_escape(v) for v in values[columns.count:] if v not in ("-", "")]
     if extra:
