@@ -39,7 +39,7 @@ def test_refuses_to_listen_beyond_loopback():
         bulk_endpoint.BulkEndpoint(host="0.0.0.0")
 
 
-def test_discard_mode_counts_the_items_without_reading_them_and_the_sink_takes_its_answer_as_success():
+def test_discard_mode_throws_the_bodies_away_unread_and_the_sink_takes_its_answer_as_success():
     items = [make_item(n) for n in range(1, 8)]
     with bulk_endpoint.BulkEndpoint(discard=True) as endpoint:
         sink = OpenSearchSink(endpoint.url, None, max_docs=3)
@@ -47,7 +47,29 @@ def test_discard_mode_counts_the_items_without_reading_them_and_the_sink_takes_i
         stats = endpoint.stats
 
     assert rejections == []
-    assert (stats.requests, stats.items) == (3, 7)
+    # Every byte sent is read (the connection stays usable for the next request), none is unpacked.
+    assert (stats.requests, stats.gzip_requests, stats.bytes_received) == (3, 3, sink.stats.bytes_sent)
+    assert (stats.items, stats.bytes_uncompressed) == (0, 0)
+
+
+def test_discard_mode_reads_a_body_larger_than_its_buffer_and_answers_the_next_request_on_the_same_connection():
+    import http.client
+
+    body = b"x" * ((1 << 20) * 2 + 17)  # over two of the endpoint's 1 MiB reads
+    with bulk_endpoint.BulkEndpoint(discard=True) as endpoint:
+        connection = http.client.HTTPConnection(*endpoint.url[len("http://"):].split(":"))
+        answers = []
+        for _ in range(2):
+            connection.request("POST", "/_bulk?filter_path=errors", body=body)
+            response = connection.getresponse()
+            answers.append((response.status, response.read()))
+        connection.request("POST", "/nowhere", body=b"{}")
+        response = connection.getresponse()
+        answers.append((response.status, json.loads(response.read())["status"]))
+        stats = endpoint.stats
+
+    assert answers == [(200, b'{"errors":false}'), (200, b'{"errors":false}'), (404, 404)]
+    assert (stats.requests, stats.bytes_received) == (2, 2 * len(body))
 
 
 def test_replies_are_not_held_back_by_nagle_so_small_requests_take_no_delayed_ack_stall(monkeypatch):
