@@ -5,6 +5,7 @@ thread at a time, and the parse waits when the sender falls behind, so memory st
 (Every other test in tests/pipeline runs both ways too: see the `send_threads` fixture.)"""
 from __future__ import annotations
 
+import queue
 import sys
 import threading
 
@@ -122,16 +123,21 @@ class _Held(Recording):
 
     def send(self, items, deadline):
         if not self.requests:
-            while not _waiting_to_hand_over(self.main) and len(self.object_reads) <= self.lines:
+            # Bounded, so that a parse that never waits fails the test instead of hanging it.
+            for _ in range(30_000):
+                if _waiting_to_hand_over(self.main) or len(self.object_reads) > self.lines:
+                    break
                 threading.Event().wait(0.001)
             self.reads_while_held = len(self.object_reads)
         return super().send(items, deadline)
 
 
 def _waiting_to_hand_over(thread_id: int) -> bool:
+    """The thread is blocked in the hand-over queue's put (by the code object, not by a name: mutation
+    testing renames the pipeline's methods)."""
     frame = sys._current_frames().get(thread_id)
     while frame is not None:
-        if frame.f_code.co_name == "put" and "_Sender" in str(frame.f_locals.get("self", "")):
+        if frame.f_code is queue.Queue.put.__code__:
             return True
         frame = frame.f_back
     return False
