@@ -19,7 +19,9 @@ bytes, and peak memory for a small and a large object. All figures come from one
   for each --send-threads (0: one thread; 1: compress and send on a background thread while the next
   request is parsed), against parse-only in the same run: lines/s, the ratio, the CPU-time ratio (the
   parsing thread's, which the machine's load moves far less), bytes on the wire, and Lambda GB-seconds,
-  dollars and GB of logs per 15 min (from CPU time; see end_to_end). --latency S: the endpoint answers
+  dollars and GB of logs per 15 min (from CPU time; see end_to_end), and the endpoint's own CPU time
+  against the run's (the stand-in shares the cores a real cluster would not; --discard keeps it near
+  nothing). --latency S: the endpoint answers
   each request S seconds late, as a cluster that takes time to index; --one-cpu: the pipeline on one
   CPU, as a Lambda up to 1,769 MB.
 - --cold-start [RUNS]: the import time of a cold start (python -X importtime), with python-isal and
@@ -235,7 +237,8 @@ def end_to_end(lines: int, repeat: int = 3, send_threads: tuple[int, ...] = (0, 
     from ingest.shipper import OpenSearchSink
 
     rows = []
-    with tempfile.TemporaryDirectory() as tmp, _discard_endpoint(latency) as url:
+    endpoint = _discard_endpoint(latency)
+    with tempfile.TemporaryDirectory() as tmp, endpoint as url:
         if one_cpu:  # after the endpoint started, so that it keeps every CPU; threads started later inherit it
             os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
         for fmt in ("alb", "s3-access"):
@@ -249,9 +252,11 @@ def end_to_end(lines: int, repeat: int = 3, send_threads: tuple[int, ...] = (0, 
             log_gb = len(gzip.decompress(data)) / 1e9  # uncompressed log bytes, as AWS bills "GB of logs"
             for threads in send_threads:
                 best, cpu, thread_cpu, all_cpu = float("inf"), 0.0, float("inf"), float("inf")
+                endpoint_cpu = 0.0
                 for _ in range(repeat):
                     sink = OpenSearchSink(url, None)
                     before = json.load(urllib.request.urlopen(url + "/_stats"))
+                    endpoint_started = endpoint.cpu_seconds()
                     started, cpu_started = time.perf_counter(), time.process_time()
                     (calling_thread, report), seconds = _cpu(
                         process_object, LocalFile(str(path), ALB_KEY if fmt == "alb" else S3_KEY), sink,
@@ -260,6 +265,7 @@ def end_to_end(lines: int, repeat: int = 3, send_threads: tuple[int, ...] = (0, 
                     all_cpu = min(all_cpu, time.process_time() - cpu_started)
                     if seconds < best:
                         best, cpu = seconds, time.process_time() - cpu_started
+                        endpoint_cpu = endpoint.cpu_seconds() - endpoint_started
                     after = json.load(urllib.request.urlopen(url + "/_stats"))
                     sink.close()
                     assert report.status == "ok" and report.indexed == lines, report
@@ -279,6 +285,7 @@ def end_to_end(lines: int, repeat: int = 3, send_threads: tuple[int, ...] = (0, 
                              # parsing thread's against parse-only is what two idle cores would give at
                              # best (time waiting for the GIL is not in it).
                              "cpu_ratio_to_parse": round(parse_cpu / thread_cpu, 2),
+                             "endpoint_cpu_share": round(endpoint_cpu / best, 2),
                              "requests_per_100k_lines": round(requests * 100_000 / lines, 1),
                              "bytes_on_wire_per_line": round(sent / lines, 1),
                              "lambda_mb": round(memory_gb * 1024),
@@ -424,6 +431,11 @@ class _discard_endpoint:
             except OSError:
                 time.sleep(0.1)
         raise RuntimeError("the discarding _bulk endpoint did not start")
+
+    def cpu_seconds(self) -> float:
+        """The endpoint process's CPU time so far (user + system, all its threads; Linux /proc)."""
+        fields = Path(f"/proc/{self.server.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def __exit__(self, *exc) -> None:
         self.server.terminate()
