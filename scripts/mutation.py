@@ -64,6 +64,12 @@ MODULES: dict[str, list[str]] = {
                                "tests/formats/test_s3access.py"],
     "ingest/formats/alb.py": ["tests/formats/test_alb.py", "tests/formats/test_cut_lines.py"],
     "ingest/formats/s3access.py": ["tests/formats/test_s3access.py", "tests/formats/test_cut_lines.py"],
+    "ingest/formats/nlb.py": ["tests/formats/test_nlb.py", "tests/formats/test_no_line_raises.py"],
+    "ingest/formats/clb.py": ["tests/formats/test_clb.py", "tests/formats/test_no_line_raises.py"],
+    "ingest/formats/alb_connection.py": ["tests/formats/test_alb_connection.py",
+                                         "tests/formats/test_alb_connection_and_health_check_no_line_raises.py"],
+    "ingest/formats/alb_health_check.py": ["tests/formats/test_alb_health_check.py",
+                                           "tests/formats/test_alb_connection_and_health_check_no_line_raises.py"],
     "ingest/formats/cloudfront.py": ["tests/formats/test_cloudfront.py"],
     "ingest/pipeline.py": ["tests/pipeline"],
     "ingest/shipper.py": ["tests/shipper"],
@@ -75,6 +81,8 @@ _FALSY = "None is as false as False wherever the flag is read (only by `if`/`or`
 _SLOWER = "sends some lines the slow way, which gives the same document: only speed differs"
 _SHORTCUT = ("the shortcut only skips the tokenizer on a tail of `-` and `\"-\"` placeholders; without it the "
              "tokenizer runs and the filter drops the same tokens")
+_ESCAPED = ("every token is escaped even on a line the caller vouched for: escaping a token without quotes, "
+            "backslashes or control characters leaves it as it is, so only speed differs")
 _NO_TYPE = 'an error without a "type" reads as None instead of "": neither is a retryable type nor a cluster block'
 _NO_REASON = 'a 403 error without a "reason" reads as "None" instead of "": neither holds "throttl"'
 EQUIVALENT: dict[str, tuple[str, str]] = {
@@ -160,6 +168,17 @@ EQUIVALENT: dict[str, tuple[str, str]] = {
     "ingest.formats.s3access.x__emit__mutmut_115": ("url_members(url, None)", _FALSY),
     "ingest.formats.s3access.x__timestamp__mutmut_10": (
         'if offset == "XX+0000XX":', "the +0000 shortcut: the general conversion writes the same text"),
+    # formats: nlb, clb, alb_connection, alb_health_check, cloudfront
+    "ingest.formats.clb.x__emit__mutmut_43": (
+        'else ("", "", "XXXX")', 'the protocol of a placeholder request is only read as protocol[:5] == "HTTP/"'),
+    "ingest.formats.alb_connection.x__emit__mutmut_166": ("quoted=None)", _FALSY),
+    "ingest.formats.alb_connection.xǁAlbConnectionFormatǁto_json__mutmut_4": (
+        "tokens = line_tokens(line, None)", _ESCAPED),
+    "ingest.formats.alb_health_check.x__emit__mutmut_80": ("quoted=None)", _FALSY),
+    "ingest.formats.alb_health_check.xǁAlbHealthCheckFormatǁto_json__mutmut_4": (
+        "tokens = line_tokens(line, None, quoted=False)", _ESCAPED),
+    "ingest.formats.alb_health_check.xǁAlbHealthCheckFormatǁto_json__mutmut_5": (
+        "tokens = line_tokens(line, safe, quoted=None)", _FALSY),
     # pipeline.py
     "ingest.pipeline.x_decode_lines__mutmut_13": (
         "for b in range(9) if byte >> b & 1", "a byte has no ninth bit: byte >> 8 is 0"),
