@@ -140,6 +140,12 @@ def test_a_line_of_valid_fields_not_separated_by_single_spaces_says_so_and_blame
             CLB.to_json(line, safe)
 
 
+def test_a_line_from_before_2015_not_separated_by_single_spaces_says_so_too():
+    line = " ".join(FIELDS[:12]).replace(" 0 29 ", "  0 29 ")
+    with pytest.raises(ParseError, match="^12 valid fields, but not separated by single spaces$"):
+        CLB.to_json(line)
+
+
 def test_bracketed_ipv6_client_and_backend_lose_their_brackets_and_nothing_else():
     doc = clb(with_fields(f3="[2001:db8::1]:2817", f4="[2001:db8::2]:80"))
     assert (doc["source"], doc["destination"]) == ({"ip": "2001:db8::1", "port": 2817}, {"ip": "2001:db8::2", "port": 80})
