@@ -64,7 +64,13 @@ MODULES: dict[str, list[str]] = {
                                "tests/formats/test_s3access.py"],
     "ingest/formats/alb.py": ["tests/formats/test_alb.py", "tests/formats/test_cut_lines.py"],
     "ingest/formats/s3access.py": ["tests/formats/test_s3access.py", "tests/formats/test_cut_lines.py"],
-    "ingest/formats/cloudfront.py": ["tests/formats/test_cloudfront.py"],
+    "ingest/formats/nlb.py": ["tests/formats/test_nlb.py", "tests/formats/test_no_line_raises.py"],
+    "ingest/formats/clb.py": ["tests/formats/test_clb.py", "tests/formats/test_no_line_raises.py"],
+    "ingest/formats/alb_connection.py": ["tests/formats/test_alb_connection.py",
+                                         "tests/formats/test_alb_connection_and_health_check_no_line_raises.py"],
+    "ingest/formats/alb_health_check.py": ["tests/formats/test_alb_health_check.py",
+                                           "tests/formats/test_alb_connection_and_health_check_no_line_raises.py"],
+    "ingest/formats/cloudfront.py": ["tests/formats/test_cloudfront.py", "tests/formats/test_cloudfront_values.py"],
     # The pipeline's own tests, not the handler's and the CLI's (they reach it through another module,
     # and took 100 s a surviving mutant); the mode-doubling fixture's background-sender half is left out
     # (test_background_sender.py holds the sender's own tests, both modes): each survivor runs in 20 s.
@@ -81,6 +87,17 @@ _FALSY = "None is as false as False wherever the flag is read (only by `if`/`or`
 _SLOWER = "sends some lines the slow way, which gives the same document: only speed differs"
 _SHORTCUT = ("the shortcut only skips the tokenizer on a tail of `-` and `\"-\"` placeholders; without it the "
              "tokenizer runs and the filter drops the same tokens")
+_ESCAPED = ("every token is escaped even on a line the caller vouched for: escaping a token without quotes, "
+            "backslashes or control characters leaves it as it is, so only speed differs")
+_CACHE = "bypasses a cache that only saves work: the value is computed afresh, the same"
+_BOUND = "moves a cache's bound by one entry: only memory differs, a cleared cache is rebuilt the same"
+_NO_YEAR_OUT = ("unreachable: the pattern admits no minus sign, so the year is 1970 or later, and datetime "
+                "raises (caught above) before a year past 9999")
+_REPR = "str() and repr() of an int, or of a float, are the same text"
+_EVERY_VALUE = ("an index is always within the values: a W3C line with fewer values than its columns is refused "
+                "before, and a JSON record has one value per key")
+_UNREAD = "the CloudFront parsers check each line themselves and never read `safe`"
+_SKIP_TEXT = "SkipLine's text is never read: the encoder only counts the line"
 _NO_TYPE = 'an error without a "type" reads as None instead of "": neither is a retryable type nor a cluster block'
 _NO_REASON = 'a 403 error without a "reason" reads as "None" instead of "": neither holds "throttl"'
 EQUIVALENT: dict[str, tuple[str, str]] = {
@@ -166,6 +183,93 @@ EQUIVALENT: dict[str, tuple[str, str]] = {
     "ingest.formats.s3access.x__emit__mutmut_115": ("url_members(url, None)", _FALSY),
     "ingest.formats.s3access.x__timestamp__mutmut_10": (
         'if offset == "XX+0000XX":', "the +0000 shortcut: the general conversion writes the same text"),
+    # formats: nlb, clb, alb_connection, alb_health_check, cloudfront
+    "ingest.formats.clb.x__emit__mutmut_43": (
+        'else ("", "", "XXXX")', 'the protocol of a placeholder request is only read as protocol[:5] == "HTTP/"'),
+    "ingest.formats.alb_connection.x__emit__mutmut_166": ("quoted=None)", _FALSY),
+    "ingest.formats.alb_connection.xǁAlbConnectionFormatǁto_json__mutmut_4": (
+        "tokens = line_tokens(line, None)", _ESCAPED),
+    "ingest.formats.alb_health_check.x__emit__mutmut_80": ("quoted=None)", _FALSY),
+    "ingest.formats.alb_health_check.xǁAlbHealthCheckFormatǁto_json__mutmut_4": (
+        "tokens = line_tokens(line, None, quoted=False)", _ESCAPED),
+    "ingest.formats.alb_health_check.xǁAlbHealthCheckFormatǁto_json__mutmut_5": (
+        "tokens = line_tokens(line, safe, quoted=None)", _FALSY),
+    "ingest.formats.cloudfront.x__decoded__mutmut_1": (
+        'text = None', _CACHE),
+    "ingest.formats.cloudfront.x__decoded__mutmut_2": (
+        'text = _DECODED.get(None)', _CACHE),
+    "ingest.formats.cloudfront.x__decoded__mutmut_4": (
+        'if len(_DECODED) > 4096:', _BOUND),
+    "ingest.formats.cloudfront.x__decoded__mutmut_5": (
+        'if len(_DECODED) >= 4097:', _BOUND),
+    "ingest.formats.cloudfront.x__decoded__mutmut_12": (
+        'if ("%" in value) or True else value', "unquote() of a value without `%` is the value itself"),
+    "ingest.formats.cloudfront.x__emit__mutmut_24": (
+        'text = convert(value, None)', _ESCAPED),
+    "ingest.formats.cloudfront.x__text__mutmut_4": (
+        '(value if (safe) and False else json_escape(value))', _ESCAPED),
+    "ingest.formats.cloudfront.x__http_version__mutmut_2": (
+        'value[:5] == "HTTP/" else value, None)', _ESCAPED),
+    "ingest.formats.cloudfront.x__tls__mutmut_5": (
+        'return _text(value, None)', _ESCAPED),
+    "ingest.formats.cloudfront.x__to_json__mutmut_20": (
+        'return _emit(values, columns, None)', _ESCAPED),
+    "ingest.formats.cloudfront.x__from_json__mutmut_32": (
+        'return _emit(values, columns, None)', _FALSY),
+    "ingest.formats.cloudfront.x__epoch__mutmut_18": (
+        'if not 1970 <= moment.year <= 10000:', "datetime holds no year past 9999: fromtimestamp raises first (caught above)"),
+    "ingest.formats.cloudfront.x__epoch__mutmut_19": (
+        'raise ParseError(None)', _NO_YEAR_OUT),
+    "ingest.formats.cloudfront.x__epoch__mutmut_20": (
+        'raise ParseError(f"timestamp {value[:41]!r} is out of range")', _NO_YEAR_OUT),
+    "ingest.formats.cloudfront.x__from_json__mutmut_15": (
+        'value if (isinstance(value, str)) and False else', "str() of a str is the str itself"),
+    "ingest.formats.cloudfront.x__from_json__mutmut_17": (
+        'repr(value) if (isinstance(value, float)) and False else str(value)', _REPR),
+    "ingest.formats.cloudfront.x__from_json__mutmut_18": (
+        'repr(value) if (isinstance(value, float)) or True else str(value)', _REPR),
+    "ingest.formats.cloudfront.x__from_json__mutmut_23": (
+        'columns = None', _CACHE),
+    "ingest.formats.cloudfront.x__from_json__mutmut_24": (
+        'columns = _JSON_COLUMNS.get(None)', _CACHE),
+    "ingest.formats.cloudfront.x__from_json__mutmut_26": (
+        'if len(_JSON_COLUMNS) >= 64:', _BOUND),
+    "ingest.formats.cloudfront.x__from_json__mutmut_27": (
+        'if len(_JSON_COLUMNS) > 65:', _BOUND),
+    "ingest.formats.cloudfront.x__nest__mutmut_3": (
+        'out = \',"source":{\' + ",".join(g[_SOURCE]) + "}"', "source is the first group: out is still empty, so = and += give the same"),
+    "ingest.formats.cloudfront.x__nest__mutmut_21": (
+        '"XX,XX".join(g[_BODY])', "the body group holds one member (sc-content-len, filled once): a join of one"),
+    "ingest.formats.cloudfront.x__timestamp__mutmut_6": (
+        'index <= len(values) and values[index]', _EVERY_VALUE),
+    "ingest.formats.cloudfront.x__timestamp__mutmut_19": (
+        'columns.date_index <= len(values) else', _EVERY_VALUE),
+    "ingest.formats.cloudfront.x__timestamp__mutmut_26": (
+        'columns.time_index <= len(values) else', _EVERY_VALUE),
+    "ingest.formats.cloudfront.xǁCloudFrontFormatǁto_json__mutmut_1": (
+        'safe: bool = True', _UNREAD),
+    "ingest.formats.cloudfront.xǁCloudFrontFormatǁto_json__mutmut_3": (
+        'if (line[:1] == "#") or True else', "an object parser on the legacy columns reads a record as the legacy columns do"),
+    "ingest.formats.cloudfront.xǁCloudFrontFormatǁto_json__mutmut_5": (
+        '_Object(_LEGACY).to_json(line, None)', _UNREAD),
+    "ingest.formats.cloudfront.xǁCloudFrontFormatǁto_json__mutmut_7": (
+        '_Object(_LEGACY).to_json(line, )', _UNREAD),
+    "ingest.formats.cloudfront.xǁCloudFrontFormatǁto_json__mutmut_8": (
+        '_Object(None).to_json(line, safe)', "a header line is skipped before the parser reads its columns"),
+    "ingest.formats.cloudfront.xǁ_Columnsǁ__init____mutmut_1": (
+        'self.names = None', "names is kept for people reading a parser; the code never reads it"),
+    "ingest.formats.cloudfront.xǁ_Objectǁobserve__mutmut_12": (
+        'raw.decode("UTF-8", "replace")', "codec names are case-insensitive"),
+    "ingest.formats.cloudfront.xǁ_Objectǁto_json__mutmut_1": (
+        'safe: bool = True', _UNREAD),
+    "ingest.formats.cloudfront.xǁ_Objectǁto_json__mutmut_6": (
+        'raise SkipLine(None)', _SKIP_TEXT),
+    "ingest.formats.cloudfront.xǁ_Objectǁto_json__mutmut_7": (
+        'raise SkipLine("XXa W3C header lineXX")', _SKIP_TEXT),
+    "ingest.formats.cloudfront.xǁ_Objectǁto_json__mutmut_8": (
+        'raise SkipLine("a w3c header line")', _SKIP_TEXT),
+    "ingest.formats.cloudfront.xǁ_Objectǁto_json__mutmut_9": (
+        'raise SkipLine("A W3C HEADER LINE")', _SKIP_TEXT),
     # pipeline.py
     "ingest.pipeline.x_decode_lines__mutmut_13": (
         "for b in range(9) if byte >> b & 1", "a byte has no ninth bit: byte >> 8 is 0"),

@@ -4,13 +4,14 @@ Space-separated fields in a fixed order; the request line and the user agent are
 may hold spaces. TCP and SSL listeners log the request as `"- - - "` and the user agent as `"-"`,
 and `-` for the status codes. user_agent, ssl_cipher and ssl_protocol came in 2015: lines end
 after the request before that. Anything after ssl_protocol (AWS appends, it does not reorder) is
-kept in `aws.clb.extra_fields`; `-` placeholders there are dropped.
+kept in `aws.clb.extra_fields` (a quoted value whole, without its quotes); `-` placeholders there
+are dropped.
 """
 from __future__ import annotations
 
 import re
 
-from .base import (JSON_INT, ParseError, SpaceSeparated, SpaceSeparatedFormat, UnclosedQuote, extra_fields_member,
+from .base import (JSON_INT, ParseError, SpaceSeparated, SpaceSeparatedFormat, UnclosedQuote, extra_fields,
                    possible_time, slow_tokens, split_request, tls_version_members, url_members)
 from .fields import field
 
@@ -80,6 +81,8 @@ def _why_not(line: str) -> str:
     for (name, check), token in zip(_CHECKS, tokens):
         if check.match(token if name not in ("request", "user_agent") else '"' + token + '"') is None:
             return f"field {name} is not valid: {token[:60]!r}"
+    if len(tokens) >= REQUIRED:  # every field is valid: they are not separated as AWS writes them
+        return f"{len(tokens)} valid fields, but not separated by single spaces"
     return f"expected at least {REQUIRED} fields, found {len(tokens)}: cut short?"
 
 
@@ -120,7 +123,13 @@ def _emit(g: tuple) -> tuple[str, str]:
         add(',"response_processing_time":' + respt)
     if bsc != "-":
         add(',"backend_status_code":' + bsc)
-    add(extra_fields_member(rest))
+    if rest is not None:
+        # Quote-aware, as the known fields: a value AWS appends may be quoted and hold spaces, and a
+        # line cut inside it must be a failure, not a document holding the pieces.
+        try:
+            add(extra_fields(slow_tokens(rest)))
+        except UnclosedQuote as e:
+            raise ParseError(f"the line ends inside the quoted field {COMMON + e.token + 1}: cut short?") from None
     add("}}")
     return ts, "".join(out)
 

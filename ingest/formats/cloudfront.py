@@ -178,7 +178,9 @@ class _Columns:
         self.unknown = []
         self.time_columns = {}
         for i, name in enumerate(names):
-            known = _KNOWN.get(name)
+            # A column named twice fills its field once (the first); the second would be a duplicate
+            # key, which OpenSearch rejects: it is kept as a column not known yet.
+            known = _KNOWN.get(name) if name not in names[:i] else None
             if known is None:
                 self.unknown.append((i, json_escape(name) + "="))
             elif known[0] < 0:

@@ -3,6 +3,8 @@ shapes the connection-log page describes: plain listeners (`-` for every TLS fie
 handshakes, mutual TLS, IPv6 clients, fields appended later, lines cut short."""
 from __future__ import annotations
 
+import json
+
 import pytest
 from ingest.formats import FORMATS, ParseError
 
@@ -142,3 +144,23 @@ def test_a_line_cut_inside_the_subject_is_a_parse_error_not_a_document():
 def test_quotes_and_backslashes_in_the_subject_are_escaped():
     doc = parse(with_fields(f8=r'"CN=a\"b\\c"'))
     assert doc["tls"]["client"]["subject"] == r'CN=a\"b\\c'
+
+
+def test_ports_up_to_65535_are_taken_and_65536_is_not():
+    assert parse(with_fields(f3="65535", f4="65535"))["source"]["port"] == 65535
+    for field in ("f3", "f4"):
+        with pytest.raises(ParseError, match="port is not valid: '65536'"):
+            CONN.to_json(with_fields(**{field: "65536"}))
+
+
+def test_a_caller_that_does_not_vouch_for_the_line_gets_its_backslashes_escaped():
+    # `safe` defaults to False: only a caller that checked the line may skip the escaping.
+    ts, members = CONN.to_json(with_fields(f8='"CN=a\\b"'))
+    assert json.loads("{" + members + "}")["tls"]["client"]["subject"] == "CN=a\\b"
+
+
+def test_a_line_cut_inside_a_quoted_value_after_the_known_fields_names_its_place():
+    line = with_fields(*LATER, '"new val')
+    for safe in (True, False):
+        with pytest.raises(ParseError, match="the line ends inside the quoted value of field 16: cut short"):
+            CONN.to_json(line, safe)

@@ -3,6 +3,8 @@ the shapes the health-check-log page describes: failures with their reason codes
 (an ARN, no address), IPv6 targets, `-` fields, fields appended later, lines cut short."""
 from __future__ import annotations
 
+import json
+
 import pytest
 from ingest.formats import FORMATS, ParseError
 
@@ -104,3 +106,22 @@ def test_a_quote_is_part_of_a_value_no_field_is_quoted():
 def test_a_line_that_is_not_a_health_check_record_is_a_parse_error_saying_why(line, reason):
     with pytest.raises(ParseError, match=reason):
         HC.to_json(line)
+
+
+def test_a_value_that_starts_with_a_quote_keeps_it():
+    doc = parse(with_fields(f8='"TargetError"'))
+    assert doc["aws"]["alb_health_check"]["reason_code"] == '"TargetError"'
+    assert parse(with_fields(f5='"tg'))["aws"]["alb_health_check"]["target_group_id"] == '"tg'
+
+
+def test_a_target_port_up_to_65535_is_the_destination_port_and_65536_is_no_port():
+    assert parse(with_fields(f4="172.31.31.9:65535"))["destination"] == {"ip": "172.31.31.9", "port": 65535}
+    doc = parse(with_fields(f4="172.31.31.9:65536"))
+    assert "destination" not in doc
+    assert doc["aws"]["alb_health_check"]["target_addr"] == "172.31.31.9:65536"
+
+
+def test_a_caller_that_does_not_vouch_for_the_line_gets_its_backslashes_escaped():
+    # `safe` defaults to False: only a caller that checked the line may skip the escaping.
+    ts, members = HC.to_json(with_fields(f5="tg\\x"))
+    assert json.loads("{" + members + "}")["aws"]["alb_health_check"]["target_group_id"] == "tg\\x"

@@ -113,3 +113,59 @@ def test_a_line_that_does_not_parse_says_why(line, reason):
     for safe in (True, False):
         with pytest.raises(ParseError, match=reason):
             CLB.to_json(line, safe)
+
+
+def test_a_quoted_value_aws_appends_is_kept_whole_and_a_line_cut_inside_it_is_a_parse_error():
+    # As for the request and the user agent: a quoted value is one field, spaces and all; cut short
+    # (the last line of a truncated object), it must not become a document holding its pieces.
+    assert clb(with_fields('"new value"', "next"))["aws"]["clb"]["extra_fields"] == ["new value", "next"]
+    for safe in (True, False):
+        with pytest.raises(ParseError, match="the line ends inside the quoted field 17: cut short"):
+            CLB.to_json(with_fields('"-"', '"new val'), safe)
+
+
+def test_a_line_cut_inside_a_quoted_value_after_the_known_fields_names_its_place():
+    # A run of two spaces makes the patterns refuse the line, so the reason comes from the tokens.
+    line = with_fields('"new val').replace(" 0 29 ", "  0 29 ")
+    for safe in (True, False):
+        with pytest.raises(ParseError, match="the line ends inside the quoted field 16: cut short"):
+            CLB.to_json(line, safe)
+
+
+@pytest.mark.parametrize("where", [" 0 29 ", ' "curl/7.38.0" ', " - -"])
+def test_a_line_of_valid_fields_not_separated_by_single_spaces_says_so_and_blames_no_field(where):
+    line = with_fields().replace(where, where.replace(" ", "  ", 1), 1)
+    for safe in (True, False):
+        with pytest.raises(ParseError, match="^15 valid fields, but not separated by single spaces$"):
+            CLB.to_json(line, safe)
+
+
+def test_a_line_from_before_2015_not_separated_by_single_spaces_says_so_too():
+    line = " ".join(FIELDS[:12]).replace(" 0 29 ", "  0 29 ")
+    with pytest.raises(ParseError, match="^12 valid fields, but not separated by single spaces$"):
+        CLB.to_json(line)
+
+
+def test_bracketed_ipv6_client_and_backend_lose_their_brackets_and_nothing_else():
+    doc = clb(with_fields(f3="[2001:db8::1]:2817", f4="[2001:db8::2]:80"))
+    assert (doc["source"], doc["destination"]) == ({"ip": "2001:db8::1", "port": 2817}, {"ip": "2001:db8::2", "port": 80})
+    # Not an IP (OpenSearch refuses the document, which goes to the dead letter): still as logged.
+    doc = clb(with_fields(f3="XFF:2817", f4="XFF:80"))
+    assert (doc["source"]["ip"], doc["destination"]["ip"]) == ("XFF", "XFF")
+
+
+def test_placeholders_inside_a_request_are_left_out_not_kept_as_values():
+    # The malformed request ALB and Classic log for a request they could not parse (`- url -`), and a
+    # request without a URL.
+    doc = clb(with_fields(f12='"- http://www.example.com:80- -"'))
+    assert "method" not in doc["http"]["request"] and "version" not in doc["http"]
+    assert doc["url"] == {"original": "http://www.example.com:80-"}
+    doc = clb(with_fields(f12='"GET - HTTP/1.1"'))
+    assert (doc["http"]["request"]["method"], doc["http"]["version"]) == ("GET", "1.1")
+    assert "url" not in doc
+
+
+def test_the_reason_quotes_an_invalid_field_up_to_60_characters():
+    with pytest.raises(ParseError) as refused:
+        CLB.to_json(with_fields(f5="9" * 59 + "xy" + "z" * 40), False)
+    assert str(refused.value) == "field request_processing_time is not valid: '" + "9" * 59 + "x'"

@@ -140,3 +140,29 @@ def test_a_line_that_does_not_parse_says_why(line, reason):
     for safe in (True, False):
         with pytest.raises(ParseError, match=reason):
             NLB.to_json(line, safe)
+
+
+def test_the_reserved_serial_and_named_group_are_kept_under_their_names_when_logged():
+    # AWS documents both as reserved (`-`); a value there is kept, under the field's own name.
+    nlb_doc = nlb(with_fields(f14="7E1A2B3C", f17="x25519"))["aws"]["nlb"]
+    assert (nlb_doc["chosen_cert_serial"], nlb_doc["tls_named_group"]) == ("7E1A2B3C", "x25519")
+
+
+def test_a_bracketed_ipv6_client_loses_its_brackets_and_nothing_else():
+    doc = nlb(with_fields(f6="[2001:db8::1]:51341", f7="[2600:1f18::1]:443"))
+    assert doc["source"] == {"ip": "2001:db8::1", "port": 51341}
+    assert doc["destination"] == {"ip": "2600:1f18::1", "port": 443}
+    # Not an IP (OpenSearch refuses the document, which goes to the dead letter): still as logged.
+    doc = nlb(with_fields(f6="XFF:51341", f7="XFF:443"))
+    assert (doc["source"]["ip"], doc["destination"]["ip"]) == ("XFF", "XFF")
+
+
+def test_the_alpn_preference_list_loses_only_the_quotes_around_each_name():
+    doc = nlb(with_fields(f19="h2", f20="h2", f21='"h2","XMPP-X"'))
+    assert doc["aws"]["nlb"]["alpn_client_preference_list"] == ["h2", "XMPP-X"]
+
+
+def test_the_reason_quotes_an_invalid_field_up_to_60_characters():
+    with pytest.raises(ParseError) as refused:
+        NLB.to_json(with_fields(f8="9" * 59 + "xy" + "z" * 40), False)
+    assert str(refused.value) == "field connection_time is not valid: '" + "9" * 59 + "x'"
