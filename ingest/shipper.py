@@ -184,6 +184,7 @@ class OpenSearchSink:
         self._blind = 0  # items sent in this send since the last request that settled any
         self._taken = (0.0, 0.0)  # (items settled, items sent), decaying, across sends: the share the cluster takes
         self._request_seconds = 0.0  # how long the last request took
+        self._joined: tuple[list[BulkItem], bytes] | None = None  # (the batch _take took whole, its body)
         self._cut_short = False  # the last request's timeout was shortened to end at the deadline
         self.request_share = 1.0  # the size of the next request, as a share of max_docs/max_bytes (AIMD)
         self._trouble: tuple[str, float] | None = None  # (last failure, since when) until a request goes through
@@ -260,6 +261,15 @@ class OpenSearchSink:
         """The next request: the first pending items, up to the current request size."""
         max_docs = max(1, int(self.max_docs * self.request_share))
         max_bytes = max(1, int(self.max_bytes * self.request_share))
+        if len(pending) <= max_docs:
+            # The usual case: the pipeline hands over one request's worth. One join, kept for _post, instead
+            # of a walk item by item (the background sender holds the GIL for it while the parse waits).
+            body = b"".join([item.body for item in pending])
+            if len(body) <= max_bytes:
+                batch = list(pending)
+                pending.clear()
+                self._joined = (batch, body)
+                return batch
         item = pending.popleft()
         batch, size = [item], len(item.body)
         while pending and len(batch) < max_docs and size + len(pending[0].body) <= max_bytes:
@@ -391,7 +401,8 @@ class OpenSearchSink:
         self._retry_after = _retry_after_seconds(response.headers.get("Retry-After"))
 
     def _post(self, pending: list[BulkItem], deadline: float) -> Any:
-        body = b"".join(item.body for item in pending)
+        joined, self._joined = self._joined, None
+        body = joined[1] if joined is not None and joined[0] is pending else b"".join([item.body for item in pending])
         compressed = compress_body(body, self.compress_level)
         self.stats.requests += 1
         self.stats.bytes_uncompressed += len(body)
