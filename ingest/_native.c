@@ -12,6 +12,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 typedef struct {
@@ -33,15 +34,14 @@ typedef struct {
     Py_ssize_t len, cap;
 } Out;
 
+/* -1 when out of memory, with no Python error set (it may run without the GIL: libc's allocator, not
+ * PyMem's); encode() raises MemoryError once it holds the GIL again. */
 static int reserve(Out *o, Py_ssize_t extra) {
     if (o->len + extra <= o->cap) return 0;
     Py_ssize_t cap = o->cap ? o->cap : 4096;
     while (cap < o->len + extra) cap *= 2;
-    char *b = PyMem_Realloc(o->buf, (size_t)cap);
-    if (!b) {
-        PyErr_NoMemory();
-        return -1;
-    }
+    char *b = realloc(o->buf, (size_t)cap);
+    if (!b) return -1;
     o->buf = b;
     o->cap = cap;
     return 0;
@@ -763,6 +763,38 @@ static int s3_body(Out *o, const char *line, Py_ssize_t n, Field prefix, Field i
 
 enum { FORMAT_ALB = 0, FORMAT_S3 = 1 };
 
+/* One line of a call: where it is, and where its body went in the call's buffer (len -1: declined). */
+typedef struct {
+    const char *line, *id;
+    Py_ssize_t n, id_n, start, len;
+} Line;
+
+/* Appends the line's body (action line + document) to `o`, or declines it (nothing appended). 1 written,
+ * 0 declined, -1 out of memory or (only with enrichment, under the GIL) a Python error set. */
+static int encode_line(Out *o, int format, Line *l, Field prefix, Field tail, long long number, Enrich *e) {
+    l->len = -1;
+    if (l->n <= 0 || !plain_ascii(l->line, l->n)) return 0;
+    /* Every input byte lands at most four times in the body (URL: original, domain, path, query; a
+     * list's separators grow three-fold), plus fixed text. */
+    e->bound = 4 * l->n + 4096 + prefix.n + l->id_n + tail.n;
+    if (reserve(o, e->bound) < 0) return -1;
+    Py_ssize_t start = o->len;
+    Field id = {l->id, l->id_n, 0};
+    int ok = format == FORMAT_ALB ? alb_body(o, l->line, l->n, prefix, id, e) : s3_body(o, l->line, l->n, prefix, id, e);
+    if (ok <= 0) {
+        o->len = start; /* what a declined line wrote is dropped */
+        return ok;
+    }
+    char digits_of[24];
+    int len = snprintf(digits_of, sizeof digits_of, "%lld", number);
+    PUTF(o, tail);
+    put(o, digits_of, len);
+    PUTS(o, "}}}\n");
+    l->start = start;
+    l->len = o->len - start;
+    return 1;
+}
+
 /* encode(format, lines, ids, index_prefix, tail, first_line_number, enrich=None) -> list[bytes | None]
  *
  * format: 0 ALB, 1 S3 server access log. lines: list of bytes (no line endings). ids: list of str,
@@ -805,45 +837,60 @@ static PyObject *encode(PyObject *self, PyObject *args) {
         PyErr_SetString(PyExc_ValueError, "lines and ids differ in length");
         return NULL;
     }
-    PyObject *result = PyList_New(count);
-    if (!result) return NULL;
     Field prefix = {prefix_p, prefix_n, 0}, tail = {tail_p, tail_n, 0};
     Out o = {NULL, 0, 0};
+    PyObject *result = NULL;
+    int failed = 0;
+    /* 1. (GIL) where each line and _id is. Tuples of them hold a reference to each while the GIL is let
+     * go (the lists could change meanwhile; bytes and a str's UTF-8 do not). */
+    PyObject *line_objects = PyList_AsTuple(lines), *id_objects = PyList_AsTuple(ids);
+    Line *todo = PyMem_Malloc((size_t)(count ? count : 1) * sizeof(Line));
+    if (!line_objects || !id_objects || !todo) {
+        if (!PyErr_Occurred()) PyErr_NoMemory();
+        goto fail;
+    }
+    for (Py_ssize_t i = 0; i < count; i++) {
+        char *line;
+        if (PyBytes_AsStringAndSize(PyTuple_GetItem(line_objects, i), &line, &todo[i].n) < 0) goto fail;
+        todo[i].line = line;
+        if (!(todo[i].id = PyUnicode_AsUTF8AndSize(PyTuple_GetItem(id_objects, i), &todo[i].id_n))) goto fail;
+    }
+    /* 2. Every body into one buffer. Without enrichment (which calls into Python) no Python object is
+     * touched, so the GIL is let go: the background sender's Python runs meanwhile instead of waiting. */
+    if (e.geo_miss == NULL && e.ua_miss == NULL) {
+        Py_BEGIN_ALLOW_THREADS
+        for (Py_ssize_t i = 0; i < count && !failed; i++)
+            failed = encode_line(&o, format, &todo[i], prefix, tail, first + i, &e) < 0;
+        Py_END_ALLOW_THREADS
+    } else {
+        for (Py_ssize_t i = 0; i < count && !failed; i++)
+            failed = encode_line(&o, format, &todo[i], prefix, tail, first + i, &e) < 0;
+    }
+    if (failed) {
+        if (!PyErr_Occurred()) PyErr_NoMemory();
+        goto fail;
+    }
+    /* 3. (GIL) the bodies as bytes; None for a line declined. */
+    if (!(result = PyList_New(count))) goto fail;
     for (Py_ssize_t i = 0; i < count; i++) {
         PyObject *item = Py_None;
-        char *line;
-        Py_ssize_t n, id_n;
-        if (PyBytes_AsStringAndSize(PyList_GetItem(lines, i), &line, &n) < 0) goto error;
-        const char *id_p = PyUnicode_AsUTF8AndSize(PyList_GetItem(ids, i), &id_n);
-        if (!id_p) goto error;
-        if (n > 0 && plain_ascii(line, n)) {
-            /* Every input byte lands at most four times in the body (URL: original, domain, path,
-             * query; a list's separators grow three-fold), plus fixed text. */
-            o.len = 0;
-            e.bound = 4 * n + 4096 + prefix_n + id_n + tail_n;
-            if (reserve(&o, e.bound) < 0) goto error;
-            Field id = {id_p, id_n, 0};
-            int ok = format == FORMAT_ALB ? alb_body(&o, line, n, prefix, id, &e) : s3_body(&o, line, n, prefix, id, &e);
-            if (ok < 0) goto error;
-            if (ok) {
-                char number[24];
-                int len = snprintf(number, sizeof number, "%lld", first + i);
-                PUTF(&o, tail);
-                put(&o, number, len);
-                PUTS(&o, "}}}\n");
-                item = PyBytes_FromStringAndSize(o.buf, o.len);
-                if (!item) goto error;
+        if (todo[i].len >= 0) {
+            item = PyBytes_FromStringAndSize(o.buf + todo[i].start, todo[i].len);
+            if (!item) {
+                Py_CLEAR(result);
+                goto fail;
             }
+        } else {
+            Py_INCREF(Py_None);
         }
-        if (item == Py_None) Py_INCREF(Py_None);
         PyList_SetItem(result, i, item); /* steals the reference */
     }
-    PyMem_Free(o.buf);
+fail: /* and the way out: result is NULL with an error set, or the list */
+    free(o.buf);
+    PyMem_Free(todo);
+    Py_XDECREF(line_objects);
+    Py_XDECREF(id_objects);
     return result;
-error:
-    PyMem_Free(o.buf);
-    Py_DECREF(result);
-    return NULL;
 }
 
 static PyMethodDef methods[] = {

@@ -303,3 +303,66 @@ def test_an_error_in_the_enricher_surfaces_from_the_accelerator_instead_of_a_wro
 
     with pytest.raises(RuntimeError, match="lookup failed"):
         native.encode([alb_line(random.Random(1), START).encode()], 1)
+
+
+def _threads_ran_inside(call) -> int:
+    """How often another thread ran while `call()` was running. The switch interval is set so long that
+    this thread never gives up the GIL on its own: the other thread runs inside only if the call lets go."""
+    import threading
+    import time
+
+    inside, runs, done = [False], [0], threading.Event()
+
+    def other():
+        while not done.is_set():
+            if inside[0]:
+                runs[0] += 1
+            time.sleep(0.0001)  # lets go of the GIL itself, so that the calling thread gets it back
+
+    interval = sys.getswitchinterval()
+    thread = threading.Thread(target=other)
+    sys.setswitchinterval(60)
+    try:
+        thread.start()
+        time.sleep(0.01)
+        inside[0] = True
+        call()
+        inside[0] = False
+    finally:
+        done.set()
+        thread.join()
+        sys.setswitchinterval(interval)
+    return runs[0]
+
+
+@requires_native
+def test_the_accelerator_lets_other_threads_run_while_it_writes_a_batch():
+    # The background sender's Python (its request, the response) runs while the next batch is encoded,
+    # instead of waiting for the parse to give up the GIL.
+    rng = random.Random(5)
+    lines = [alb_line(rng, START + timedelta(seconds=i)).encode() for i in range(20_000)]
+    ids = [f"{i:032x}" for i in range(len(lines))]
+    native, _ = encoders(ALB)
+
+    bodies = []
+    runs = _threads_ran_inside(lambda: bodies.extend(
+        bulk._native.encode(native._native_format, lines, ids, b"alb-logs-", b"", 1)))
+
+    assert runs > 0
+    assert sum(body is not None for body in bodies) > 19_000
+
+
+@requires_native
+def test_with_enrichment_the_accelerator_keeps_the_gil_for_the_enricher_s_python():
+    rng = random.Random(5)
+    lines = [alb_line(rng, START + timedelta(seconds=i)).encode() for i in range(5_000)]
+    ids = [f"{i:032x}" for i in range(len(lines))]
+    native, _ = encoders(ALB)
+    enrich = ({}, lambda key: b',"seen":true', {}, None)  # a geo half that answers every address
+
+    bodies = []
+    runs = _threads_ran_inside(lambda: bodies.extend(
+        bulk._native.encode(native._native_format, lines, ids, b"alb-logs-", b"", 1, enrich)))
+
+    assert runs == 0
+    assert all(b'"seen":true' in body for body in bodies if body is not None)
