@@ -23,7 +23,8 @@ bytes, and peak memory for a small and a large object. All figures come from one
   against the run's (the stand-in shares the cores a real cluster would not; --discard keeps it near
   nothing). --latency S: the endpoint answers
   each request S seconds late, as a cluster that takes time to index; --one-cpu: the pipeline on one
-  CPU, as a Lambda up to 1,769 MB.
+  CPU, as a Lambda up to 1,769 MB; --e2e-formats all: every format, not only ALB and S3 (the Lambda cost
+  per GB of each).
 - --cold-start [RUNS]: the import time of a cold start (python -X importtime), with python-isal and
   with it blocked (the zlib fallback), median of RUNS fresh processes.
 - --enrich: lines/s with GeoIP (City + ASN) and user-agent parsing on against off, C path, on the same
@@ -102,6 +103,11 @@ PYTHON_ONLY = {
 }
 
 
+def key_of(fmt: str) -> str:
+    """The object key a log of `fmt` is delivered under (it names the format and the account/region)."""
+    return PYTHON_ONLY[fmt][1] if fmt in PYTHON_ONLY else ALB_KEY if fmt == "alb" else S3_KEY
+
+
 def make_log(fmt: str, lines: int, seed: int = 7) -> bytes:
     rng = random.Random(seed)
     start = datetime(2026, 11, 25, 12, tzinfo=timezone.utc)
@@ -125,7 +131,7 @@ def ingest(data: bytes, fmt: str, native: bool = True, enricher=None) -> tuple[i
     """Reader + parser + bulk encoder up to the bulk body bytes; (lines, bulk body bytes).
     `native=False`: without the C accelerator (the pure-Python path every line can take).
     `enricher`: GeoIP / user agents on (ingest/enrich.py), its caches emptied first as per invocation."""
-    key = PYTHON_ONLY[fmt][1] if fmt in PYTHON_ONLY else ALB_KEY if fmt == "alb" else S3_KEY
+    key = key_of(fmt)
     if enricher is not None:
         enricher.new_invocation()
     encoder = BulkEncoder(FORMATS[fmt], "s3://bucket/" + key, key=key_info(key), native=native, enricher=enricher)
@@ -201,7 +207,7 @@ def memory_child(path: str, fmt: str) -> None:
     """Run in a fresh process: the whole pipeline on one file; print lines and peak RSS (KiB)."""
     from ingest.pipeline import LocalFile, Options, process_object
 
-    key = ALB_KEY if fmt == "alb" else S3_KEY
+    key = key_of(fmt)
     report = process_object(LocalFile(path, key), _DiscardSink(), _NoDeadLetter(), Options(log_format=fmt))
     assert report.status == "ok", report.error
     # VmHWM, not ru_maxrss: ru_maxrss survives exec, so a child would report its parent's peak.
@@ -227,7 +233,7 @@ def memory(sizes: list[int]) -> list[dict]:
 
 
 def end_to_end(lines: int, repeat: int = 3, send_threads: tuple[int, ...] = (0, 1), latency: float = 0.0,
-               one_cpu: bool = False) -> list[dict]:
+               one_cpu: bool = False, formats: tuple[str, ...] = ("alb", "s3-access")) -> list[dict]:
     """The whole pipeline into a discarding _bulk endpoint in another process, against parse-only
     (ingest(): the same file to bulk bodies, nothing sent) in the same run; best of `repeat` each, for
     each `send_threads` (0: one thread; 1: compress and send on a background thread). `latency`: the
@@ -241,7 +247,7 @@ def end_to_end(lines: int, repeat: int = 3, send_threads: tuple[int, ...] = (0, 
     with tempfile.TemporaryDirectory() as tmp, endpoint as url:
         if one_cpu:  # after the endpoint started, so that it keeps every CPU; threads started later inherit it
             os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
-        for fmt in ("alb", "s3-access"):
+        for fmt in formats:
             progress(f"end to end: {fmt}, {lines:,} lines into a local _bulk endpoint, send threads "
                      f"{'/'.join(map(str, send_threads))}, and parse-only, best of {repeat}")
             data = make_log(fmt, lines)
@@ -259,7 +265,7 @@ def end_to_end(lines: int, repeat: int = 3, send_threads: tuple[int, ...] = (0, 
                     endpoint_started = endpoint.cpu_seconds()
                     started, cpu_started = time.perf_counter(), time.process_time()
                     (calling_thread, report), seconds = _cpu(
-                        process_object, LocalFile(str(path), ALB_KEY if fmt == "alb" else S3_KEY), sink,
+                        process_object, LocalFile(str(path), key_of(fmt)), sink,
                         _NoDeadLetter(), Options(log_format=fmt, send_threads=threads)), time.perf_counter() - started
                     thread_cpu = min(thread_cpu, calling_thread)
                     all_cpu = min(all_cpu, time.process_time() - cpu_started)
@@ -367,7 +373,7 @@ def callgrind_child(step: str, fmt: str, path: str, url: str) -> None:
     elif step == "compress":
         from ingest.shipper import DEFAULT_COMPRESS_LEVEL, compress_body
 
-        key = ALB_KEY if fmt == "alb" else S3_KEY
+        key = key_of(fmt)
         encoder = BulkEncoder(FORMATS[fmt], "s3://bucket/" + key, key=key_info(key))
         for items, _ in encode_batches(encoder, line_batches(io.BytesIO(data).read)):
             compress_body(b"".join(item.body for item in items), DEFAULT_COMPRESS_LEVEL)
@@ -375,7 +381,7 @@ def callgrind_child(step: str, fmt: str, path: str, url: str) -> None:
         from ingest.pipeline import LocalFile, Options, process_object
         from ingest.shipper import OpenSearchSink
 
-        report = process_object(LocalFile(path, ALB_KEY if fmt == "alb" else S3_KEY), OpenSearchSink(url, None),
+        report = process_object(LocalFile(path, key_of(fmt)), OpenSearchSink(url, None),
                                 _NoDeadLetter(), Options(log_format=fmt))
         assert report.status == "ok", report
 
@@ -488,7 +494,7 @@ def into_opensearch(lines: int) -> list[dict]:
                 path.write_bytes(make_log(fmt, lines))
                 sink = OpenSearchSink(url, auth)
                 started = time.perf_counter()
-                report = process_object(LocalFile(str(path), ALB_KEY if fmt == "alb" else S3_KEY), sink,
+                report = process_object(LocalFile(str(path), key_of(fmt)), sink,
                                         _NoDeadLetter(), Options(log_format=fmt, index_prefixes=prefixes))
                 seconds = time.perf_counter() - started
                 sink.close()
@@ -558,6 +564,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency", type=float, default=0.0, metavar="SECONDS",
                         help="--e2e: the endpoint answers each bulk request this late (a cluster's indexing time)")
     parser.add_argument("--one-cpu", action="store_true", help="--e2e: run the pipeline on one CPU")
+    parser.add_argument("--e2e-formats", default="alb,s3-access", metavar="F,F|all",
+                        help="--e2e: the formats, comma-separated, or all (default: the two the C accelerator covers)")
     parser.add_argument("--opensearch", action="store_true",
                         help="also run end to end into a real OpenSearch (the local node, or $OPENSEARCH_URL)")
     parser.add_argument("--opensearch-lines", type=int, default=100_000, help="lines per format for --opensearch")
@@ -573,6 +581,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--memory-child", nargs=2, metavar=("PATH", "FORMAT"), help=argparse.SUPPRESS)
     parser.add_argument("--callgrind-child", nargs=4, metavar=("STEP", "FORMAT", "PATH", "URL"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    from ingest.formats import FORMATS
+
+    e2e_formats = tuple(FORMATS) if args.e2e_formats == "all" else tuple(args.e2e_formats.split(","))
+    unknown = [fmt for fmt in e2e_formats if fmt not in FORMATS]
+    if unknown:
+        parser.error(f"--e2e-formats: no format {', '.join(unknown)} (formats: {', '.join(FORMATS)}, or all)")
     if args.memory_child:
         memory_child(*args.memory_child)
         return 0
@@ -604,7 +618,7 @@ def main(argv: list[str] | None = None) -> int:
         results["enrichment"] = enrichment(args.lines, args.repeat)
     if args.e2e or args.only_e2e:
         results["end_to_end"] = end_to_end(args.lines, args.repeat, tuple(int(n) for n in args.send_threads.split(",")),
-                                           args.latency, args.one_cpu)
+                                           args.latency, args.one_cpu, e2e_formats)
     if args.opensearch or args.only_opensearch:
         results["into_opensearch"] = into_opensearch(args.opensearch_lines)
     if args.json:
