@@ -110,6 +110,10 @@ _JSON_CHECK = ("the reader's JSON-safety flag only lets an encoder skip escaping
 _BOTOCORE_ERROR = ("botocore gives every ClientError's response an Error member (for an answer without a body, "
                    "the status code as its Code)")
 _WHOLE_REQUEST = "_settle reads unsent=None as every item of the request, which is what is passed"
+_ITEM_BY_ITEM = ("a batch of exactly the bound goes the item-by-item way, which takes the same items (all of them "
+                 "fit): the same request, only speed differs")
+_JOINED_AFRESH = "_post joins the body afresh from the same items: the same bytes, only speed differs"
+_FIELD_NAME = "HTTP field names are case-insensitive (RFC 9110, 5.1)"
 EQUIVALENT: dict[str, tuple[str, str]] = {
     # reader.py
     "ingest.reader.x_line_batches__mutmut_9": (
@@ -316,6 +320,18 @@ EQUIVALENT: dict[str, tuple[str, str]] = {
         "if item.line_number <= self.done_line], [], )", "dated=True is _count's default"),
     "ingest.pipeline.xǁ_Shipmentǁ_stop__mutmut_22": ("dated=None)", _FALSY),
     # shipper.py
+    "ingest.shipper.xǁOpenSearchSinkǁ_take__mutmut_17": ("if len(pending) < max_docs:", _ITEM_BY_ITEM),
+    "ingest.shipper.xǁOpenSearchSinkǁ_take__mutmut_21": ("if len(body) < max_bytes:", _ITEM_BY_ITEM),
+    "ingest.shipper.xǁOpenSearchSinkǁ_take__mutmut_24": ("self._joined = None", _JOINED_AFRESH),
+    "ingest.shipper.xǁOpenSearchSinkǁ_post__mutmut_3": ("joined[0] is pending) and False else", _JOINED_AFRESH),
+    "ingest.shipper.xǁOpenSearchSinkǁ_post__mutmut_8": ("joined[1] is pending else", _JOINED_AFRESH),
+    "ingest.shipper.xǁOpenSearchSinkǁ_post__mutmut_9": (
+        "joined[0] is not pending else",
+        "_joined is set only by _take and taken by the next _post, which sends the batch _take returned: the "
+        "mutated test is always false there, so the body is joined afresh from the same items (only speed differs)"),
+    "ingest.shipper.xǁOpenSearchSinkǁ_post__mutmut_56": ('"CONTENT-TYPE": "application/x-ndjson"', _FIELD_NAME),
+    "ingest.shipper.xǁOpenSearchSinkǁ_post__mutmut_60": ('"CONTENT-ENCODING": "gzip"', _FIELD_NAME),
+    "ingest.shipper.xǁOpenSearchSinkǁ_post__mutmut_64": ('"ACCEPT-ENCODING": "gzip"', _FIELD_NAME),
     "ingest.shipper.xǁOpenSearchSinkǁsend__mutmut_51": (
         "self._judge(len(batch), settled, answered=None)",
         "called only when something was settled, and then _judge does not read `answered`"),
