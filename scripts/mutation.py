@@ -114,6 +114,8 @@ _ITEM_BY_ITEM = ("a batch of exactly the bound goes the item-by-item way, which 
                  "fit): the same request, only speed differs")
 _JOINED_AFRESH = "_post joins the body afresh from the same items: the same bytes, only speed differs"
 _FIELD_NAME = "HTTP field names are case-insensitive (RFC 9110, 5.1)"
+_DONE_AFTER = ("done_after is read only through encode_lines(done_line, done_after), which drops every line up to "
+               "done_line: done_line itself in the set changes nothing")
 EQUIVALENT: dict[str, tuple[str, str]] = {
     # reader.py
     "ingest.reader.x_line_batches__mutmut_9": (
@@ -319,6 +321,9 @@ EQUIVALENT: dict[str, tuple[str, str]] = {
     "ingest.pipeline.xǁ_Shipmentǁ_stop__mutmut_17": (
         "if item.line_number <= self.done_line], [], )", "dated=True is _count's default"),
     "ingest.pipeline.xǁ_Shipmentǁ_stop__mutmut_22": ("dated=None)", _FALSY),
+    "ingest.pipeline.xǁ_Shipmentǁ_stop__mutmut_40": (
+        "if item.line_number >= self.done_line}", _DONE_AFTER),
+    "ingest.pipeline.xǁ_Shipmentǁ_stop__mutmut_43": ("if n >= self.done_line}", _DONE_AFTER),
     # shipper.py
     "ingest.shipper.xǁOpenSearchSinkǁ_take__mutmut_17": ("if len(pending) < max_docs:", _ITEM_BY_ITEM),
     "ingest.shipper.xǁOpenSearchSinkǁ_take__mutmut_21": ("if len(body) < max_bytes:", _ITEM_BY_ITEM),
