@@ -100,6 +100,22 @@ _UNREAD = "the CloudFront parsers check each line themselves and never read `saf
 _SKIP_TEXT = "SkipLine's text is never read: the encoder only counts the line"
 _NO_TYPE = 'an error without a "type" reads as None instead of "": neither is a retryable type nor a cluster block'
 _NO_REASON = 'a 403 error without a "reason" reads as "None" instead of "": neither holds "throttl"'
+_NO_FIRST_LINE = ("the default stands for no first line (no batch, or only empty lines): a first line of XXXX is "
+                  "no known log either, and detect refuses both with the same text")
+_BEFORE_AFTER = ("the default is read both before and after the object for a sink whose stats lack the counter: "
+                 "only their difference is reported, 0 either way")
+_JSON_CHECK = ("the reader's JSON-safety flag only lets an encoder skip escaping lines found safe: checking where the "
+               "accelerator checks anyway, or not checking (every token escaped on the Python path), gives the "
+               "same documents; only speed differs")
+_BOTOCORE_ERROR = ("botocore gives every ClientError's response an Error member (for an answer without a body, "
+                   "the status code as its Code)")
+_WHOLE_REQUEST = "_settle reads unsent=None as every item of the request, which is what is passed"
+_ITEM_BY_ITEM = ("a batch of exactly the bound goes the item-by-item way, which takes the same items (all of them "
+                 "fit): the same request, only speed differs")
+_JOINED_AFRESH = "_post joins the body afresh from the same items: the same bytes, only speed differs"
+_FIELD_NAME = "HTTP field names are case-insensitive (RFC 9110, 5.1)"
+_DONE_AFTER = ("done_after is read only through encode_lines(done_line, done_after), which drops every line up to "
+               "done_line: done_line itself in the set changes nothing")
 EQUIVALENT: dict[str, tuple[str, str]] = {
     # reader.py
     "ingest.reader.x_line_batches__mutmut_9": (
@@ -273,7 +289,54 @@ EQUIVALENT: dict[str, tuple[str, str]] = {
     # pipeline.py
     "ingest.pipeline.x_decode_lines__mutmut_13": (
         "for b in range(9) if byte >> b & 1", "a byte has no ninth bit: byte >> 8 is 0"),
+    "ingest.pipeline.x__choose_format__mutmut_18": ('if line), b"XXXX") if first else b""', _NO_FIRST_LINE),
+    "ingest.pipeline.x__choose_format__mutmut_19": ('if line), b"") if first else b"XXXX"', _NO_FIRST_LINE),
+    "ingest.pipeline.x__choose_format__mutmut_30": (
+        'first_line.decode("UTF-8", "replace")', "codec names are case-insensitive"),
+    "ingest.pipeline.x__throttling__mutmut_2": (
+        "if (stats) or True else (0, 0.0)", "getattr of a sink without stats (None) gives the defaults, (0, 0.0)"),
+    "ingest.pipeline.x__throttling__mutmut_11": ('getattr(stats, "throttled_items", 1)', _BEFORE_AFTER),
+    "ingest.pipeline.x__throttling__mutmut_20": ('getattr(stats, "backoff_seconds", 1.0)', _BEFORE_AFTER),
+    "ingest.pipeline.x__throttling__mutmut_21": ("if stats else (1, 0.0)", _BEFORE_AFTER),
+    "ingest.pipeline.x__throttling__mutmut_22": ("if stats else (0, 1.0)", _BEFORE_AFTER),
+    "ingest.pipeline.x_process_object__mutmut_164": (
+        "if shipment is not None or shipment.done_line is not None:",
+        "DeadlineExceeded comes only from a send, which only the shipment makes, and the shipment sets done_line "
+        "before it re-raises: whenever this branch runs, both halves are true"),
+    "ingest.pipeline.x_process_object__mutmut_57": ("check_json_safe=None)", _JSON_CHECK),
+    "ingest.pipeline.x_process_object__mutmut_60": (")", _JSON_CHECK),  # check_json_safe dropped: its default, True
+    "ingest.pipeline.x_process_object__mutmut_61": ("check_json_safe=takes_native_path(options.include_raw))", _JSON_CHECK),
+    "ingest.pipeline.x_process_object__mutmut_62": ("check_json_safe=not takes_native_path(None))", _JSON_CHECK),
+    "ingest.pipeline.xǁS3Objectǁopen__mutmut_9": ('error.response.get("Error", None)', _BOTOCORE_ERROR),
+    "ingest.pipeline.xǁS3Objectǁopen__mutmut_11": ('error.response.get("Error", )', _BOTOCORE_ERROR),
+    "ingest.pipeline.xǁ_Senderǁ__init____mutmut_6": ("self._failed = None", _FALSY),
+    "ingest.pipeline.xǁ_Shipmentǁ__init____mutmut_1": (
+        "background: bool = True", "process_object, the one caller, always passes `background`"),
+    "ingest.pipeline.xǁ_Shipmentǁ__init____mutmut_9": (
+        "self.done_after: set[int] = None", "_stop sets done_after before anything reads it"),
+    "ingest.pipeline.xǁ_Shipmentǁ__init____mutmut_10": (
+        "self.done_before: set[int] = None", "process_object sets done_before right after making the shipment"),
+    "ingest.pipeline.xǁ_Shipmentǁ_send__mutmut_12": ("cause() if cause else None, None)", _WHOLE_REQUEST),
+    "ingest.pipeline.xǁ_Shipmentǁ_send__mutmut_15": ("cause() if cause else None, )", _WHOLE_REQUEST),
+    "ingest.pipeline.xǁ_Shipmentǁ_stop__mutmut_17": (
+        "if item.line_number <= self.done_line], [], )", "dated=True is _count's default"),
+    "ingest.pipeline.xǁ_Shipmentǁ_stop__mutmut_22": ("dated=None)", _FALSY),
+    "ingest.pipeline.xǁ_Shipmentǁ_stop__mutmut_40": (
+        "if item.line_number >= self.done_line}", _DONE_AFTER),
+    "ingest.pipeline.xǁ_Shipmentǁ_stop__mutmut_43": ("if n >= self.done_line}", _DONE_AFTER),
     # shipper.py
+    "ingest.shipper.xǁOpenSearchSinkǁ_take__mutmut_17": ("if len(pending) < max_docs:", _ITEM_BY_ITEM),
+    "ingest.shipper.xǁOpenSearchSinkǁ_take__mutmut_21": ("if len(body) < max_bytes:", _ITEM_BY_ITEM),
+    "ingest.shipper.xǁOpenSearchSinkǁ_take__mutmut_24": ("self._joined = None", _JOINED_AFRESH),
+    "ingest.shipper.xǁOpenSearchSinkǁ_post__mutmut_3": ("joined[0] is pending) and False else", _JOINED_AFRESH),
+    "ingest.shipper.xǁOpenSearchSinkǁ_post__mutmut_8": ("joined[1] is pending else", _JOINED_AFRESH),
+    "ingest.shipper.xǁOpenSearchSinkǁ_post__mutmut_9": (
+        "joined[0] is not pending else",
+        "_joined is set only by _take and taken by the next _post, which sends the batch _take returned: the "
+        "mutated test is always false there, so the body is joined afresh from the same items (only speed differs)"),
+    "ingest.shipper.xǁOpenSearchSinkǁ_post__mutmut_56": ('"CONTENT-TYPE": "application/x-ndjson"', _FIELD_NAME),
+    "ingest.shipper.xǁOpenSearchSinkǁ_post__mutmut_60": ('"CONTENT-ENCODING": "gzip"', _FIELD_NAME),
+    "ingest.shipper.xǁOpenSearchSinkǁ_post__mutmut_64": ('"ACCEPT-ENCODING": "gzip"', _FIELD_NAME),
     "ingest.shipper.xǁOpenSearchSinkǁsend__mutmut_51": (
         "self._judge(len(batch), settled, answered=None)",
         "called only when something was settled, and then _judge does not read `answered`"),

@@ -6,6 +6,7 @@ import random
 
 import pytest
 
+from ingest.deadletter import LocalDeadLetterWriter
 from ingest.pipeline import LocalFile, Options, process_object
 
 from .conftest import S3_ACCESS_KEY, UNPARSABLE_LINE, alb_lines, mapping_error, s3_access_lines, text
@@ -76,3 +77,31 @@ def test_requests_are_filled_up_to_the_byte_bound_with_no_one_item_tails(tmp_pat
     assert all(size <= 64 * 1024 for size in sizes)
     assert all(size > 64 * 1024 - largest_item for size in sizes[:-1]), sizes
     assert sum(1 for request in opensearch.requests if len(request.docs) == 1) == 0
+
+
+class _Requests:
+    """Takes every request; keeps each request's items."""
+
+    def __init__(self):
+        self.requests = []
+
+    def send(self, items, deadline):
+        self.requests.append(list(items))
+        return []
+
+    def close(self):
+        pass
+
+
+def test_a_request_takes_items_up_to_exactly_the_byte_bound(tmp_path):
+    # The same line nine times: lines 1-9 make items of one length, so three of them fill the bound exactly.
+    lines = s3_access_lines(1) * 9
+    probe, sink = _Requests(), _Requests()
+    process_object(_file(tmp_path, lines), probe, LocalDeadLetterWriter(tmp_path / "a"), Options())
+    lengths = {len(item.body) for item in probe.requests[0]}
+    assert len(lengths) == 1
+
+    process_object(_file(tmp_path, lines), sink, LocalDeadLetterWriter(tmp_path / "b"),
+                   Options(bulk_max_bytes=3 * lengths.pop()))
+
+    assert [[item.line_number for item in request] for request in sink.requests] == [[1, 2, 3], [4, 5, 6], [7, 8, 9]]

@@ -143,24 +143,38 @@ def _waiting_to_hand_over(thread_id: int) -> bool:
     return False
 
 
-def test_the_parse_waits_while_the_sender_is_behind(tmp_path):
-    # One line per read and per request: while the first request is held, the parsing thread hands one
-    # request over to wait, fills the next, and then waits itself; it does not read the object on.
-    lines = text(alb_lines(200)).splitlines(keepends=True)
-    reads: list[int] = []
-
+def _line_by_line(lines: list[bytes], reads: list[int], fail_at: int | None = None, before_failing=lambda: None):
+    """An ALB log object read one line a read (each read noted in `reads`); read number `fail_at` fails."""
     class OneLineAtATime:
         uri = key = "alb.log"
 
         def open(self):
             def read(n):
                 reads.append(1)
+                if len(reads) == fail_at:
+                    before_failing()
+                    raise OSError("Connection reset by peer")
                 return lines[len(reads) - 1] if len(reads) <= len(lines) else b""
             return read, lambda: None
 
+    return OneLineAtATime()
+
+
+def _hold_the_first_request(tmp_path, fail: Exception | None = None):
+    """200 lines, one line per read and per request, the first request held (then failing with `fail`)."""
+    lines = text(alb_lines(200)).splitlines(keepends=True)
+    reads: list[int] = []
     sink = _Held(reads, len(lines))
-    report = process_object(OneLineAtATime(), sink, LocalDeadLetterWriter(tmp_path / "d"),
+    sink.fail_at, sink.error = (1, fail) if fail is not None else (None, None)
+    report = process_object(_line_by_line(lines, reads), sink, LocalDeadLetterWriter(tmp_path / "d"),
                             Options(log_format="alb", bulk_max_docs=1, send_threads=1))
+    return report, sink
+
+
+def test_the_parse_waits_while_the_sender_is_behind(tmp_path):
+    # One line per read and per request: while the first request is held, the parsing thread hands one
+    # request over to wait, fills the next, and then waits itself; it does not read the object on.
+    report, sink = _hold_the_first_request(tmp_path)
     assert report.status == "ok" and report.indexed == 200
     # held: line 1; waiting: line 2; filling: line 3 (and the line read to know request 3 is full).
     assert sink.reads_while_held <= 4
@@ -205,3 +219,54 @@ def test_the_command_line_flag_chooses_the_way_of_sending(tmp_path, opensearch, 
     assert main(["run", str(path), "--format", "alb", "--opensearch-url", opensearch.url, "--auth", "none",
                  "--dead-letter", str(tmp_path / "d"), *flag]) == 0
     assert len(opensearch.docs) == 20 and bool(senders) is background
+
+
+# -- pinned by mutation testing (issue 15) -----------------------------------------------------------
+
+def test_no_more_than_one_request_waits_behind_the_one_being_sent(tmp_path):
+    # held: line 1; waiting: line 2; the parse then stops at line 3: three lines' worth held, not four
+    report, sink = _hold_the_first_request(tmp_path)
+    assert report.status == "ok" and sink.reads_while_held == 3
+
+
+def test_after_an_error_the_requests_waiting_are_dropped_and_the_parse_is_not_held_up(tmp_path):
+    # The first request fails while one waits and the parse is blocked handing over the next: both are
+    # dropped by the sender, so the parse gets on to report the error instead of waiting for ever.
+    report, sink = _hold_the_first_request(tmp_path, BulkRequestError("https://search.example.com", 400, "bad request"))
+    assert report.error == "BulkRequestError: POST https://search.example.com/_bulk failed: HTTP 400: bad request"
+    assert (len(sink.threads), sink.requests) == (1, [])
+
+
+def test_requests_are_sent_from_one_daemon_thread_named_bulk_sender(tmp_path):
+    # The name shows in thread dumps; a daemon never keeps the process alive at exit.
+    class Noted(Recording):
+        seen: set = set()
+
+        def send(self, items, deadline):
+            self.seen.add((threading.current_thread().name, threading.current_thread().daemon))
+            return super().send(items, deadline)
+
+    sink = Noted()
+    assert _run(tmp_path, sink, 1).status == "ok"
+    assert sink.seen == {("bulk-sender", True)}
+
+
+@pytest.mark.parametrize("outcome, counts", [("rejects line 2", (3, 0, 1)), ("runs out of time after line 2", (2, 0, 0))])
+def test_a_request_being_sent_when_the_object_cannot_be_read_on_is_counted(tmp_path, outcome, counts):
+    # The sender holds lines 1-4 until the read of line 9 fails; what it then settles is counted, not lost.
+    lines = text(alb_lines(12)).splitlines(keepends=True)
+    failed = threading.Event()
+
+    class Slow(Recording):
+        def send(self, items, deadline):
+            failed.wait(60)  # bounded: a read that never fails fails the test instead of hanging it
+            if outcome.startswith("runs out"):
+                raise DeadlineExceeded(2, "items throttled (429) for 1 min", items[2:])
+            return super().send(items, deadline)
+
+    report = process_object(_line_by_line(lines, [], fail_at=9, before_failing=failed.set),
+                            Slow(reject={2}), LocalDeadLetterWriter(tmp_path / "d"),
+                            Options(log_format="alb", bulk_max_docs=4, send_threads=1))
+
+    assert (report.status, report.error) == ("failed", "OSError: Connection reset by peer")
+    assert (report.indexed, report.failed, report.dead_lettered) == counts

@@ -8,12 +8,14 @@ import gzip
 import json
 import zlib
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 from botocore.exceptions import ClientError
 
 from ingest.deadletter import LocalDeadLetterWriter
 from ingest.pipeline import LocalFile, Options, Resume, S3Object, decode_lines, encode_lines, process_object
+from ingest.reader import READ_SIZE
 from ingest.sinks import DeadlineExceeded, Rejection
 
 from .conftest import (ALB_KEY, LOG_BUCKET, S3_ACCESS_KEY, UNPARSABLE_LINE, Everything, FakeTime, StopAfter, alb_lines,
@@ -357,3 +359,164 @@ def test_include_raw_keeps_each_lines_original_text_in_its_document(tmp_path):
                    Options(include_raw=True))
 
     assert [json.loads(item.body.splitlines()[1])["event"]["original"] for item in sink.sent] == lines
+
+
+# -- pinned by mutation testing (issue 15) -----------------------------------------------------------
+
+def test_the_bitmap_is_as_long_as_its_last_line_needs_with_no_empty_byte_after_it():
+    # line 18 is bit 7 of the first byte: a second, empty byte would only lengthen the message
+    assert encode_lines(10, {18}) == base64.b64encode(zlib.compress(bytes([0x80]), 9)).decode()
+
+
+def test_an_object_of_only_empty_lines_whose_key_says_nothing_is_skipped_as_no_known_log(tmp_path):
+    report = process_object(local(tmp_path, "exported.txt", b"\n\n\n"), Everything(), LocalDeadLetterWriter(tmp_path),
+                            Options())
+
+    assert (report.status, report.error) == (
+        "skipped", "neither the key nor the first line look like an ALB access log or an S3 server access log")
+
+
+def test_the_report_of_an_object_that_cannot_be_opened_names_the_object(tmp_path):
+    obj = LocalFile(str(tmp_path / "gone.log"), "gone.log")
+
+    report = process_object(obj, Everything(), LocalDeadLetterWriter(tmp_path), Options())
+
+    assert report.status == "failed" and report.error.startswith("FileNotFoundError: ")
+    assert report.uri == str(tmp_path / "gone.log")
+
+
+def test_an_object_is_read_a_bounded_piece_at_a_time_never_whole(tmp_path):
+    body = text(s3_access_lines(20))
+    asked = []
+
+    class Recorded:
+        uri = key = S3_ACCESS_KEY
+
+        def open(self):
+            rest = [body]
+
+            def read(n):
+                asked.append(n)
+                data, rest[0] = rest[0][:n], rest[0][n:]
+                return data
+            return read, lambda: None
+
+    report = process_object(Recorded(), Everything(), LocalDeadLetterWriter(tmp_path), Options())
+
+    assert (report.status, report.indexed) == ("ok", 20)
+    assert asked and all(isinstance(n, int) and 0 < n <= READ_SIZE for n in asked)
+
+
+def test_a_sink_that_counts_no_throttling_reports_none_for_the_object(tmp_path):
+    class Untallied(Everything):
+        stats = object()  # a sink's stats without throttled_items or backoff_seconds
+
+    report = process_object(local(tmp_path, S3_ACCESS_KEY, text(s3_access_lines(2))), Untallied(),
+                            LocalDeadLetterWriter(tmp_path), Options())
+
+    assert (report.status, report.throttled, report.backoff_seconds) == ("ok", 0, 0.0)
+
+
+def test_the_backoff_an_object_waited_is_reported_to_the_millisecond(tmp_path):
+    class Stats:
+        throttled_items = 0
+        backoff_seconds = 12.5
+
+    class Throttled(Everything):
+        stats = Stats()
+
+        def send(self, items, deadline):
+            self.stats.backoff_seconds += 1.0002
+            return super().send(items, deadline)
+
+    report = process_object(local(tmp_path, S3_ACCESS_KEY, text(s3_access_lines(4))), Throttled(),
+                            LocalDeadLetterWriter(tmp_path), Options(bulk_max_docs=2))
+
+    assert report.backoff_seconds == 2.0  # 2.0004 s
+
+
+def test_the_dead_letter_says_why_an_overlong_line_is_in_it(tmp_path):
+    lines = s3_access_lines(3)
+    lines[1] = lines[1] + " " + "x" * 5000
+
+    report = process_object(local(tmp_path, S3_ACCESS_KEY, text(lines)), Everything(), LocalDeadLetterWriter(tmp_path),
+                            Options(max_line_bytes=2048))
+
+    entries = [json.loads(line) for line in gzip.decompress(open(report.dead_letter_uri, "rb").read()).splitlines()]
+    assert [(e["line_number"], e["reason"]) for e in entries] == [(2, "the line is longer than the 2,048-byte limit")]
+
+
+def test_a_gzip_object_cut_short_fails_after_sending_the_lines_before_the_cut(tmp_path):
+    whole = gzip.compress(text(s3_access_lines(400)), mtime=0)
+    sink = Everything()
+
+    report = process_object(local(tmp_path, S3_ACCESS_KEY, whole[:len(whole) // 2]), sink,
+                            LocalDeadLetterWriter(tmp_path), Options())
+
+    assert report.status == "failed" and report.error.endswith("; the lines before the cut were indexed")
+    assert 0 < report.indexed < 400
+    assert [item.line_number for item in sink.sent] == list(range(1, report.indexed + 1))
+
+
+def test_an_enricher_given_in_the_options_enriches_the_documents(tmp_path):
+    pytest.importorskip("ua_parser")
+    from ingest.enrich import Enricher
+
+    sink = Everything()
+    process_object(local(tmp_path, ALB_KEY, text(alb_lines(3))), sink, LocalDeadLetterWriter(tmp_path),
+                   Options(enricher=Enricher(user_agents=True)))
+
+    agents = [json.loads(item.body.splitlines()[1])["user_agent"] for item in sink.sent]
+    assert len(agents) == 3 and all("name" in agent for agent in agents)
+
+
+def test_a_part_that_runs_out_of_time_before_any_document_is_settled_carries_no_times(tmp_path):
+    report = process_object(local(tmp_path, S3_ACCESS_KEY, text(s3_access_lines(4))), StopAfter(0),
+                            LocalDeadLetterWriter(tmp_path), Options())
+
+    assert report.continuation == {"line": 0, "part": 1}
+
+
+def test_an_overlong_line_ending_the_last_request_settled_is_counted_by_that_part(tmp_path):
+    lines = s3_access_lines(8)
+    lines[3] = lines[3] + " " + "x" * 5000  # line 4, the last of the first request
+
+    report = process_object(local(tmp_path, S3_ACCESS_KEY, text(lines)), StopAfter(1), LocalDeadLetterWriter(tmp_path),
+                            Options(bulk_max_docs=4, max_line_bytes=2048))
+
+    assert (report.continuation["line"], report.overlong, report.failed) == (4, 1, 1)
+
+
+def test_a_sink_that_runs_out_of_time_having_settled_its_whole_request_resumes_after_that_request(tmp_path):
+    report = process_object(local(tmp_path, S3_ACCESS_KEY, text(s3_access_lines(12))), SettlesPart(unsent=set()),
+                            LocalDeadLetterWriter(tmp_path), Options(bulk_max_docs=4))
+
+    assert (report.continuation["line"], report.lines_read, report.indexed) == (8, 8, 8)
+
+
+# -- header lines (CloudFront's #Version and #Fields): skipped, and counted as such -----------------
+
+CLOUDFRONT_KEY = "E2EXAMPLE1234.2019-12-04-21.a1b2c3d4"
+
+
+def cloudfront_object(tmp_path, records: int) -> LocalFile:
+    """The CloudFront Developer Guide's example log file: its two header lines, then `records` of its records."""
+    example = (Path(__file__).parents[1] / "formats" / "data" / "cloudfront_doc_examples.log").read_text().splitlines()
+    header = [line for line in example if line.startswith(("#Version", "#Fields"))]
+    body = [line for line in example if line and not line.startswith("#")]
+    return local(tmp_path, CLOUDFRONT_KEY, text(header + body[:records]))
+
+
+def test_header_lines_are_reported_as_skipped_lines_not_documents(tmp_path):
+    sink = Everything()
+
+    report = process_object(cloudfront_object(tmp_path, 3), sink, LocalDeadLetterWriter(tmp_path), Options())
+
+    assert (report.status, report.format, report.skipped_lines, report.indexed) == ("ok", "cloudfront", 2, 3)
+    assert [item.line_number for item in sink.sent] == [3, 4, 5]
+
+
+def test_header_lines_up_to_the_resume_point_are_counted_by_the_part_that_stops_there(tmp_path):
+    report = process_object(cloudfront_object(tmp_path, 3), StopAfter(0), LocalDeadLetterWriter(tmp_path), Options())
+
+    assert (report.continuation["line"], report.skipped_lines, report.lines_read) == (2, 2, 0)

@@ -180,3 +180,45 @@ def test_lines_settled_after_the_resume_point_are_not_sent_again_by_the_next_par
     assert first.continuation["line"] == 2 and first.lines_read == first.indexed == 7
     assert [item.line_number for item in rest.sent] == [3]
     assert second.status == "ok" and first.lines_read + second.lines_read == 8
+
+
+def test_a_resumed_part_that_runs_out_of_time_again_hands_on_its_own_part_number(tmp_path):
+    obj = local(tmp_path, S3_ACCESS_KEY.replace("/", "_"), s3_access_lines(12))
+    dead_letter = LocalDeadLetterWriter(tmp_path / "d")
+
+    first = process_object(obj, StopAfter(1), dead_letter, Options(bulk_max_docs=4))
+    second = process_object(obj, StopAfter(1), dead_letter, Options(bulk_max_docs=4), resume=Resume(**first.continuation))
+
+    assert (first.continuation["part"], second.part) == (1, 2)
+    assert (second.continuation["line"], second.continuation["part"]) == (8, 2)
+
+
+def test_a_part_that_runs_out_of_time_counts_its_failure_records_among_the_lines_read(tmp_path):
+    lines = s3_access_lines(8)
+    lines[1] = UNPARSABLE_LINE  # line 2
+
+    report = process_object(local(tmp_path, "exported.log", lines), StopAfter(1), LocalDeadLetterWriter(tmp_path / "d"),
+                            Options(bulk_max_docs=4))
+
+    assert (report.continuation["line"], report.lines_read, report.indexed, report.failed) == (4, 4, 3, 1)
+
+
+def test_a_resumed_part_files_its_dead_letter_under_the_objects_first_document_not_its_own(tmp_path):
+    class Dated:
+        def __init__(self):
+            self.days = []
+
+        def store(self, letter, day):
+            self.days.append(day)
+
+    # No time in the name: the object's day is its first document's; the resumed part's lines are a day later.
+    day_end = datetime(2026, 11, 25, 23, 59, 57, tzinfo=timezone.utc)
+    lines = s3_lines_at([day_end + timedelta(seconds=n) for n in range(8)])
+    obj = local(tmp_path, "exported.log", lines)
+    first = process_object(obj, StopAfter(1), Dated(), Options(bulk_max_docs=3))
+    dead_letter = Dated()
+
+    second = process_object(obj, Everything(), dead_letter, Options(bulk_max_docs=3), resume=Resume(**first.continuation))
+
+    assert first.continuation["line"] == 3 and second.status == "ok"
+    assert dead_letter.days == [day_end]
