@@ -52,8 +52,8 @@ opensearch: $(BIN)/.runtime
 	$(BIN)/python scripts/opensearch_node.py run --port $(OPENSEARCH_PORT) $(if $(DATA),--data $(DATA))
 
 # Mutation testing (scripts/mutation.py, mutmut): each core module against its own tests, a score per
-# module; not part of `make test`. All core modules (about 45 min on 2 cores), or one (10 s to 4 min;
-# pipeline and shipper 12-17 min): `make mutation MODULE=ingest/events.py`.
+# module; not part of `make test`. All core modules (about an hour on 2 cores), or one (10 s to 4 min;
+# pipeline 11 and shipper 30 min at --jobs 1): `make mutation MODULE=ingest/events.py`.
 MODULE ?=
 .PHONY: mutation
 mutation: $(BIN)/.installed $(NATIVE)

@@ -1,8 +1,8 @@
 """Mutation testing of the core modules, each against its own tests (mutmut), with a score per module.
 
-    .venv/bin/python scripts/mutation.py                        # every core module (about 45 min on 2 cores)
-    .venv/bin/python scripts/mutation.py ingest/events.py       # one module (10 s to 4 min; pipeline and
-                                                                #   shipper 12-17 min), before committing it
+    .venv/bin/python scripts/mutation.py                        # every core module (about an hour on 2 cores)
+    .venv/bin/python scripts/mutation.py ingest/events.py       # one module (10 s to 4 min; pipeline 11 min,
+                                                                #   shipper 30 min at --jobs 1), before committing it
     .venv/bin/python scripts/mutation.py --show ingest/bulk.py  # also print the diff of every survivor
     .venv/bin/python scripts/mutation.py --again ingest/shipper.py  # only the last run's survivors, against
                                                                 #   the tests as they are now (see below)
