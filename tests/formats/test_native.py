@@ -335,18 +335,19 @@ def _threads_ran_inside(call) -> int:
     return runs[0]
 
 
+def _alb_batch(lines: int) -> tuple:
+    """_native.encode's arguments for `lines` generated ALB lines."""
+    rng = random.Random(5)
+    raws = [alb_line(rng, START + timedelta(seconds=i)).encode() for i in range(lines)]
+    return encoders(ALB)[0]._native_format, raws, [f"{i:032x}" for i in range(lines)], b"alb-logs-", b"", 1
+
+
 @requires_native
 def test_the_accelerator_lets_other_threads_run_while_it_writes_a_batch():
     # The background sender's Python (its request, the response) runs while the next batch is encoded,
     # instead of waiting for the parse to give up the GIL.
-    rng = random.Random(5)
-    lines = [alb_line(rng, START + timedelta(seconds=i)).encode() for i in range(20_000)]
-    ids = [f"{i:032x}" for i in range(len(lines))]
-    native, _ = encoders(ALB)
-
     bodies = []
-    runs = _threads_ran_inside(lambda: bodies.extend(
-        bulk._native.encode(native._native_format, lines, ids, b"alb-logs-", b"", 1)))
+    runs = _threads_ran_inside(lambda: bodies.extend(bulk._native.encode(*_alb_batch(20_000))))
 
     assert runs > 0
     assert sum(body is not None for body in bodies) > 19_000
@@ -354,15 +355,10 @@ def test_the_accelerator_lets_other_threads_run_while_it_writes_a_batch():
 
 @requires_native
 def test_with_enrichment_the_accelerator_keeps_the_gil_for_the_enricher_s_python():
-    rng = random.Random(5)
-    lines = [alb_line(rng, START + timedelta(seconds=i)).encode() for i in range(5_000)]
-    ids = [f"{i:032x}" for i in range(len(lines))]
-    native, _ = encoders(ALB)
     enrich = ({}, lambda key: b',"seen":true', {}, None)  # a geo half that answers every address
 
     bodies = []
-    runs = _threads_ran_inside(lambda: bodies.extend(
-        bulk._native.encode(native._native_format, lines, ids, b"alb-logs-", b"", 1, enrich)))
+    runs = _threads_ran_inside(lambda: bodies.extend(bulk._native.encode(*_alb_batch(5_000), enrich)))
 
     assert runs == 0
     assert all(b'"seen":true' in body for body in bodies if body is not None)
