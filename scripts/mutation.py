@@ -58,10 +58,17 @@ MODULES: dict[str, list[str]] = {
     "ingest/reader.py": ["tests/formats/test_reader.py"],
     "ingest/bulk.py": ["tests/formats/test_bulk.py", "tests/formats/test_cut_lines.py", "tests/formats/test_enrich.py"],
     "ingest/enrich.py": ["tests/formats/test_enrich.py"],
-    "ingest/formats/__init__.py": ["tests/formats/test_detect.py"],
-    "ingest/formats/base.py": ["tests/formats/test_base.py", "tests/formats/test_detect.py",
-                               "tests/formats/test_cut_lines.py", "tests/formats/test_alb.py",
-                               "tests/formats/test_s3access.py"],
+    # The registry: detection (test_detect), the settings each format gets (test_config), CloudFront's
+    # per-object parser (test_cloudfront).
+    "ingest/formats/__init__.py": ["tests/formats/test_detect.py", "tests/test_config.py",
+                                   "tests/formats/test_cloudfront.py"],
+    # The shared helpers: specified by their own tests and by the formats they were written for.
+    "ingest/formats/base.py": ["tests/formats/test_base.py", "tests/formats/test_base_one_path_helpers.py",
+                               "tests/formats/test_detect.py", "tests/formats/test_cut_lines.py",
+                               "tests/formats/test_alb.py", "tests/formats/test_s3access.py",
+                               "tests/formats/test_nlb.py", "tests/formats/test_clb.py",
+                               "tests/formats/test_alb_connection.py", "tests/formats/test_alb_health_check.py",
+                               "tests/formats/test_cloudfront.py"],
     "ingest/formats/alb.py": ["tests/formats/test_alb.py", "tests/formats/test_cut_lines.py"],
     "ingest/formats/s3access.py": ["tests/formats/test_s3access.py", "tests/formats/test_cut_lines.py"],
     "ingest/formats/nlb.py": ["tests/formats/test_nlb.py", "tests/formats/test_no_line_raises.py"],
