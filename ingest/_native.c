@@ -795,6 +795,14 @@ static int encode_line(Out *o, int format, Line *l, Field prefix, Field tail, lo
     return 1;
 }
 
+/* Every line of a call, in order; 1 when one failed (encode_line's -1), 0 otherwise. */
+static int encode_lines(Out *o, int format, Line *todo, Py_ssize_t count, Field prefix, Field tail, long long first,
+                        Enrich *e) {
+    for (Py_ssize_t i = 0; i < count; i++)
+        if (encode_line(o, format, &todo[i], prefix, tail, first + i, e) < 0) return 1;
+    return 0;
+}
+
 /* encode(format, lines, ids, index_prefix, tail, first_line_number, enrich=None) -> list[bytes | None]
  *
  * format: 0 ALB, 1 S3 server access log. lines: list of bytes (no line endings). ids: list of str,
@@ -859,12 +867,10 @@ static PyObject *encode(PyObject *self, PyObject *args) {
      * touched, so the GIL is let go: the background sender's Python runs meanwhile instead of waiting. */
     if (e.geo_miss == NULL && e.ua_miss == NULL) {
         Py_BEGIN_ALLOW_THREADS
-        for (Py_ssize_t i = 0; i < count && !failed; i++)
-            failed = encode_line(&o, format, &todo[i], prefix, tail, first + i, &e) < 0;
+        failed = encode_lines(&o, format, todo, count, prefix, tail, first, &e);
         Py_END_ALLOW_THREADS
     } else {
-        for (Py_ssize_t i = 0; i < count && !failed; i++)
-            failed = encode_line(&o, format, &todo[i], prefix, tail, first + i, &e) < 0;
+        failed = encode_lines(&o, format, todo, count, prefix, tail, first, &e);
     }
     if (failed) {
         if (!PyErr_Occurred()) PyErr_NoMemory();
