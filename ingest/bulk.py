@@ -251,10 +251,6 @@ def _timestamp_of(item: BulkItem) -> str:
     return _TIMESTAMP.search(item.body).group(1).decode()
 
 
-def _timestamp_of(item: BulkItem) -> str:
-    return _TIMESTAMP.search(item.body).group(1).decode()
-
-
 def encode_batches(encoder: BulkEncoder, batches: Iterable[Batch],
                    on_overlong: Callable[[OverlongLine, int], None] | None = None, start_line: int = 0
                    ) -> Iterator[tuple[list[BulkItem], int]]:
