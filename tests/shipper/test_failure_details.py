@@ -214,7 +214,7 @@ def test_a_200_with_json_that_is_not_a_bulk_response_is_named_by_the_start_of_th
 def test_a_request_that_times_out_after_its_whole_timeout_becomes_the_cause(cluster, fake_time):
     # (only a last request whose timeout the deadline cut short keeps the cause from before)
     cluster.then(lambda request: bulk_reply(request, {i: QUEUE_FULL for i in request.ids}), Reply(200, None, hang=True))
-    sink = sink_for(cluster, fake_time, timeout=0.2, retry_for=2.5, backoff_base=1.0, random=lambda: 1.0)
+    sink = sink_for(cluster, fake_time, timeout=1.0, retry_for=2.5, backoff_base=1.0, random=lambda: 1.0)
 
     with pytest.raises(RetriesExhausted) as raised:
         sink.send([make_item(1)], FAR_AWAY)

@@ -163,7 +163,7 @@ def test_a_request_that_times_out_is_resent(cluster, fake_time):
     items = [make_item(1), make_item(2)]
     cluster.then(Reply(200, None, hang=True))
 
-    assert sink_for(cluster, fake_time, timeout=0.3).send(items, FAR_AWAY) == []
+    assert sink_for(cluster, fake_time, timeout=1.0).send(items, FAR_AWAY) == []
 
     assert [r.ids for r in cluster.received] == [["id-0001", "id-0002"]] * 2
 
