@@ -119,13 +119,13 @@ class _Held(Recording):
         super().__init__()
         self.object_reads, self.lines = object_reads, lines  # (an unbounded queue would read them all)
         self.reads_while_held: int | None = None
-        self.main = threading.main_thread().ident
+        self.parsing = threading.get_ident()  # made on the thread that parses
 
     def send(self, items, deadline):
         if not self.requests:
             # Bounded, so that a parse that never waits fails the test instead of hanging it.
             for _ in range(30_000):
-                if _blocked_handing_over(self.main) or len(self.object_reads) > self.lines:
+                if _blocked_handing_over(self.parsing) or len(self.object_reads) > self.lines:
                     break
                 threading.Event().wait(0.001)
             self.reads_while_held = len(self.object_reads)
@@ -228,7 +228,13 @@ def test_the_command_line_flag_chooses_the_way_of_sending(tmp_path, opensearch, 
 def test_after_an_error_the_requests_waiting_are_dropped_and_the_parse_is_not_held_up(tmp_path):
     # The first request fails while one waits and the parse is blocked handing over the next: both are
     # dropped by the sender, so the parse gets on to report the error instead of waiting for ever.
-    report, sink = _hold_the_first_request(tmp_path, BulkRequestError("https://search.example.com", 400, "bad request"))
+    outcome: list = []
+    parse = threading.Thread(target=lambda: outcome.append(_hold_the_first_request(
+        tmp_path, BulkRequestError("https://search.example.com", 400, "bad request"))), daemon=True)
+    parse.start()
+    parse.join(60)  # bounded: a sender that stops taking requests would block the parse's close for ever
+    assert outcome, "the parse never finished: a request handed over after the error was never taken"
+    report, sink = outcome[0]
     assert report.error == "BulkRequestError: POST https://search.example.com/_bulk failed: HTTP 400: bad request"
     assert (len(sink.threads), sink.requests) == (1, [])
 
