@@ -185,6 +185,38 @@ EQUIVALENT: dict[str, tuple[str, str]] = {
     "ingest.formats.base.xǁLogFormatǁto_json__mutmut_1": (
         "def to_json(self, line: str, safe: bool = True)",
         "the LogFormat Protocol's method is never called: it only declares what a format implements"),
+    "ingest.formats.base.xǁSpaceSeparatedFormatǁto_json__mutmut_4": (
+        "g = self._LINE_FIELDS.groups(line, None)", _SLOWER),
+    "ingest.formats.base.xǁSpaceSeparatedǁ__init____mutmut_3": (
+        "self._fast = line_patterns(fast, None, common)",
+        _SLOWER + " (the fast patterns then require every field)"),
+    "ingest.formats.base.xǁSpaceSeparatedǁgroups__mutmut_1": ("m = None", _SLOWER),
+    "ingest.formats.base.xǁSpaceSeparatedǁgroups__mutmut_2": (
+        "m = self._fast[0].match(line) and self._fast[1].match(line)",
+        _SLOWER + " (a line the first pattern takes, the second takes with the same groups)"),
+    "ingest.formats.base.xǁSpaceSeparatedǁgroups__mutmut_4": (
+        "m = self._fast[1].match(line) or self._fast[1].match(line)",
+        "the second pattern takes every line the first does, with the same groups: only speed differs"),
+    "ingest.formats.base.xǁSpaceSeparatedǁgroups__mutmut_9": ("if g[-1] is None and g[-2] is not None:", _SLOWER),
+    "ingest.formats.base.xǁSpaceSeparatedǁgroups__mutmut_10": (
+        "if g[+1] is None or g[-2] is not None:", _SLOWER + " (g[1], a required field, is never None)"),
+    "ingest.formats.base.xǁSpaceSeparatedǁgroups__mutmut_19": (
+        "m = self._slow[1].match(line) or self._slow[1].match(line)",
+        "the second pattern takes every line the first does, with the same groups: only speed differs"),
+    "ingest.formats.base.x_line_tokens__mutmut_7": ("if safe and line.count('XX\"XX') == 2:", _SLOWER),
+    "ingest.formats.base.x_line_tokens__mutmut_19": (
+        'if (not head or head[-1] == "XX XX")', _SLOWER + " (the slow tokenizer splits the same tokens)"),
+    "ingest.formats.base.x_line_tokens__mutmut_23": (
+        'and (not tail or tail[0] != " ")',
+        "the slow tokenizer also ends a quoted value at its closing quote, glued to what follows or not"),
+    "ingest.formats.base.x_line_tokens__mutmut_24": (
+        'and (not tail or tail[0] == "XX XX")', _SLOWER + " (the slow tokenizer splits the same tokens)"),
+    "ingest.formats.base.x_line_tokens__mutmut_35": (
+        "if (safe and '\"' not in line) and False else", _ESCAPED),
+    "ingest.formats.base.x_padded_fields__mutmut_4": (
+        "if (len(tokens) < known) or True else tokens", 'padding by a negative count adds nothing: ["-"] * -2 == []'),
+    "ingest.formats.base.x_padded_fields__mutmut_9": (
+        "if len(tokens) <= known else tokens", 'padding by zero adds nothing: ["-"] * 0 == []'),
     "ingest.formats.alb.xǁAlbFormatǁto_json__mutmut_2": ("m = None", _SLOWER),
     "ingest.formats.alb.xǁAlbFormatǁto_json__mutmut_3": (
         "m = _FAST_RECENT.match(line) and _FAST_ANY.match(line)", _SLOWER),

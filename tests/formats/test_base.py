@@ -8,8 +8,10 @@ import json
 
 import pytest
 
-from ingest.formats.base import (JSON_INT, ParseError, PatternDetection, UnclosedQuote, group_count, json_escape,
-                                 json_list, line_patterns, possible_time, slow_tokens, split_request, url_members)
+from ingest.formats.base import (JSON_INT, ParseError, PatternDetection, SpaceSeparated, SpaceSeparatedFormat,
+                                 UnclosedQuote, extra_fields, extra_fields_member, group_count, invalid_field,
+                                 json_escape, json_list, line_patterns, line_tokens, padded_fields, possible_time,
+                                 slow_tokens, split_request, tls_version_members, url_members)
 
 
 # -- line_patterns --------------------------------------------------------------------------------------
@@ -142,3 +144,91 @@ def test_pattern_detection_searches_the_key_anywhere_and_matches_the_line_at_its
     fmt = Named()
     assert fmt.key_matches("prefix/123_app.lb_x.log.gz") and not fmt.key_matches("prefix/123_net.lb.log")
     assert fmt.line_matches("https 2024-01-01T00:00:00Z") and not fmt.line_matches("x https 2024")
+
+
+# -- SpaceSeparated: fast patterns for lines vouched safe, slow ones (JSON-escaping) for the rest ---------
+
+# A toy format of four fields, two of them required: on the fast path a field is lower-case letters,
+# on the slow path any token (escaped, except group 1, which the format escapes itself: `raw`).
+TOY = dict(fast=[r"([0-9]+)", r"([a-z]+)", r"([a-z]+)", r"([a-z]+)"],
+           slow=[r"([0-9]+)", r"([^ ]+)", r"([^ ]+)", r"([^ ]+)"], required=2, common=3)
+
+
+@pytest.mark.parametrize("safe", [True, False], ids=["safe", "unsafe"])
+@pytest.mark.parametrize(("line", "groups"), [
+    ("1 a b c", ("1", "a", "b", "c", None)),
+    ("1 a b", ("1", "a", "b", None, None)),
+    ("1 a", ("1", "a", None, None, None)),  # only the required fields: the older lines
+    ("1 a b c appended later", ("1", "a", "b", "c", "appended later")),
+    ("1 a B c", ("1", "a", "B", "c", None)),  # a field the fast pattern refuses: the slow one takes the line
+    ("1 a b C", ("1", "a", "b", "C", None)),  # ... also the last field
+])
+def test_space_separated_gives_the_same_groups_on_either_path(line, groups, safe):
+    assert SpaceSeparated(**TOY).groups(line, safe) == groups
+
+
+def test_space_separated_refuses_a_line_without_its_required_fields_or_with_one_that_breaks_every_pattern():
+    fields = SpaceSeparated(**TOY)
+    assert fields.groups("1", True) is fields.groups("x a b", True) is fields.groups("x a b", False) is None
+
+
+def test_space_separated_escapes_the_slow_path_s_groups_except_the_raw_ones_and_what_follows():
+    fields = SpaceSeparated(**TOY, raw=frozenset({1}))
+    assert fields.groups('1 a"x a\\b "q"', False) == ("1", 'a"x', "a\\\\b", '\\"q\\"', None)
+    assert fields.groups('1 a b c "more"', False) == ("1", "a", "b", "c", '"more"')
+
+
+# -- the one-path helpers' details -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("line", [
+    'x a"b c" y',  # a quote inside a token: not a quoted value
+    '"b c" x y',  # the quoted value first ...
+    'x y "b c"',  # ... or last
+    'x "b c" ',  # a trailing space
+    'x\xa0y "b c" z\xa0w',  # a no-break space is part of a value; only spaces separate
+])
+def test_line_tokens_shortcut_for_one_quoted_value_agrees_with_the_slow_tokenizer(line):
+    assert line_tokens(line, True) == line_tokens(line, False) == slow_tokens(line)
+
+
+def test_line_tokens_without_quotes_split_at_spaces_only():
+    assert line_tokens("x\xa0y z", True) == line_tokens("x\xa0y z", False) == ["x\xa0y", "z"]
+    assert line_tokens("x\ty z", False) == ["x\\ty", "z"]
+
+
+def test_padded_fields_pad_up_to_the_known_fields_and_keep_what_follows():
+    assert padded_fields(["a", "b"], required=1, known=4) == ["a", "b", "-", "-"]
+    assert padded_fields(["a", "b", "c"], required=1, known=2) == ["a", "b", "c"]
+    with pytest.raises(ParseError, match="expected at least 3 fields, found 2"):
+        padded_fields(["a", "b"], required=3, known=4)
+
+
+def test_an_invalid_field_s_reason_quotes_at_most_60_characters_of_it():
+    assert str(invalid_field("backend_port", "9" * 100)) == f"field backend_port is not valid: {'9' * 60!r}"
+
+
+@pytest.mark.parametrize(("logged", "members"), [
+    ("TLSv1.2", '"version_protocol":"tls","version":"1.2"'),
+    ("tlsv13", '"version_protocol":"tls","version":"1.3"'),
+    ("SSLv3", '"version_protocol":"ssl","version":"3"'),  # no minor version
+    ("QUIC", '"version":"QUIC"'),  # a form not seen before is kept whole
+])
+def test_tls_versions_split_into_protocol_and_version(logged, members):
+    assert tls_version_members(logged) == members
+
+
+def test_extra_fields_keep_a_value_that_only_starts_or_ends_with_a_dash():
+    assert extra_fields(["X-", "-x"]) == ',"extra_fields":["X-","-x"]'
+    assert extra_fields_member("a\xa0b c") == ',"extra_fields":["a\xa0b","c"]'
+
+
+def test_a_space_separated_format_escapes_a_line_nobody_vouched_for():
+    # The fast pattern takes a backslash (its class only excludes quotes and spaces): only a caller that
+    # checked the line may say `safe`; by default the groups are escaped.
+    class Toy(SpaceSeparatedFormat):
+        _LINE_FIELDS = SpaceSeparated(fast=[r'([^ "]+)'], slow=[r"([^ ]+)"], required=1, common=1)
+
+        def _emit(self, groups):
+            return "2026-12-01T00:00:00Z", '"value":"' + groups[0] + '"'
+
+    assert json.loads("{" + Toy().to_json("a\\b")[1] + "}") == {"value": "a\\b"}
