@@ -2,7 +2,7 @@
 """Build the Lambda zip and deploy infra/template.yaml (or, with --code-only, just the function code).
 
     python scripts/deploy.py --stack-name access-logs --region eu-west-1 --code-bucket my-artifacts \\
-        --log-bucket my-alb-logs --alb-prefix AWSLogs/ \\
+        --log-bucket my-logs --alb-prefix AWSLogs/ --nlb-prefix AWSLogs/ --cloudfront-prefix cloudfront/ \\
         --opensearch-url https://search-logs-abc.eu-west-1.es.amazonaws.com --domain-name logs --bootstrap
 
 Steps: build the zip (scripts/build_zip.py) -> upload it to the code bucket under its SHA-256 (so new
@@ -31,6 +31,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 from ingest.connection import endpoint_region_service  # noqa: E402
 from ingest.errors import run_main  # noqa: E402
+from ingest.formats import FORMATS  # noqa: E402
 
 TEMPLATE = REPO_ROOT / "infra" / "template.yaml"
 BUILD_ZIP = REPO_ROOT / "scripts" / "build_zip.py"
@@ -41,6 +42,20 @@ DEFAULT_ARCH = "arm64"  # the template's Architecture default; build_zip.py defa
 # ELF e_machine values of the Lambda architectures.
 ELF_MACHINES = {62: "x86_64", 183: "arm64"}
 MIN_ADMIN_PREFIX = 8  # AdminCidr: the template's AllowedPattern accepts IPv4 /8 to /32
+# Template parameter -> flag, one per log family AWS delivers to a place of its own (see the template).
+LOG_PREFIX_FLAGS = {
+    "AlbLogPrefix": "--alb-prefix",
+    "NlbLogPrefix": "--nlb-prefix",
+    "S3AccessLogPrefix": "--s3-access-prefix",
+    "CloudFrontLogPrefix": "--cloudfront-prefix",
+}
+# Load balancers write <prefix>AWSLogs/<account>/elasticloadbalancing/...: these prefixes end in AWSLogs/,
+# and may be equal (one notification then; the function tells the kinds apart by key).
+LOAD_BALANCER_FLAGS = ("--alb-prefix", "--nlb-prefix")
+INDEX_PREFIX_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]*")  # the template's AllowedPattern
+_WORD_CASE = {"cloudfront": "CloudFront"}
+# Formats the default (None) as nothing: the help says what an unset flag means instead of "(default: None)".
+UNSET_DEFAULT = "%(default).0s"
 
 
 class DeployError(Exception):
@@ -53,16 +68,48 @@ def code_key(prefix: str, zip_bytes: bytes) -> str:
     return f"{prefix}lambda-{hashlib.sha256(zip_bytes).hexdigest()}.zip"
 
 
-def check_prefixes(alb_prefix: str, s3_access_prefix: str, dead_letter_prefix: str, same_bucket: bool) -> None:
+def index_prefix_parameter(format_name: str) -> str:
+    """The template parameter of a format's index prefix: alb-health-check -> AlbHealthCheckIndexPrefix."""
+    return "".join(_WORD_CASE.get(word, word.capitalize()) for word in format_name.split("-")) + "IndexPrefix"
+
+
+def index_prefix_flag(format_name: str) -> str:
+    return f"--{format_name}-index-prefix"
+
+
+def log_prefixes(args: argparse.Namespace) -> dict[str, str]:
+    """{flag: prefix} of every log family, in the template's order."""
+    return {flag: getattr(args, flag[2:].replace("-", "_")) for flag in LOG_PREFIX_FLAGS.values()}
+
+
+def notification_prefixes(prefixes: dict[str, str]) -> list[str]:
+    """The distinct non-empty prefixes: one notification each (equal load balancer prefixes share one)."""
+    return list(dict.fromkeys(prefix for prefix in prefixes.values() if prefix))
+
+
+def check_prefixes(prefixes: dict[str, str], dead_letter_prefix: str, same_bucket: bool) -> None:
     """Overlapping prefixes make S3 reject the notifications, or make dead-letter files re-trigger the function."""
-    log_prefixes = [p for p in (alb_prefix, s3_access_prefix) if p]
-    if not log_prefixes:
-        raise DeployError("give --alb-prefix, --s3-access-prefix or both: there is nothing to ingest")
-    if len(log_prefixes) == 2 and (alb_prefix.startswith(s3_access_prefix) or s3_access_prefix.startswith(alb_prefix)):
-        raise DeployError(f"--alb-prefix {alb_prefix!r} and --s3-access-prefix {s3_access_prefix!r} overlap; "
-                          "S3 rejects overlapping notification filters")
+    given = {flag: prefix for flag, prefix in prefixes.items() if prefix}
+    if not given:
+        raise DeployError(f"give at least one of {', '.join(prefixes)}: there is nothing to ingest")
+    for flag, prefix in given.items():
+        if "*" in prefix or "?" in prefix:
+            raise DeployError(f"{flag} {prefix!r}: a key prefix, not a pattern (no * or ?)")
+        if flag in LOAD_BALANCER_FLAGS and not (prefix == "AWSLogs/" or prefix.endswith("/AWSLogs/")):
+            raise DeployError(f"{flag} {prefix!r} must end with AWSLogs/: load balancers write "
+                              "<prefix>/AWSLogs/<account>/elasticloadbalancing/...; give e.g. 'AWSLogs/' or "
+                              "'my-prefix/AWSLogs/'")
+    flags = list(given)
+    for index, first in enumerate(flags):
+        for second in flags[index + 1:]:
+            a, b = given[first], given[second]
+            if a == b and first in LOAD_BALANCER_FLAGS and second in LOAD_BALANCER_FLAGS:
+                continue  # one notification serves both: the function tells the kinds apart by key
+            if a.startswith(b) or b.startswith(a):
+                raise DeployError(f"{first} {a!r} and {second} {b!r} overlap; S3 rejects overlapping notification "
+                                  "filters (only load balancer prefixes may be equal)")
     if same_bucket:
-        for prefix in log_prefixes:
+        for prefix in given.values():
             if dead_letter_prefix.startswith(prefix) or prefix.startswith(dead_letter_prefix):
                 raise DeployError(f"dead-letter prefix {dead_letter_prefix!r} overlaps log prefix {prefix!r}: "
                                   "dead-letter files would be fed back to the function")
@@ -158,8 +205,7 @@ def template_parameters(args: argparse.Namespace, key: str) -> dict[str, str]:
     parameters = {
         "LogBucketName": args.log_bucket,
         "CreateLogBucket": "true" if args.create_log_bucket else "false",
-        "AlbLogPrefix": args.alb_prefix,
-        "S3AccessLogPrefix": args.s3_access_prefix,
+        **{name: getattr(args, flag[2:].replace("-", "_")) for name, flag in LOG_PREFIX_FLAGS.items()},
         "FunctionName": args.function_name,
         "CodeS3Bucket": args.code_bucket,
         "CodeS3Key": key,
@@ -174,6 +220,10 @@ def template_parameters(args: argparse.Namespace, key: str) -> dict[str, str]:
         "OpenSearchUrl": args.opensearch_url,
         "OpenSearchSecretName": args.secret_name,
         "AlarmEmail": args.alarm_email,
+        "CloudFrontLogDelivery": args.cloudfront_delivery,
+        # Only those given: on an update the others keep their previous value.
+        **{index_prefix_parameter(name): getattr(args, f"{name.replace('-', '_')}_index_prefix")
+           for name in FORMATS},
     }
     parameters.update({name: value for name, value in optional.items() if value})
     for item in args.parameter:
@@ -353,7 +403,7 @@ class Deployer:
 
     def put_bucket_notifications(self, queue_arn: str) -> None:
         bucket = self.args.log_bucket
-        prefixes = [self.args.alb_prefix, self.args.s3_access_prefix]
+        prefixes = notification_prefixes(log_prefixes(self.args))
         existing = self.call("s3", "get_bucket_notification_configuration", Bucket=bucket)
         if self.dry_run:
             additions = our_queue_configurations(queue_arn, prefixes)
@@ -367,7 +417,7 @@ class Deployer:
         except Exception as error:
             if "overlap" in str(error).lower():
                 raise DeployError(f"s3://{bucket} already has a notification for ObjectCreated events on a prefix "
-                                  f"overlapping {[p for p in prefixes if p]}; S3 allows only one destination per "
+                                  f"overlapping {prefixes}; S3 allows only one destination per "
                                   f"event and prefix. Remove or narrow it, then rerun. ({error})") from None
             raise
 
@@ -389,7 +439,7 @@ class Deployer:
 
 def deploy(args: argparse.Namespace, deployer: Deployer) -> int:
     if not args.code_only:
-        check_prefixes(args.alb_prefix, args.s3_access_prefix, args.dead_letter_prefix, same_bucket=True)
+        check_prefixes(log_prefixes(args), args.dead_letter_prefix, same_bucket=True)
         template_parameters(args, "<key>")  # refuse bad --parameter values (AdminCidr) before anything happens
     if args.zip and args.zip.is_file():
         check_zip_architecture(args.zip, args.arch)  # before credentials are even looked at
@@ -429,8 +479,23 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--function-name", default="access-logs-to-opensearch", help="Lambda function name")
     parser.add_argument("--log-bucket", help="bucket the logs are written to (required unless --code-only)")
     parser.add_argument("--create-log-bucket", action="store_true", help="create it (with notifications)")
-    parser.add_argument("--alb-prefix", default="AWSLogs/", help="key prefix of the ALB logs ('' for none)")
+    parser.add_argument("--alb-prefix", default="AWSLogs/",
+                        help="key prefix, ending in AWSLogs/, of the ALB access, connection and health-check logs "
+                             "and Classic Load Balancer logs ('' for none)")
+    parser.add_argument("--nlb-prefix", default="",
+                        help="key prefix, ending in AWSLogs/, of the Network Load Balancer logs; the same as "
+                             "--alb-prefix when they write beside the others ('' for none)")
     parser.add_argument("--s3-access-prefix", default="", help="key prefix of the S3 access logs ('' for none)")
+    parser.add_argument("--cloudfront-prefix", default="",
+                        help="key prefix of the CloudFront standard logs ('' for none)")
+    parser.add_argument("--cloudfront-delivery", choices=["v2", "legacy"],
+                        help="with --create-log-bucket: CloudFront standard logging v2 (log delivery service) or "
+                             "legacy (bucket ACL, so the bucket gets ACLs enabled); not given: the stack's value, "
+                             "at first v2" + UNSET_DEFAULT)
+    for name, fmt in FORMATS.items():
+        parser.add_argument(index_prefix_flag(name), metavar="PREFIX",
+                            help=f"OpenSearch index prefix of the {name} logs; not given: the stack's value, at "
+                                 f"first {fmt.index_prefix}" + UNSET_DEFAULT)
     parser.add_argument("--dead-letter-prefix", default="dead-letter/", help="key prefix for dead letters")
     parser.add_argument("--opensearch-url", help="existing cluster/domain (not with --create-domain)")
     parser.add_argument("--auth", choices=["auto", "sigv4", "basic"], default="auto",
@@ -453,6 +518,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.auth = resolve_deploy_auth(args.auth, args.opensearch_url, args.create_domain)
     except DeployError as error:
         parser.error(str(error))
+    for name in FORMATS:
+        value = getattr(args, f"{name.replace('-', '_')}_index_prefix")
+        if value is not None and not INDEX_PREFIX_PATTERN.fullmatch(value):
+            parser.error(f"{index_prefix_flag(name)} {value!r}: an index prefix is lower-case letters, digits, "
+                         "'.', '_' and '-', starting with a letter or digit")
     if not args.code_only:
         if not args.log_bucket:
             parser.error("--log-bucket is required (unless --code-only)")

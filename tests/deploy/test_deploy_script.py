@@ -4,6 +4,7 @@ from __future__ import annotations
 import importlib.util
 import io
 import os
+import re
 import subprocess
 import sys
 import zipfile
@@ -12,6 +13,8 @@ from pathlib import Path
 import boto3
 import pytest
 from moto import mock_aws
+
+from ingest.formats import FORMATS
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = REPO_ROOT / "scripts" / "deploy.py"
@@ -79,6 +82,60 @@ def test_dry_run_passes_the_deployment_choices_as_stack_parameters(fake_zip):
                         "LogBucketName": "alb-logs", "AlarmEmail": "ops@example.com"}.items():
         assert f'"ParameterKey": "{name}", "ParameterValue": "{value}"' in change_set
     assert "CAPABILITY_IAM" in change_set
+
+
+def change_set_parameters_shown(output: str) -> dict[str, str]:
+    change_set = next(line for line in output.splitlines() if "create_change_set(" in line)
+    return dict(re.findall(r'"ParameterKey": "(\w+)", "ParameterValue": "([^"]*)"', change_set))
+
+
+LOG_PREFIX_FLAGS = {"--alb-prefix": ("AlbLogPrefix", "lb/AWSLogs/"), "--nlb-prefix": ("NlbLogPrefix", "lb/AWSLogs/"),
+                    "--s3-access-prefix": ("S3AccessLogPrefix", "s3-access/"),
+                    "--cloudfront-prefix": ("CloudFrontLogPrefix", "cloudfront/"),
+                    "--cloudfront-delivery": ("CloudFrontLogDelivery", "legacy")}
+
+
+def test_dry_run_passes_every_log_prefix_and_index_prefix_flag_to_its_stack_parameter(fake_zip):
+    index_flags = {f"--{name}-index-prefix": (parameter, f"my-{name}") for name, parameter in (
+        ("alb", "AlbIndexPrefix"), ("s3-access", "S3AccessIndexPrefix"), ("nlb", "NlbIndexPrefix"),
+        ("clb", "ClbIndexPrefix"), ("alb-connection", "AlbConnectionIndexPrefix"),
+        ("alb-health-check", "AlbHealthCheckIndexPrefix"), ("cloudfront", "CloudFrontIndexPrefix"))}
+    # One flag per format: a format added to FORMATS needs its row here and its parameter in the template.
+    assert {flag[2:].removesuffix("-index-prefix") for flag in index_flags} == set(FORMATS)
+    flags = {**LOG_PREFIX_FLAGS, **index_flags}
+    _, output = dry_run(*(item for flag, (_, value) in flags.items() for item in (flag, value)), zip_path=fake_zip)
+    shown = change_set_parameters_shown(output)
+    for flag, (parameter, value) in flags.items():
+        assert shown.get(parameter) == value, flag
+
+
+def test_index_prefixes_not_given_are_left_to_the_stack_so_an_update_keeps_them(fake_zip):
+    _, output = dry_run(zip_path=fake_zip)
+    shown = change_set_parameters_shown(output)
+    assert not [name for name in shown if name.endswith("IndexPrefix") or name == "CloudFrontLogDelivery"]
+    assert {name: shown[name] for name in shown if name.endswith("LogPrefix")} == {
+        "AlbLogPrefix": "AWSLogs/", "NlbLogPrefix": "", "S3AccessLogPrefix": "", "CloudFrontLogPrefix": ""}
+
+
+def test_every_parameter_the_script_can_pass_is_one_the_template_declares():
+    from cfnlint.decode import decode
+
+    template, _ = decode(str(REPO_ROOT / "infra" / "template.yaml"))
+    argv = ["--code-bucket", "a", "--log-bucket", "b", "--opensearch-url", ENDPOINT, "--alarm-email", "x@example.com",
+            "--cloudfront-delivery", "v2", *(item for name in FORMATS for item in (f"--{name}-index-prefix", "p"))]
+    passed = deploy.template_parameters(deploy.parse_args(argv), "key.zip")
+    assert set(passed) - set(template["Parameters"]) == set()
+    assert {name for name in template["Parameters"] if name.endswith(("LogPrefix", "IndexPrefix"))} <= set(passed)
+    # The script refuses, before anything happens, what the template's AllowedPattern would refuse mid-deploy.
+    assert {template["Parameters"][name]["AllowedPattern"] for name in passed if name.endswith("IndexPrefix")} == {
+        f"^{deploy.INDEX_PREFIX_PATTERN.pattern}$"}
+
+
+def test_dry_run_shows_one_notification_per_distinct_prefix_for_an_existing_bucket(fake_zip):
+    _, output = dry_run("--nlb-prefix", "AWSLogs/", "--s3-access-prefix", "s3-access/", "--cloudfront-prefix",
+                        "cloudfront/", zip_path=fake_zip)
+    line = next(line for line in output.splitlines() if "put_bucket_notification_configuration(" in line)
+    assert re.findall(r'"Name": "prefix", "Value": "([^"]*)"', line) == ["AWSLogs/", "s3-access/", "cloudfront/"]
 
 
 def test_dry_run_without_a_prebuilt_zip_shows_the_build_command():
@@ -154,17 +211,74 @@ def test_notifications_are_put_on_an_existing_bucket_without_dropping_its_other_
     assert by_id["access-logs-to-opensearch-0"]["QueueArn"] == ours
     assert by_id["access-logs-to-opensearch-0"]["Events"] == ["s3:ObjectCreated:*"]
 
+    # Redeployed with every log family (NLBs beside the other load balancers): one entry per distinct prefix,
+    # the earlier entry replaced, the other subscriber still kept.
+    args = deploy.parse_args(["--code-bucket", "artifacts", "--log-bucket", "alb-logs", "--opensearch-url", ENDPOINT,
+                              "--region", "eu-west-1", "--nlb-prefix", "AWSLogs/", "--s3-access-prefix", "s3-access/",
+                              "--cloudfront-prefix", "cloudfront/"])
+    deploy.Deployer(args, session_factory=lambda **kw: boto3.Session(**kw), out=io.StringIO()).put_bucket_notifications(ours)
+    configurations = s3.get_bucket_notification_configuration(Bucket="alb-logs")["QueueConfigurations"]
+    ours_now = {c["Id"]: c["Filter"]["Key"]["FilterRules"][0]["Value"] for c in configurations if c["QueueArn"] == ours}
+    assert ours_now == {"access-logs-to-opensearch-0": "AWSLogs/", "access-logs-to-opensearch-1": "s3-access/",
+                        "access-logs-to-opensearch-2": "cloudfront/"}
+    assert [c["Id"] for c in configurations if c["QueueArn"] == other] == ["keep-me"]
+
 
 # ----------------------------------------------------------------------------- refusing bad setups
 
-@pytest.mark.parametrize("alb, s3_access, dead_letter", [
-    ("logs/", "logs/s3/", "dead-letter/"),      # log prefixes overlap: S3 rejects the notifications
-    ("", "", "dead-letter/"),                   # nothing to ingest
-    ("logs/", "", "logs/dead-letter/"),         # dead letters would re-trigger the function
+def prefixes(**given: str) -> dict[str, str]:
+    """{flag: prefix} as parse_args would give them: --alb-prefix AWSLogs/ unless said otherwise."""
+    defaults = {"alb": "AWSLogs/", "nlb": "", "s3_access": "", "cloudfront": ""}
+    return {f"--{name.replace('_', '-')}-prefix": value for name, value in {**defaults, **given}.items()}
+
+
+@pytest.mark.parametrize("given, dead_letter, says", [
+    ({"s3_access": "AWSLogs/s3/"}, "dead-letter/", "overlap"),  # S3 rejects overlapping notifications
+    ({"cloudfront": "AWSLogs/"}, "dead-letter/", "--alb-prefix 'AWSLogs/' and --cloudfront-prefix 'AWSLogs/' overlap"),
+    ({"nlb": "AWSLogs/", "cloudfront": "AWSLogs/"}, "dead-letter/", "overlap"),
+    ({"alb": ""}, "dead-letter/", "nothing to ingest"),
+    ({}, "AWSLogs/dead-letter/", "dead-letter files would be fed back"),
+    ({"alb": "", "cloudfront": "cf/"}, "cf/dead/", "dead-letter files would be fed back"),
+    ({"alb": "my-alb/"}, "dead-letter/", "--alb-prefix 'my-alb/' must end with AWSLogs/"),  # ELB never writes there
+    ({"nlb": "AWSLogs/123456789012/"}, "dead-letter/", "--nlb-prefix 'AWSLogs/123456789012/' must end with AWSLogs/"),
+    ({"s3_access": "logs/*"}, "dead-letter/", "not a pattern"),
 ])
-def test_overlapping_or_missing_prefixes_are_refused_before_anything_happens(alb, s3_access, dead_letter, fake_zip):
-    with pytest.raises(deploy.DeployError):
-        deploy.check_prefixes(alb, s3_access, dead_letter, same_bucket=True)
+def test_overlapping_missing_or_misplaced_prefixes_are_refused_in_one_line(given, dead_letter, says):
+    with pytest.raises(deploy.DeployError, match=re.escape(says)) as raised:
+        deploy.check_prefixes(prefixes(**given), dead_letter, same_bucket=True)
+    assert "\n" not in str(raised.value)
+
+
+@pytest.mark.parametrize("given", [
+    {"nlb": "AWSLogs/"},  # load balancers of every kind beside each other: one notification, told apart by key
+    {"alb": "alb/AWSLogs/", "nlb": "nlb/AWSLogs/", "s3_access": "s3-access/", "cloudfront": "cloudfront/"},
+    {"alb": "", "nlb": "AWSLogs/"},
+    {"alb": "", "cloudfront": "E2EXAMPLE"},  # CloudFront legacy prefixes need not be folders
+])
+def test_distinct_prefixes_and_equal_load_balancer_prefixes_are_accepted(given):
+    deploy.check_prefixes(prefixes(**given), "dead-letter/", same_bucket=True)
+
+
+def test_equal_load_balancer_prefixes_get_one_notification():
+    assert deploy.notification_prefixes(prefixes(nlb="AWSLogs/", cloudfront="cf/")) == ["AWSLogs/", "cf/"]
+
+
+def test_main_reports_a_bad_prefix_combination_in_one_line_with_exit_2(fake_zip, capsys):
+    code = deploy.main(["--dry-run", "--region", "eu-west-1", "--code-bucket", "artifacts", "--log-bucket", "logs",
+                        "--opensearch-url", ENDPOINT, "--zip", str(fake_zip), "--nlb-prefix", "AWSLogs/",
+                        "--s3-access-prefix", "AWSLogs/s3/"], session_factory=refuse_sessions)
+    captured = capsys.readouterr()
+    assert code == 2 and captured.out == ""  # refused before any step, even a dry-run one
+    assert captured.err.count("\n") == 1 and captured.err.startswith("deploy: error: --alb-prefix 'AWSLogs/' and "
+                                                                      "--s3-access-prefix 'AWSLogs/s3/' overlap")
+
+
+def test_a_bad_index_prefix_is_refused_by_the_argument_parser(capsys):
+    with pytest.raises(SystemExit) as raised:
+        deploy.parse_args(["--code-bucket", "a", "--log-bucket", "b", "--opensearch-url", ENDPOINT,
+                           "--nlb-index-prefix", "NLB_Logs"])
+    assert raised.value.code == 2
+    assert "--nlb-index-prefix 'NLB_Logs': an index prefix is lower-case" in capsys.readouterr().err
 
 
 def test_missing_credentials_stop_the_deploy_with_a_clear_message_and_exit_code_2(tmp_path, fake_zip):

@@ -9,6 +9,9 @@ import pytest
 from cfnlint import api as cfnlint_api
 from cfnlint.decode import decode
 
+from ingest.config import index_prefix_variable
+from ingest.formats import FORMATS
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_PATH = REPO_ROOT / "infra" / "template.yaml"
 NO_VALUE = {"Ref": "AWS::NoValue"}
@@ -99,6 +102,74 @@ def sub_text(value) -> str:
     return value if isinstance(value, str) else repr(value)
 
 
+def log_prefix_parameters(template: dict) -> list[str]:
+    return [name for name in template["Parameters"] if name.endswith("LogPrefix")]
+
+
+def index_prefix_parameter(resources: dict, format_name: str) -> str:
+    """The parameter the function's <FORMAT>_INDEX_PREFIX variable is set from."""
+    variables = resources["Function"]["Properties"]["Environment"]["Variables"]
+    value = variables.get(index_prefix_variable(format_name))
+    assert isinstance(value, dict) and set(value) == {"Ref"}, f"{index_prefix_variable(format_name)} is not wired"
+    return value["Ref"]
+
+
+def stack(template: dict, **values: str) -> dict:
+    """The template's resources as CloudFormation would create them for these parameter values (defaults for
+    the rest): conditions evaluated, each Fn::If resolved, AWS::NoValue dropped, resources whose condition is
+    false left out. Refs to parameters, and ${Parameter} in a Fn::Sub string, become their values; pseudo
+    parameters, Fn::GetAtt and other functions stay as written."""
+    parameters = {name: str(spec.get("Default", "")) for name, spec in template["Parameters"].items()}
+    unknown = set(values) - set(parameters)
+    assert not unknown, unknown
+    parameters.update(values)
+
+    def condition(name: str) -> bool:
+        return truth(template["Conditions"][name])
+
+    def truth(node) -> bool:
+        (function, argument), = node.items()
+        if function == "Condition":
+            return condition(argument)
+        if function == "Fn::Equals":
+            return resolve(argument[0]) == resolve(argument[1])
+        if function == "Fn::Not":
+            return not truth(argument[0])
+        if function == "Fn::And":
+            return all(truth(a) for a in argument)
+        if function == "Fn::Or":
+            return any(truth(a) for a in argument)
+        if function == "Fn::Select":  # only the GeoIP conditions use it; they are false with the defaults
+            return bool(resolve(node))
+        raise AssertionError(f"unknown condition function {function}")
+
+    def resolve(node):
+        if isinstance(node, dict) and set(node) == {"Fn::If"}:
+            name, when_true, when_false = node["Fn::If"]
+            return resolve(when_true if condition(name) else when_false)
+        if isinstance(node, dict) and set(node) == {"Ref"} and node["Ref"] in parameters:
+            return parameters[node["Ref"]]
+        if isinstance(node, dict) and set(node) == {"Fn::Sub"} and isinstance(node["Fn::Sub"], str):
+            return {"Fn::Sub": re.sub(r"\$\{(\w+)\}", lambda m: parameters.get(m.group(1), m.group(0)), node["Fn::Sub"])}
+        if isinstance(node, dict):
+            return {key: resolve(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [resolved for resolved in (resolve(item) for item in node) if resolved != NO_VALUE]
+        return node
+
+    return {name: resolve(resource) for name, resource in template["Resources"].items()
+            if "Condition" not in resource or condition(resource["Condition"])}
+
+
+def queue_prefixes(created: dict) -> list[str]:
+    configurations = created["LogBucket"]["Properties"]["NotificationConfiguration"]["QueueConfigurations"]
+    return [c["Filter"]["S3Key"]["Rules"][0]["Value"] for c in configurations]
+
+
+def bucket_policy_allows(created: dict) -> list[dict]:
+    return [s for s in created["LogBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"] if s["Effect"] == "Allow"]
+
+
 def role_statements(resources: dict, sid: str) -> list[dict]:
     policy = resources["FunctionRole"]["Properties"]["Policies"][0]["PolicyDocument"]
     return [s for concrete in variants(policy) for s in concrete["Statement"] if s.get("Sid") == sid]
@@ -139,18 +210,42 @@ def test_wildcard_checker_flags_each_kind_of_overly_broad_statement():
 
 
 def test_function_reads_only_objects_under_the_configured_log_prefixes(template, resources):
+    prefixes = log_prefix_parameters(template)
+    assert prefixes == ["AlbLogPrefix", "NlbLogPrefix", "S3AccessLogPrefix", "CloudFrontLogPrefix"]
     statements = role_statements(resources, "ReadLogObjects")
     assert statements and all(s["Action"] == "s3:GetObject" for s in statements)
+    granted = set()
     for statement in statements:
-        # With both prefixes empty the list is empty (grants nothing); the AtLeastOneLogSource rule forbids that.
+        # With every prefix empty the list is empty (grants nothing); the AtLeastOneLogSource rule forbids that.
         for resource in as_list(statement["Resource"]):
-            assert re.fullmatch(r"arn:\$\{AWS::Partition\}:s3:::\$\{LogBucketName\}/\$\{(AlbLogPrefix|S3AccessLogPrefix)\}\*",
-                                sub_text(resource)), resource
+            match = re.fullmatch(r"arn:\$\{AWS::Partition\}:s3:::\$\{LogBucketName\}/\$\{(\w+)\}\*", sub_text(resource))
+            assert match and match.group(1) in prefixes, resource
+            granted.add(match.group(1))
+    assert granted == set(prefixes)
     # An empty prefix disables that source entirely rather than granting bucket/*.
     conditions = [c["Fn::If"][0] for c in resources["FunctionRole"]["Properties"]["Policies"][0]["PolicyDocument"]
                   ["Statement"][2]["Resource"]]
-    assert conditions == ["HasAlbPrefix", "HasS3AccessPrefix"]
-    assert "AtLeastOneLogSource" in template["Rules"]
+    assert conditions == ["HasAlbPrefix", "HasSeparateNlbPrefix", "HasS3AccessPrefix", "HasCloudFrontPrefix"]
+
+
+def test_at_least_one_log_source_is_required_and_every_log_prefix_counts(template):
+    (assertion,) = template["Rules"]["AtLeastOneLogSource"]["Assertions"]
+    all_empty = assertion["Assert"]["Fn::Not"][0]["Fn::And"]
+    assert all_empty == [{"Fn::Equals": [{"Ref": name}, ""]} for name in log_prefix_parameters(template)]
+
+
+@pytest.mark.parametrize("values, readable", [
+    ({"AlbLogPrefix": "AWSLogs/", "NlbLogPrefix": "AWSLogs/"}, ["AWSLogs/"]),
+    ({"AlbLogPrefix": "alb/AWSLogs/", "NlbLogPrefix": "nlb/AWSLogs/", "S3AccessLogPrefix": "s3/",
+      "CloudFrontLogPrefix": "cloudfront/"}, ["alb/AWSLogs/", "nlb/AWSLogs/", "s3/", "cloudfront/"]),
+    ({"AlbLogPrefix": "", "NlbLogPrefix": "AWSLogs/"}, ["AWSLogs/"]),
+    ({"AlbLogPrefix": "", "CloudFrontLogPrefix": "cf-"}, ["cf-"]),
+])
+def test_function_reads_each_distinct_log_prefix_once(template, values, readable):
+    policy = stack(template, LogBucketName="my-logs", **values)["FunctionRole"]["Properties"]["Policies"][0]
+    (statement,) = [s for s in policy["PolicyDocument"]["Statement"] if s.get("Sid") == "ReadLogObjects"]
+    assert [sub_text(r) for r in statement["Resource"]] == [
+        f"arn:${{AWS::Partition}}:s3:::my-logs/{prefix}*" for prefix in readable]
 
 
 def test_function_writes_only_under_the_dead_letter_prefix(resources):
@@ -192,8 +287,8 @@ def what_the_shipper_sends() -> set[tuple[str, str]]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        items = [BulkItem(f'{{"index":{{"_index":"{index}-2026.11.25","_id":"x"}}}}\n{{}}\n'.encode(), 1, "raw")
-                 for index in ("alb-logs", "s3-access-logs")]
+        items = [BulkItem(f'{{"index":{{"_index":"{fmt.index_prefix}-2026.11.25","_id":"x"}}}}\n{{}}\n'.encode(), 1, "raw")
+                 for fmt in FORMATS.values()]
         sink = OpenSearchSink(f"http://127.0.0.1:{server.server_address[1]}", None)
         sink.send(items, float("inf"))
         sink.close()
@@ -203,7 +298,20 @@ def what_the_shipper_sends() -> set[tuple[str, str]]:
     return seen
 
 
-def test_opensearch_permissions_are_exactly_the_verbs_the_shipper_sends_on_bulk_and_log_indices(resources):
+def test_every_formats_index_prefix_setting_comes_from_a_parameter_defaulting_to_the_functions_own(template,
+                                                                                                     resources):
+    # A format added to ingest.formats.FORMATS fails here until the template passes its <FORMAT>_INDEX_PREFIX.
+    for name, fmt in FORMATS.items():
+        parameter = template["Parameters"][index_prefix_parameter(resources, name)]
+        assert parameter["Default"] == fmt.index_prefix
+        assert re.fullmatch(parameter["AllowedPattern"], fmt.index_prefix)
+        assert not re.search(parameter["AllowedPattern"], "Upper-Case") and not re.search(
+            parameter["AllowedPattern"], "-leading-dash")
+
+
+def test_opensearch_permissions_are_exactly_the_verbs_the_shipper_sends_on_bulk_and_every_formats_indices(resources):
+    # Failure records are indexed into the same <prefix>-YYYY.MM.DD indices as the documents (ingest/bulk.py);
+    # the function writes no other index.
     sent = what_the_shipper_sends()
     assert sent == {("POST", "/_bulk")}
     verbs = sorted({f"es:ESHttp{method.title()}" for method, _ in sent})
@@ -212,7 +320,7 @@ def test_opensearch_permissions_are_exactly_the_verbs_the_shipper_sends_on_bulk_
     for statement in statements:
         assert sorted(as_list(statement["Action"])) == verbs
         paths = [sub_text(r).split(":domain/${OpenSearchDomainName}/")[1] for r in statement["Resource"]]
-        assert paths == ["_bulk", "${AlbIndexPrefix}-*", "${S3AccessIndexPrefix}-*"]
+        assert paths == ["_bulk"] + [f"${{{index_prefix_parameter(resources, name)}}}-*" for name in FORMATS]
 
 
 def test_created_domains_access_policy_grants_the_function_no_more_than_its_own_iam_policy(resources):
@@ -302,13 +410,123 @@ def test_event_source_mapping_reports_batch_item_failures_with_parameterised_bat
     assert function["Runtime"] == {"Ref": "Runtime"}
 
 
-def test_new_bucket_sends_every_object_created_event_type_for_each_prefix(resources):
+def test_new_bucket_sends_every_object_created_event_type_for_each_prefix(template, resources):
     bucket = resources["LogBucket"]
     configurations = bucket["Properties"]["NotificationConfiguration"]["QueueConfigurations"]
     shapes = [c for concrete in variants(configurations) for c in concrete]
-    assert {c["Filter"]["S3Key"]["Rules"][0]["Value"]["Ref"] for c in shapes} == {"AlbLogPrefix", "S3AccessLogPrefix"}
+    assert {c["Filter"]["S3Key"]["Rules"][0]["Value"]["Ref"] for c in shapes} == set(log_prefix_parameters(template))
     assert all(c["Event"] == "s3:ObjectCreated:*" for c in shapes)
     assert bucket["DependsOn"] == "NotificationQueuePolicy"
+
+
+# Where AWS writes (docs/log-formats.md): every load balancer under <prefix>AWSLogs/<account>/elasticloadbalancing/,
+# S3 server access logs under the TargetPrefix, CloudFront under its own log prefix. S3 refuses a notification
+# configuration whose prefixes overlap for the same event, so equal load balancer prefixes must give one entry.
+@pytest.mark.parametrize("values, notified", [
+    ({}, ["AWSLogs/"]),
+    ({"NlbLogPrefix": "AWSLogs/"}, ["AWSLogs/"]),
+    ({"NlbLogPrefix": "nlb/AWSLogs/"}, ["AWSLogs/", "nlb/AWSLogs/"]),
+    ({"AlbLogPrefix": "", "NlbLogPrefix": "AWSLogs/"}, ["AWSLogs/"]),
+    ({"AlbLogPrefix": "lb/AWSLogs/", "NlbLogPrefix": "lb/AWSLogs/", "S3AccessLogPrefix": "s3-access/",
+      "CloudFrontLogPrefix": "cloudfront/"}, ["lb/AWSLogs/", "s3-access/", "cloudfront/"]),
+    ({"AlbLogPrefix": "", "CloudFrontLogPrefix": "cloudfront/"}, ["cloudfront/"]),
+])
+def test_new_bucket_notifies_each_distinct_prefix_once_and_none_overlap(template, values, notified):
+    created = stack(template, LogBucketName="my-logs", CreateLogBucket="true", **values)
+    prefixes = queue_prefixes(created)
+    assert prefixes == notified
+    assert not [(a, b) for a, b in itertools.permutations(prefixes, 2) if a.startswith(b)]
+
+
+@pytest.mark.parametrize("prefix, allowed", [
+    ("AWSLogs/", True), ("my-lb/AWSLogs/", True), ("a/b/AWSLogs/", True), ("", True),
+    ("my-lb/", False), ("AWSLogs", False), ("AWSLogs/123456789012/", False), ("x/AWSLogs/*", False),
+])
+def test_load_balancer_prefixes_end_where_aws_appends_its_awslogs_folder(template, prefix, allowed):
+    for name in ("AlbLogPrefix", "NlbLogPrefix"):
+        assert bool(re.fullmatch(template["Parameters"][name]["AllowedPattern"], prefix)) is allowed
+
+
+# ----------------------------------------------------------------------------- log delivery into a created bucket
+
+ALL_LOGS = {"AlbLogPrefix": "alb/AWSLogs/", "NlbLogPrefix": "nlb/AWSLogs/", "S3AccessLogPrefix": "s3-access/",
+            "CloudFrontLogPrefix": "cloudfront/"}
+ELB_PRINCIPAL = "logdelivery.elasticloadbalancing.amazonaws.com"
+LOG_DELIVERY_PRINCIPAL = "delivery.logs.amazonaws.com"
+
+
+def grants_by_sid(created: dict) -> dict[str, dict]:
+    return {s["Sid"]: s for s in bucket_policy_allows(created)}
+
+
+@pytest.mark.parametrize("delivery", ["v2", "legacy"])
+def test_created_bucket_lets_each_delivery_service_write_only_under_its_prefix(template, delivery):
+    created = stack(template, LogBucketName="my-logs", CreateLogBucket="true", CloudFrontLogDelivery=delivery,
+                    **ALL_LOGS)
+    grants = grants_by_sid(created)
+    writes = {sid: (s["Principal"], sub_text(s["Resource"])) for sid, s in grants.items() if s["Action"] == "s3:PutObject"}
+    expected = {
+        # ALB access, connection and health-check logs and Classic logs: Elastic Load Balancing's principal.
+        "ElbLogDelivery": ({"Service": ELB_PRINCIPAL}, "${LogBucket.Arn}/alb/AWSLogs/${AWS::AccountId}/*"),
+        # NLB access logs: the log delivery service.
+        "NlbLogDeliveryWrite": ({"Service": LOG_DELIVERY_PRINCIPAL}, "${LogBucket.Arn}/nlb/AWSLogs/${AWS::AccountId}/*"),
+        "S3ServerAccessLogDelivery": ({"Service": "logging.s3.amazonaws.com"}, "${LogBucket.Arn}/s3-access/*"),
+    }
+    if delivery == "v2":
+        expected["CloudFrontLogDeliveryWrite"] = ({"Service": LOG_DELIVERY_PRINCIPAL}, "${LogBucket.Arn}/cloudfront/*")
+    assert writes == expected
+    # Bucket-level: only the ACL check the log delivery service makes before writing.
+    acl_checks = {sid for sid, s in grants.items() if s["Action"] == "s3:GetBucketAcl"}
+    assert acl_checks == ({"NlbLogDeliveryAclCheck", "CloudFrontLogDeliveryAclCheck"} if delivery == "v2"
+                          else {"NlbLogDeliveryAclCheck"})
+    assert all(grants[sid]["Resource"] == {"Fn::GetAtt": ["LogBucket", "Arn"]} for sid in acl_checks)
+    assert set(grants) == set(writes) | acl_checks
+
+
+def test_log_delivery_service_grants_are_limited_to_this_accounts_deliveries_as_aws_documents(template):
+    grants = grants_by_sid(stack(template, LogBucketName="my-logs", CreateLogBucket="true", **ALL_LOGS))
+    # NLB: the log delivery of the load balancer's Region (the bucket's); CloudFront: its deliveries live in us-east-1.
+    regions = {"NlbLogDeliveryAclCheck": "${AWS::Region}", "NlbLogDeliveryWrite": "${AWS::Region}",
+               "CloudFrontLogDeliveryAclCheck": "us-east-1", "CloudFrontLogDeliveryWrite": "us-east-1"}
+    for sid, region in regions.items():
+        condition = grants[sid]["Condition"]
+        assert condition["StringEquals"]["aws:SourceAccount"] == {"Ref": "AWS::AccountId"}, sid
+        assert sub_text(condition["ArnLike"]["aws:SourceArn"]) == (
+            f"arn:${{AWS::Partition}}:logs:{region}:${{AWS::AccountId}}:*"), sid
+        if grants[sid]["Action"] == "s3:PutObject":
+            assert condition["StringEquals"]["s3:x-amz-acl"] == "bucket-owner-full-control", sid
+    assert grants["S3ServerAccessLogDelivery"]["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+
+
+def test_regional_elb_account_is_added_only_when_given(template):
+    with_account = grants_by_sid(stack(template, LogBucketName="my-logs", CreateLogBucket="true",
+                                       ElbAccountId="127311923021"))["ElbLogDelivery"]
+    assert with_account["Principal"] == {
+        "Service": ELB_PRINCIPAL, "AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::127311923021:root"}}
+
+
+@pytest.mark.parametrize("values, sids", [
+    ({}, {"ElbLogDelivery"}),
+    ({"AlbLogPrefix": "", "S3AccessLogPrefix": "s3/"}, {"S3ServerAccessLogDelivery"}),
+    ({"NlbLogPrefix": "AWSLogs/"}, {"ElbLogDelivery", "NlbLogDeliveryAclCheck", "NlbLogDeliveryWrite"}),
+    ({"AlbLogPrefix": "", "CloudFrontLogPrefix": "cf/"}, {"CloudFrontLogDeliveryAclCheck", "CloudFrontLogDeliveryWrite"}),
+    ({"AlbLogPrefix": "", "CloudFrontLogPrefix": "cf/", "CloudFrontLogDelivery": "legacy"}, set()),
+])
+def test_created_bucket_allows_only_the_deliveries_of_the_configured_logs(template, values, sids):
+    assert set(grants_by_sid(stack(template, LogBucketName="my-logs", CreateLogBucket="true", **values))) == sids
+
+
+@pytest.mark.parametrize("values, ownership", [
+    ({}, "BucketOwnerEnforced"),
+    ({"CloudFrontLogPrefix": "cf/"}, "BucketOwnerEnforced"),  # v2 writes with bucket-owner-full-control
+    ({"CloudFrontLogPrefix": "cf/", "CloudFrontLogDelivery": "legacy"}, "BucketOwnerPreferred"),
+    ({"CloudFrontLogDelivery": "legacy"}, "BucketOwnerEnforced"),  # no CloudFront logs: no ACLs
+])
+def test_created_bucket_enables_acls_only_for_cloudfront_legacy_logging(template, values, ownership):
+    bucket = stack(template, LogBucketName="my-logs", CreateLogBucket="true", **values)["LogBucket"]["Properties"]
+    assert bucket["OwnershipControls"] == {"Rules": [{"ObjectOwnership": ownership}]}
+    assert all(bucket["PublicAccessBlockConfiguration"].values())  # ACLs, when enabled, can still never be public
 
 
 def test_function_environment_follows_the_configuration_contract(resources):
