@@ -11,6 +11,7 @@
 #define Py_LIMITED_API 0x030B0000
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,8 +63,6 @@ static inline int is_dash(Field f) { return f.n == 1 && f.p[0] == '-'; }
  * The same id as the Python path's hashlib.blake2b(raw, digest_size=16).hexdigest(), computed here so
  * that it runs with the GIL let go, with the body. Unkeyed, 16-byte digest, sequential mode only: the
  * only use. Portable C (byte-wise little-endian loads, which compilers turn into plain loads). */
-
-#include <stdint.h>
 
 #define ID_HEX 32 /* 16 bytes, two lowercase hex digits each */
 
@@ -917,11 +916,12 @@ static int encode_lines(Out *o, int format, Line *todo, Py_ssize_t count, Field 
 /* encode(format, lines, index_prefix, tail, first_line_number, enrich=None) -> list[bytes | None]
  *
  * format: 0 ALB, 1 S3 server access log. lines: list of bytes (no line endings); each document's _id
- * is the BLAKE2b-128 of its line (blake2b_16_hex), as on the Python path. index_prefix: b"alb-logs-". tail: the document members that
- * follow the format's own, up to the line number (BulkEncoder._event_and_tail). enrich: None, or the
- * tuple (geo cache, geo miss, ua cache, ua miss) of an ingest.enrich.Enricher (None for a half that is
- * off): its members go in after source.ip and user_agent.original. Each body is
- * action line + document, as BulkEncoder.encode writes them; None: the Python path must do the line. */
+ * is the BLAKE2b-128 of its line (blake2b_16_hex), as on the Python path. index_prefix: b"alb-logs-".
+ * tail: the document members that follow the format's own, up to the line number
+ * (BulkEncoder._event_and_tail). enrich: None, or the tuple (geo cache, geo miss, ua cache, ua miss) of
+ * an ingest.enrich.Enricher (None for a half that is off): its members go in after source.ip and
+ * user_agent.original. Each body is action line + document, as BulkEncoder.encode writes them; None:
+ * the Python path must do the line. */
 static PyObject *encode(PyObject *self, PyObject *args) {
     (void)self;
     int format;
