@@ -17,9 +17,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from functools import partial
 from itertools import count
-from operator import methodcaller
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
 
 from .formats import KeyInfo, LogFormat, ParseError
@@ -45,8 +43,6 @@ def takes_native_path(include_raw: bool = False) -> bool:
     return bool(_NATIVE_FORMATS) and not include_raw
 
 
-_BLAKE2B_16 = partial(hashlib.blake2b, digest_size=16)
-_HEXDIGEST = methodcaller("hexdigest")
 UNDATED = "1970-01-01T00:00:00Z"  # the time of failure records in an object with no time at all
 MAX_WAITING_FAILURES = 10_000  # failure records held while waiting for the object's first document
 _TIMESTAMP = re.compile(rb'\n\{"@timestamp":"([^"]+)"')  # in an item's body, after the action line
@@ -119,17 +115,16 @@ class BulkEncoder:
                     if item is not None:
                         add(item)
         else:
-            # The C accelerator writes the common lines; the ones it declines (None) take the
-            # Python path, which is the reference for both.
+            # The C accelerator writes the common lines, their _id included (hashed there, off the GIL);
+            # the ones it declines (None) take the Python path, which is the reference for both.
             lines = lines if isinstance(lines, list) else list(lines)
-            ids = list(map(_HEXDIGEST, map(_BLAKE2B_16, lines)))
-            bodies = _native.encode(self._native_format, lines, ids, self._index_prefix_bytes,
+            bodies = _native.encode(self._native_format, lines, self._index_prefix_bytes,
                                     self._event_and_tail_bytes, first_line_number, self._native_enrich)
-            for n, raw, body, doc_id in zip(count(first_line_number), lines, bodies, ids):
+            for n, raw, body in zip(count(first_line_number), lines, bodies):
                 if body is not None:
                     add(BulkItem(body, n, raw))
                 elif raw:
-                    item = encode_line(raw, n, batch_is_json_safe, doc_id)
+                    item = encode_line(raw, n, batch_is_json_safe)
                     if item is not None:
                         add(item)
         self._remember_last_time(items)
@@ -188,9 +183,8 @@ class BulkEncoder:
         for raw, line, n, reason, id_of in waiting:
             items.append(self._record(raw, line, n, reason, time, id_of))
 
-    def _encode_line(self, raw: bytes, n: int, batch_is_json_safe: bool, doc_id: str | None = None
-                     ) -> BulkItem | None:
-        """One line on the Python path (None: no item); `doc_id`: its _id when the caller already hashed it."""
+    def _encode_line(self, raw: bytes, n: int, batch_is_json_safe: bool) -> BulkItem | None:
+        """One line on the Python path (None: no item)."""
         safe = batch_is_json_safe or json_safe(raw)
         try:
             line = raw.decode()
@@ -210,8 +204,7 @@ class BulkEncoder:
             members += self._event_head + ',"original":"' + json_escape(line) + '"}' + self._tail
         else:
             members += self._event_and_tail
-        if doc_id is None:
-            doc_id = hashlib.blake2b(raw, digest_size=16).hexdigest()
+        doc_id = hashlib.blake2b(raw, digest_size=16).hexdigest()  # as _native.c's blake2b_16_hex
         return BulkItem(
             ('{"index":{"_index":"' + self.index_for(ts) + '","_id":"' + doc_id
              + '"}}\n{' + members + str(n) + "}}}\n").encode(),

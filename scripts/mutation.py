@@ -171,11 +171,6 @@ EQUIVALENT: dict[str, tuple[str, str]] = {
     "ingest.bulk.xǁBulkEncoderǁencode__mutmut_22": (
         "lines if (isinstance(lines, list)) and False else list(lines)",
         "a copy of a list of lines holds the same lines"),
-    "ingest.bulk.xǁBulkEncoderǁencode__mutmut_69": (
-        "encode_line(raw, n, batch_is_json_safe, None)",
-        "without the _id handed over, the Python path hashes the same raw line the same way"),
-    "ingest.bulk.xǁBulkEncoderǁencode__mutmut_73": (
-        "encode_line(raw, n, batch_is_json_safe, )", "as for encode__mutmut_69"),
     "ingest.bulk.xǁBulkEncoderǁindex_for__mutmut_3": (
         "index = None", "_indices is only a cache: the index is rebuilt from the same day"),
     "ingest.bulk.xǁBulkEncoderǁindex_for__mutmut_4": (

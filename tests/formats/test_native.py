@@ -50,7 +50,7 @@ def encoders(fmt, **kwargs):
 
 def accepted(fmt, raws: list[bytes]) -> list[bool]:
     native, _ = encoders(fmt)
-    bodies = bulk._native.encode(native._native_format, raws, ["id"] * len(raws), b"p-", b"", 1)
+    bodies = bulk._native.encode(native._native_format, raws, b"p-", b"", 1)
     return [body is not None for body in bodies]
 
 
@@ -339,7 +339,7 @@ def _alb_batch(lines: int) -> tuple:
     """_native.encode's arguments for `lines` generated ALB lines."""
     rng = random.Random(5)
     raws = [alb_line(rng, START + timedelta(seconds=i)).encode() for i in range(lines)]
-    return encoders(ALB)[0]._native_format, raws, [f"{i:032x}" for i in range(lines)], b"alb-logs-", b"", 1
+    return encoders(ALB)[0]._native_format, raws, b"alb-logs-", b"", 1
 
 
 @requires_native
