@@ -221,3 +221,15 @@ def test_a_request_that_times_out_after_its_whole_timeout_becomes_the_cause(clus
 
     assert raised.value.last_failure.startswith(f"no answer from {cluster.url} in time")
     assert len(cluster.received) == 2
+
+
+def test_a_bulk_response_without_the_errors_flag_is_read_item_by_item(cluster, fake_time):
+    # a proxy or an older cluster may leave out `errors`: the items still say what happened to each
+    cluster.then(Reply(200, {"took": 3, "items": [{"index": {"status": 201}},
+                                                  {"index": {"status": 400, "error": {"type": "mapper_parsing_exception",
+                                                                                      "reason": "failed to parse"}}}]}))
+
+    rejections = sink_for(cluster, fake_time).send([make_item(1), make_item(2)], FAR_AWAY)
+
+    assert rejections == [Rejection(make_item(2), 400, "mapper_parsing_exception: failed to parse")]
+    assert len(cluster.received) == 1 and fake_time.sleeps == []

@@ -817,3 +817,44 @@ def test_a_200_that_is_not_a_bulk_response_counts_as_a_retried_request(cluster, 
     sink.send([make_item(1)], FAR_AWAY)
 
     assert (sink.stats.requests, sink.stats.retried_requests) == (2, 1)
+
+
+# -- exact boundaries of retry_for, the deadline and Retry-After -----------------------------------
+
+def test_a_wait_that_ends_exactly_when_retry_for_runs_out_is_still_taken(cluster, fake_time):
+    # retry_for is how long nothing may be indexed: a wait ending at that moment is within it
+    cluster.default = lambda request: Reply(503, "503 Service Unavailable")
+
+    with pytest.raises(RetriesExhausted) as raised:
+        sink_for(cluster, fake_time, retry_for=3.0, backoff_base=1.0, random=lambda: 1.0).send([make_item(1)], FAR_AWAY)
+
+    assert fake_time.sleeps == [1.0, 2.0]  # 1 + 2 = 3 s is taken; the next wait (4 s) would pass it
+    assert raised.value.attempts == 3 and len(cluster.received) == 3
+
+
+def test_when_the_time_left_only_fits_a_last_request_with_no_wait_at_all_the_send_ends(cluster, fake_time):
+    # a retry is never sent straight after a failure: with no time to wait, the items go back unsent
+    def slow_503(request):
+        fake_time.advance(0.5)  # the request takes half a second: a last one needs twice that
+        return Reply(503, "503 Service Unavailable")
+
+    cluster.default = slow_503
+
+    with pytest.raises(DeadlineExceeded) as raised:
+        sink_for(cluster, fake_time, backoff_base=1.0, random=lambda: 1.0).send([make_item(1)], fake_time.now + 1.5)
+
+    assert fake_time.sleeps == [] and len(cluster.received) == 1  # 1 s left after it: no time for a wait
+    assert raised.value.pending == 1
+
+
+def test_a_wait_shortened_for_the_deadline_may_come_down_to_the_retry_after_but_not_below(cluster, fake_time):
+    def slow_429(request):
+        fake_time.advance(0.5)  # a last request needs twice that: 1 s
+        return Reply(429, "429 Too Many Requests", headers={"Retry-After": "2"})
+
+    cluster.then(slow_429)
+    sink = sink_for(cluster, fake_time, backoff_base=8.0, random=lambda: 1.0)
+
+    # after the 429, 3 s are left: the 8 s backoff becomes 2 s, exactly the Retry-After, and 1 s remains
+    assert sink.send([make_item(1)], fake_time.now + 3.5) == []
+    assert fake_time.sleeps == [2.0] and len(cluster.received) == 2
