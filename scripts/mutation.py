@@ -105,7 +105,10 @@ _EVERY_VALUE = ("an index is always within the values: a W3C line with fewer val
                 "before, and a JSON record has one value per key")
 _UNREAD = "the CloudFront parsers check each line themselves and never read `safe`"
 _SKIP_TEXT = "SkipLine's text is never read: the encoder only counts the line"
-_NO_TYPE = 'an error without a "type" reads as None instead of "": neither is a retryable type nor a cluster block'
+_NO_TYPE = ('an error without a "type" (or one that is no object) reads as None or "XXXX" instead of "": none is a '
+            'retryable type nor a cluster block')
+_TROUBLED = ("_wait follows only a failed attempt, and every failed attempt leaves _trouble set (a connection "
+             "failure cut short by the deadline keeps the one before, set too): the \"?\" is never read")
 _NO_REASON = 'a 403 error without a "reason" reads as "None" instead of "": neither holds "throttl"'
 _NO_FIRST_LINE = ("the default stands for no first line (no batch, or only empty lines): a first line of XXXX is "
                   "no known log either, and detect refuses both with the same text")
@@ -354,6 +357,12 @@ EQUIVALENT: dict[str, tuple[str, str]] = {
     "ingest.shipper.x__error_detail__mutmut_2": ('url: str = "THE CLUSTER"', "as for _error_detail__mutmut_1"),
     "ingest.shipper.x__item_is_retryable__mutmut_11": ('error.get("type", None)', _NO_TYPE),
     "ingest.shipper.x__item_is_retryable__mutmut_13": ('error.get("type", )', _NO_TYPE),
+    "ingest.shipper.x__item_is_retryable__mutmut_16": ('error.get("type", "XXXX")', _NO_TYPE),
+    "ingest.shipper.x__item_is_retryable__mutmut_17": ('if isinstance(error, dict) else "XXXX"', _NO_TYPE),
+    "ingest.shipper.xǁOpenSearchSinkǁ_wait__mutmut_34": ('if (self._trouble) or True else "?"', _TROUBLED),
+    "ingest.shipper.xǁOpenSearchSinkǁ_wait__mutmut_36": ('if self._trouble else "XX?XX"', _TROUBLED),
+    "ingest.shipper.xǁOpenSearchSinkǁ_remember_retry_after__mutmut_5": ('headers.get("retry-after")', _FIELD_NAME),
+    "ingest.shipper.xǁOpenSearchSinkǁ_remember_retry_after__mutmut_6": ('headers.get("RETRY-AFTER")', _FIELD_NAME),
     "ingest.shipper.x__item_is_retryable__mutmut_27": ('error.get("reason", None)', _NO_REASON),
     "ingest.shipper.x__item_is_retryable__mutmut_29": ('error.get("reason", )', _NO_REASON),
     "ingest.shipper.x__item_is_retryable__mutmut_32": ('error.get("reason", "XXXX")', _NO_REASON),

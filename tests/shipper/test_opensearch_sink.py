@@ -356,6 +356,45 @@ def test_retry_after_from_the_cluster_is_waited_at_least(cluster, fake_time):
     assert len(cluster.received) == 2
 
 
+def test_a_retry_after_of_0_leaves_the_jittered_wait_as_it_is(cluster, fake_time):
+    cluster.then(Reply(429, "429 Too Many Requests", headers={"Retry-After": "0"}))
+
+    assert sink_for(cluster, fake_time, backoff_base=1.0, random=lambda: 0.5).send([make_item(1)], FAR_AWAY) == []
+
+    assert fake_time.sleeps == [0.5]
+
+
+def test_a_retry_after_given_as_an_http_date_is_waited_until_that_moment(cluster, fake_time, monkeypatch):
+    # RFC 9110, 10.2.3: Retry-After = HTTP-date / delay-seconds, e.g. "Retry-After: Fri, 31 Dec 1999 23:59:59 GMT"
+    from types import SimpleNamespace
+
+    from ingest import shipper
+
+    monkeypatch.setattr(shipper, "time", SimpleNamespace(time=lambda: 946684799.0 - 120))  # 2 min before it
+    cluster.then(Reply(429, "429 Too Many Requests", headers={"Retry-After": "Fri, 31 Dec 1999 23:59:59 GMT"}))
+
+    assert sink_for(cluster, fake_time, random=lambda: 0.5).send([make_item(1)], fake_time.now + 600) == []
+
+    assert fake_time.sleeps == [120.0] and len(cluster.received) == 2
+
+
+def test_a_retry_after_date_already_past_asks_for_no_wait(cluster, fake_time):
+    cluster.then(Reply(429, "429 Too Many Requests", headers={"Retry-After": "Fri, 31 Dec 1999 23:59:59 GMT"}))
+
+    assert sink_for(cluster, fake_time, backoff_base=1.0, random=lambda: 0.5).send([make_item(1)], FAR_AWAY) == []
+
+    assert fake_time.sleeps == [0.5]  # the jittered wait alone
+
+
+@pytest.mark.parametrize("value", ["soon", "Fri, 32 Dec 1999 25:61:61 GMT", ""], ids=["word", "bad-date", "empty"])
+def test_a_retry_after_that_is_neither_seconds_nor_a_date_is_ignored(cluster, fake_time, value):
+    cluster.then(Reply(429, "429 Too Many Requests", headers={"Retry-After": value}))
+
+    assert sink_for(cluster, fake_time, backoff_base=1.0, random=lambda: 0.5).send([make_item(1)], FAR_AWAY) == []
+
+    assert fake_time.sleeps == [0.5]
+
+
 def test_a_200_with_an_html_page_is_retried_not_taken_as_a_failed_request(cluster, fake_time):
     html = "<html><head><title>Service Unavailable</title></head><body>try later</body></html>"
     cluster.then(Reply(200, html, content_type="text/html"), Reply(200, "maintenance", content_type="text/plain"))
@@ -463,6 +502,21 @@ def test_each_send_starts_the_backoff_afresh_but_remembers_the_share_the_cluster
 
     # the next object's item is not put straight into long waits: at 5% taken, a few misses are no stall
     assert fake_time.sleeps[:20] == [0.15] * 20
+
+
+def test_the_share_the_cluster_takes_fades_by_half_with_each_full_requests_worth_of_items(cluster, fake_time):
+    sink = sink_for(cluster, fake_time, max_docs=20, backoff_base=1.0, random=lambda: 1.0)
+    sink.send([make_item(n) for n in range(1, 11)], FAR_AWAY)  # all 10 taken
+    cluster.then(lambda request: bulk_reply(request, {i: QUEUE_FULL for i in request.ids[1:]}))  # then 1 in 10
+    cluster.default = lambda request: bulk_reply(request, {i: QUEUE_FULL for i in request.ids})
+
+    with pytest.raises(DeadlineExceeded):
+        sink.send([make_item(n) for n in range(11, 21)], fake_time.now + 10)
+
+    # half a request ago the cluster took all 10: that counts for (1/2)^(1/2), so the share is now
+    # (7.07 + 1) / (7.07 + 10) = 47%, at which 9 items all missing is unlikely: a stall at once. (Weighed
+    # any less, the share would be lower and the 9 misses no stall, a short pause of 0.45 s.)
+    assert fake_time.sleeps[:3] == [0.5, 1.0, 2.0]
 
 
 def test_a_wait_never_outlasts_the_deadline_when_a_shorter_one_still_leaves_time_for_a_last_request(
@@ -663,6 +717,26 @@ def test_an_item_forbidden_for_good_is_rejected_not_resent(cluster, fake_time, e
 
     assert rejection.status == 403 and rejection.reason.startswith("security_exception: no permissions")
     assert len(cluster.received) == 1
+
+
+def test_an_item_indexed_over_its_copy_from_an_earlier_try_answered_200_updated_counts_as_indexed(cluster, fake_time):
+    # a retried object sends the same _ids again: OpenSearch answers "result": "updated", "status": 200
+    updated = {"_index": "alb-logs-2026.11.25", "_id": "id-0001", "_version": 2, "result": "updated",
+               "_shards": {"total": 2, "successful": 1, "failed": 0}, "_seq_no": 1, "_primary_term": 1, "status": 200}
+    cluster.then(Reply(200, {"took": 3, "errors": False, "items": [{"index": updated}]}),
+                 items_answered(updated, {"status": 503}))
+
+    sink = sink_for(cluster, fake_time)
+
+    assert sink.send([make_item(1)], FAR_AWAY) == []
+    assert sink.send([make_item(1), make_item(2)], FAR_AWAY) == []
+    assert [r.ids for r in cluster.received] == [["id-0001"], ["id-0001", "id-0002"], ["id-0002"]]
+
+
+def test_an_item_answered_300_is_not_taken_as_indexed(cluster, fake_time):
+    cluster.then(items_answered({"status": 300}))
+
+    assert sink_for(cluster, fake_time).send([make_item(1)], FAR_AWAY) == [Rejection(make_item(1), 300, "HTTP 300")]
 
 
 def test_items_throttled_with_403_are_counted_as_throttled(cluster, fake_time):
