@@ -126,6 +126,15 @@ _JOINED_AFRESH = "_post joins the body afresh from the same items: the same byte
 _FIELD_NAME = "HTTP field names are case-insensitive (RFC 9110, 5.1)"
 _DONE_AFTER = ("done_after is read only through encode_lines(done_line, done_after), which drops every line up to "
                "done_line: done_line itself in the set changes nothing")
+_SPLIT_NOT_READ = ("after a 413 (retry None) send neither reads `answered` (it passes True itself) nor waits, which "
+                   "alone reads `unreachable`")
+_HTTP_DETAIL = "this branch is for HTTP statuses, not connection errors: _error_detail shows the url only for the latter"
+_SSL_DETAIL = ("the request errors not retried are HTTP statuses and SSL failures; _error_detail shows the url only "
+               "in a known connection cause (refused, reset, timed out...), and urllib3 2 raises a timed-out or "
+               "reset handshake as a timeout or connection error (retried), so no SSL failure's text names one")
+_NO_SHARE_YET = "the share is only compared with 1.0 (`share < 1.0`): 2.0 and 1.0 both mean \"no stall excuse\""
+_EXACT_EVIDENCE = ("equality needs blind x -log1p(-share) to be exactly the float 4.6; no share k/n (n <= 3000) and "
+                   "count of misses gives it (searched), and the side the exact boundary falls on means nothing")
 EQUIVALENT: dict[str, tuple[str, str]] = {
     # reader.py
     "ingest.reader.x_line_batches__mutmut_9": (
@@ -350,6 +359,16 @@ EQUIVALENT: dict[str, tuple[str, str]] = {
     "ingest.shipper.xǁOpenSearchSinkǁsend__mutmut_51": (
         "self._judge(len(batch), settled, answered=None)",
         "called only when something was settled, and then _judge does not read `answered`"),
+    "ingest.shipper.xǁOpenSearchSinkǁ_attempt__mutmut_23": ("return None, len(too_large), False, False", _SPLIT_NOT_READ),
+    "ingest.shipper.xǁOpenSearchSinkǁ_attempt__mutmut_24": ("return None, len(too_large), True, True", _SPLIT_NOT_READ),
+    "ingest.shipper.xǁOpenSearchSinkǁ_attempt__mutmut_34": ("_error_detail(error, None)) from None", _SSL_DETAIL),
+    "ingest.shipper.xǁOpenSearchSinkǁ_attempt__mutmut_36": ("_error_detail(error, )) from None", _SSL_DETAIL),
+    "ingest.shipper.xǁOpenSearchSinkǁ_attempt__mutmut_45": ('failure = f"HTTP {status}: {_error_detail(error, None)}"',
+                                                            _HTTP_DETAIL),
+    "ingest.shipper.xǁOpenSearchSinkǁ_attempt__mutmut_47": ('failure = f"HTTP {status}: {_error_detail(error, )}"',
+                                                            _HTTP_DETAIL),
+    "ingest.shipper.xǁOpenSearchSinkǁ_judge__mutmut_33": ("if self._taken[1] else 2.0", _NO_SHARE_YET),
+    "ingest.shipper.xǁOpenSearchSinkǁ_judge__mutmut_42": ("-math.log1p(-share) <= STALL_EVIDENCE", _EXACT_EVIDENCE),
     "ingest.shipper.x__error_detail__mutmut_1": (
         'url: str = "XXthe clusterXX"',
         "the default url only shows in a connection error's text, and the one call without a url "

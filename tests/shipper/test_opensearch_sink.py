@@ -419,6 +419,15 @@ def test_when_nothing_gets_through_requests_shrink_and_grow_back_when_the_cluste
     assert sizes[10:12] == [16, 16]
 
 
+def test_a_server_error_is_not_counted_as_throttling_even_when_its_page_mentions_it(cluster, fake_time):
+    cluster.then(Reply(503, "503 Service Unavailable: the upstream is throttled"))
+    sink = sink_for(cluster, fake_time)
+
+    assert sink.send([make_item(1), make_item(2)], FAR_AWAY) == []
+
+    assert (sink.stats.retried_requests, sink.stats.throttled_items) == (1, 0)
+
+
 def test_counts_throttled_items_and_seconds_spent_backing_off(cluster, fake_time):
     cluster.then(lambda request: bulk_reply(request, {"id-0001": QUEUE_FULL, "id-0002": QUEUE_FULL}),
                  Reply(429, "429 Too Many Requests"))
@@ -507,16 +516,17 @@ def test_each_send_starts_the_backoff_afresh_but_remembers_the_share_the_cluster
 def test_the_share_the_cluster_takes_fades_by_half_with_each_full_requests_worth_of_items(cluster, fake_time):
     sink = sink_for(cluster, fake_time, max_docs=20, backoff_base=1.0, random=lambda: 1.0)
     sink.send([make_item(n) for n in range(1, 11)], FAR_AWAY)  # all 10 taken
-    cluster.then(lambda request: bulk_reply(request, {i: QUEUE_FULL for i in request.ids[1:]}))  # then 1 in 10
-    cluster.default = lambda request: bulk_reply(request, {i: QUEUE_FULL for i in request.ids})
+    cluster.then(lambda request: bulk_reply(request, {i: QUEUE_FULL for i in request.ids[1:]}))  # then 1 in 4
+    cluster.default = lambda request: bulk_reply(request, {i: QUEUE_FULL for i in request.ids})  # then none
 
     with pytest.raises(DeadlineExceeded):
-        sink.send([make_item(n) for n in range(11, 21)], fake_time.now + 10)
+        sink.send([make_item(n) for n in range(11, 15)], fake_time.now + 10)
 
-    # half a request ago the cluster took all 10: that counts for (1/2)^(1/2), so the share is now
-    # (7.07 + 1) / (7.07 + 10) = 47%, at which 9 items all missing is unlikely: a stall at once. (Weighed
-    # any less, the share would be lower and the 9 misses no stall, a short pause of 0.45 s.)
-    assert fake_time.sleeps[:3] == [0.5, 1.0, 2.0]
+    # 4 items are a fifth of a full request: the 10 taken before count for (1/2)^(1/5) = 0.87 each, so the
+    # share is (8.7 + 1) / (8.7 + 4) = 76%. At 76%, 3 items all missing once is no stall (a short pause of
+    # 0.15 s), twice in a row is (under 1%): the backoff starts. (Remembered longer, one miss would be a
+    # stall; shorter, more short pauses.)
+    assert fake_time.sleeps[:4] == [0.2, 0.15, 1.0, 2.0]
 
 
 def test_a_wait_never_outlasts_the_deadline_when_a_shorter_one_still_leaves_time_for_a_last_request(
