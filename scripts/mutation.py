@@ -126,8 +126,8 @@ _JOINED_AFRESH = "_post joins the body afresh from the same items: the same byte
 _FIELD_NAME = "HTTP field names are case-insensitive (RFC 9110, 5.1)"
 _DONE_AFTER = ("done_after is read only through encode_lines(done_line, done_after), which drops every line up to "
                "done_line: done_line itself in the set changes nothing")
-_SPLIT_NOT_READ = ("after a 413 (retry None) send neither reads `answered` (it passes True itself) nor waits, which "
-                   "alone reads `unreachable`")
+_SPLIT_NOT_READ = ("with nothing to retry (answered in full, or split after a 413) send neither reads `answered` "
+                   "(it passes True itself) nor waits, which alone reads `unreachable`")
 _HTTP_DETAIL = "this branch is for HTTP statuses, not connection errors: _error_detail shows the url only for the latter"
 _SSL_DETAIL = ("the request errors not retried are HTTP statuses and SSL failures; _error_detail shows the url only "
                "in a known connection cause (refused, reset, timed out...), and urllib3 2 raises a timed-out or "
@@ -361,6 +361,8 @@ EQUIVALENT: dict[str, tuple[str, str]] = {
         "called only when something was settled, and then _judge does not read `answered`"),
     "ingest.shipper.xǁOpenSearchSinkǁ_attempt__mutmut_23": ("return None, len(too_large), False, False", _SPLIT_NOT_READ),
     "ingest.shipper.xǁOpenSearchSinkǁ_attempt__mutmut_24": ("return None, len(too_large), True, True", _SPLIT_NOT_READ),
+    "ingest.shipper.xǁOpenSearchSinkǁ_attempt__mutmut_89": ("return None, settled, False, False", _SPLIT_NOT_READ),
+    "ingest.shipper.xǁOpenSearchSinkǁ_attempt__mutmut_90": ("return None, settled, True, True", _SPLIT_NOT_READ),
     "ingest.shipper.xǁOpenSearchSinkǁ_attempt__mutmut_34": ("_error_detail(error, None)) from None", _SSL_DETAIL),
     "ingest.shipper.xǁOpenSearchSinkǁ_attempt__mutmut_36": ("_error_detail(error, )) from None", _SSL_DETAIL),
     "ingest.shipper.xǁOpenSearchSinkǁ_attempt__mutmut_45": ('failure = f"HTTP {status}: {_error_detail(error, None)}"',

@@ -309,6 +309,7 @@ def test_a_stretch_of_total_throttling_backs_off_exponentially_until_retry_for_t
     assert 220 < sum(fake_time.sleeps) <= 240
     assert raised.value.last_failure == "items throttled (429)"
     assert "after 17 attempts in 3 min 52 s: items throttled (429)" in str(raised.value)
+    assert not raised.value.unreachable  # the cluster answered every time
 
 
 def test_when_time_runs_out_the_error_says_why_and_for_how_long(cluster, fake_time):
@@ -856,12 +857,15 @@ def test_when_time_runs_out_after_a_413_split_the_unsent_items_come_back_in_line
     assert len(cluster.received) == 1
 
 
-def test_a_request_refused_whole_is_a_stall_even_when_the_cluster_has_been_taking_items(cluster, fake_time):
+@pytest.mark.parametrize("refusal", [Reply(503, "503 Service Unavailable"),
+                                     Reply(200, "<html><body>maintenance</body></html>", content_type="text/html")],
+                         ids=["503", "proxy-page"])
+def test_a_request_refused_whole_is_a_stall_even_when_the_cluster_has_been_taking_items(cluster, fake_time, refusal):
     sink = sink_for(cluster, fake_time, backoff_base=1.0, random=lambda: 1.0)
     cluster.then(lambda request: bulk_reply(request, {"id-0001": QUEUE_FULL}))
     sink.send([make_item(1), make_item(2)], FAR_AWAY)  # the cluster takes some
     fake_time.sleeps.clear()
-    cluster.then(Reply(503, "503 Service Unavailable"))
+    cluster.then(refusal)
 
     sink.send([make_item(3)], FAR_AWAY)
 
@@ -942,3 +946,49 @@ def test_a_wait_shortened_for_the_deadline_may_come_down_to_the_retry_after_but_
     # after the 429, 3 s are left: the 8 s backoff becomes 2 s, exactly the Retry-After, and 1 s remains
     assert sink.send([make_item(1)], fake_time.now + 3.5) == []
     assert fake_time.sleeps == [2.0] and len(cluster.received) == 2
+
+
+def test_a_proxy_page_answering_every_request_indexes_nothing_until_retry_for_gives_up(cluster, fake_time):
+    cluster.default = lambda request: Reply(200, "<html><body>maintenance</body></html>", content_type="text/html")
+    sink = sink_for(cluster, fake_time, retry_for=5, backoff_base=1.0, random=lambda: 1.0)
+
+    with pytest.raises(RetriesExhausted) as raised:
+        sink.send([make_item(1)], fake_time.now + 60)
+
+    assert fake_time.sleeps == [1.0, 2.0]  # each page is a stall; the next 4 s wait would pass retry_for
+    assert (raised.value.attempts, raised.value.unreachable) == (3, False)  # something answered: not unreachable
+    assert sink.stats.retried_requests == 3
+
+
+def test_every_round_of_throttled_items_adds_to_the_count(cluster, fake_time):
+    cluster.then(lambda request: bulk_reply(request, {"id-0001": QUEUE_FULL, "id-0002": QUEUE_FULL}),
+                 lambda request: bulk_reply(request, {"id-0001": QUEUE_FULL}))
+    sink = sink_for(cluster, fake_time)
+
+    sink.send([make_item(n) for n in range(1, 4)], FAR_AWAY)
+
+    assert (sink.stats.throttled_items, sink.stats.retried_items) == (2 + 1, 2 + 1)
+
+
+def test_every_request_refused_whole_adds_to_the_retried_requests(cluster, fake_time):
+    cluster.then(Reply(503, "503 Service Unavailable"), Reply(502, "502 Bad Gateway"))
+    sink = sink_for(cluster, fake_time)
+
+    sink.send([make_item(1)], FAR_AWAY)
+
+    assert (sink.stats.requests, sink.stats.retried_requests) == (3, 2)
+
+
+@pytest.mark.parametrize("time_left, timeout", [(0.25, 0.25), (10.0, 10.0), (60.0, 30)])
+def test_a_request_waits_for_its_answer_no_longer_than_the_time_left_or_the_timeout(fake_time, time_left, timeout):
+    sink = OpenSearchSink("http://127.0.0.1:9", None, sleep=fake_time.sleep, clock=fake_time.clock)
+    given = []
+
+    def answer(method, path, **options):  # in place of the HTTP transport: what it is told to wait
+        given.append(options["timeout"])
+        return {"errors": False, "items": [{"index": {"status": 201}}]}
+
+    sink._client.transport.perform_request = answer
+
+    assert sink.send([make_item(1)], fake_time.now + time_left) == []
+    assert given == [timeout]
