@@ -371,6 +371,14 @@ EQUIVALENT: dict[str, tuple[str, str]] = {
                                                             _HTTP_DETAIL),
     "ingest.shipper.xǁOpenSearchSinkǁ_judge__mutmut_33": ("if self._taken[1] else 2.0", _NO_SHARE_YET),
     "ingest.shipper.xǁOpenSearchSinkǁ_judge__mutmut_42": ("-math.log1p(-share) <= STALL_EVIDENCE", _EXACT_EVIDENCE),
+    "ingest.shipper.xǁOpenSearchSinkǁsend__mutmut_55": ("self._judge(len(batch), settled, answered=False)",
+                                                        "as for send__mutmut_51"),
+    "ingest.shipper.xǁOpenSearchSinkǁ_post__mutmut_50": (
+        '"post",', "requests upper-cases the method (PreparedRequest.prepare_method): POST goes on the wire either way"),
+    "ingest.shipper.xǁOpenSearchSinkǁ_take__mutmut_14": (
+        "max_bytes = max(2, int(self.max_bytes * self.request_share))",
+        "a bound of 2 bytes instead of 1 still holds no two items (each is an action and a document line, each "
+        "ending in a newline: 4 bytes at least), so each goes alone as before"),
     "ingest.shipper.x__error_detail__mutmut_1": (
         'url: str = "XXthe clusterXX"',
         "the default url only shows in a connection error's text, and the one call without a url "

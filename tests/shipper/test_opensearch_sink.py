@@ -992,3 +992,37 @@ def test_a_request_waits_for_its_answer_no_longer_than_the_time_left_or_the_time
 
     assert sink.send([make_item(1)], fake_time.now + time_left) == []
     assert given == [timeout]
+
+
+def test_when_time_runs_out_after_a_split_the_error_keeps_the_cause_and_the_rejections_from_before(cluster, fake_time):
+    def too_large_and_slow(request):
+        fake_time.advance(60)  # the deadline passes while the cluster answers
+        return Reply(413, "Request size exceeded")
+
+    cluster.then(lambda request: bulk_reply(request, {"id-0001": QUEUE_FULL, "id-0002": QUEUE_FULL,
+                                                      "id-0003": MAPPING_ERROR}),
+                 too_large_and_slow)
+
+    with pytest.raises(DeadlineExceeded) as raised:
+        sink_for(cluster, fake_time, random=lambda: 1.0).send([make_item(n) for n in range(1, 5)], fake_time.now + 30)
+
+    assert [item.line_number for item in raised.value.unsent] == [1, 2]
+    assert [(r.item.line_number, r.status) for r in raised.value.rejected] == [(3, 400)]
+    assert raised.value.cause.startswith("items throttled (429) for 1 min")
+
+
+def test_max_docs_of_1_sends_each_item_in_a_request_of_its_own(cluster, fake_time):
+    sink_for(cluster, fake_time, max_docs=1).send([make_item(n) for n in range(1, 4)], FAR_AWAY)
+
+    assert [r.ids for r in cluster.received] == [["id-0001"], ["id-0002"], ["id-0003"]]
+
+
+def test_when_nothing_gets_through_requests_bounded_by_bytes_shrink_too(cluster, fake_time):
+    throttled_rounds = iter(range(2))
+    cluster.default = lambda request: bulk_reply(
+        request, {i: QUEUE_FULL for i in request.ids} if next(throttled_rounds, None) is not None else {})
+    items = [make_item(n) for n in range(1, 20)]
+
+    sink_for(cluster, fake_time, max_bytes=8 * len(items[0].body), min_request_share=0.25).send(items, FAR_AWAY)
+
+    assert [len(r.ids) for r in cluster.received][:4] == [8, 4, 2, 3]  # halved twice, then an eighth back
