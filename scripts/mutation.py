@@ -135,6 +135,11 @@ _SSL_DETAIL = ("the request errors not retried are HTTP statuses and SSL failure
 _NO_SHARE_YET = "the share is only compared with 1.0 (`share < 1.0`): 2.0 and 1.0 both mean \"no stall excuse\""
 _EXACT_EVIDENCE = ("equality needs blind x -log1p(-share) to be exactly the float 4.6; no share k/n (n <= 3000) and "
                    "count of misses gives it (searched), and the side the exact boundary falls on means nothing")
+_RESET_BY_SEND = "send sets it to 0 before anything reads it (each send starts the stall count afresh)"
+_SET_BEFORE_READ = "set before every request (_attempt, _post) or right after it (send), before anything reads it"
+_CLIENT_DEFAULT = "opensearch-py's own default is the same (http_compress None, retry_on_timeout False)"
+_PER_REQUEST_TIMEOUT = "every request passes its own timeout (_post), which overrides the client's"
+_NO_TRANSPORT_RETRY = "with max_retries=0 the transport retries nothing, timeouts included"
 EQUIVALENT: dict[str, tuple[str, str]] = {
     # reader.py
     "ingest.reader.x_line_batches__mutmut_9": (
@@ -371,6 +376,21 @@ EQUIVALENT: dict[str, tuple[str, str]] = {
                                                             _HTTP_DETAIL),
     "ingest.shipper.xǁOpenSearchSinkǁ_judge__mutmut_33": ("if self._taken[1] else 2.0", _NO_SHARE_YET),
     "ingest.shipper.xǁOpenSearchSinkǁ_judge__mutmut_42": ("-math.log1p(-share) <= STALL_EVIDENCE", _EXACT_EVIDENCE),
+    "ingest.shipper.xǁOpenSearchSinkǁ__init____mutmut_46": ("self._stalls = None", _RESET_BY_SEND),
+    "ingest.shipper.xǁOpenSearchSinkǁ__init____mutmut_47": ("self._stalls = 1", _RESET_BY_SEND),
+    "ingest.shipper.xǁOpenSearchSinkǁ__init____mutmut_48": ("self._blind = None", _RESET_BY_SEND),
+    "ingest.shipper.xǁOpenSearchSinkǁ__init____mutmut_49": ("self._blind = 1", _RESET_BY_SEND),
+    "ingest.shipper.xǁOpenSearchSinkǁ__init____mutmut_53": ("self._request_seconds = None", _SET_BEFORE_READ),
+    "ingest.shipper.xǁOpenSearchSinkǁ__init____mutmut_54": ("self._request_seconds = 1.0", _SET_BEFORE_READ),
+    "ingest.shipper.xǁOpenSearchSinkǁ__init____mutmut_56": ("self._cut_short = None", _SET_BEFORE_READ),
+    "ingest.shipper.xǁOpenSearchSinkǁ__init____mutmut_57": ("self._cut_short = True", _SET_BEFORE_READ),
+    "ingest.shipper.xǁOpenSearchSinkǁ__init____mutmut_61": ('self._retry_after: float | None = ""', _SET_BEFORE_READ),
+    "ingest.shipper.xǁOpenSearchSinkǁ__init____mutmut_67": ("http_compress=None,", _FALSY),
+    "ingest.shipper.xǁOpenSearchSinkǁ__init____mutmut_75": ("", _CLIENT_DEFAULT),  # http_compress=False dropped
+    "ingest.shipper.xǁOpenSearchSinkǁ__init____mutmut_69": ("retry_on_timeout=None,", _NO_TRANSPORT_RETRY),
+    "ingest.shipper.xǁOpenSearchSinkǁ__init____mutmut_77": ("", _NO_TRANSPORT_RETRY),  # retry_on_timeout dropped
+    "ingest.shipper.xǁOpenSearchSinkǁ__init____mutmut_70": ("timeout=None,", _PER_REQUEST_TIMEOUT),
+    "ingest.shipper.xǁOpenSearchSinkǁ__init____mutmut_78": (")", _PER_REQUEST_TIMEOUT),  # timeout dropped
     "ingest.shipper.xǁOpenSearchSinkǁsend__mutmut_55": ("self._judge(len(batch), settled, answered=False)",
                                                         "as for send__mutmut_51"),
     "ingest.shipper.xǁOpenSearchSinkǁ_post__mutmut_50": (

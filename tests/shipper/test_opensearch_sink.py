@@ -1026,3 +1026,26 @@ def test_when_nothing_gets_through_requests_bounded_by_bytes_shrink_too(cluster,
     sink_for(cluster, fake_time, max_bytes=8 * len(items[0].body), min_request_share=0.25).send(items, FAR_AWAY)
 
     assert [len(r.ids) for r in cluster.received][:4] == [8, 4, 2, 3]  # halved twice, then an eighth back
+
+
+def test_compress_level_9_is_taken_and_writes_zlibs_level_9(cluster, fake_time):
+    import gzip as gzip_module
+
+    items = [make_item(n) for n in range(1, 50)]
+
+    sink_for(cluster, fake_time, compress_level=9).send(items, FAR_AWAY)
+
+    body = b"".join(item.body for item in items)
+    assert cluster.received[0].raw_body == gzip_module.compress(body, compresslevel=9, mtime=0)
+
+
+def test_a_new_sinks_first_answers_alone_set_the_share_the_cluster_takes(cluster, fake_time):
+    sink = sink_for(cluster, fake_time, backoff_base=1.0, random=lambda: 1.0)
+    cluster.then(lambda request: bulk_reply(request, {"id-0001": QUEUE_FULL}))
+    sink.send([make_item(1), make_item(2)], FAR_AWAY)  # 1 of 2 taken: 50%
+    cluster.then(lambda request: bulk_reply(request, {"id-0003": QUEUE_FULL}))
+
+    sink.send([make_item(3)], FAR_AWAY)
+
+    # at 50%, one item missing once is likely: a short pause, no stall (nothing from before counts)
+    assert fake_time.sleeps == [0.15, 0.15]
