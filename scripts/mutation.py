@@ -140,6 +140,8 @@ _SET_BEFORE_READ = "set before every request (_attempt, _post) or right after it
 _CLIENT_DEFAULT = "opensearch-py's own default is the same (http_compress None, retry_on_timeout False)"
 _PER_REQUEST_TIMEOUT = "every request passes its own timeout (_post), which overrides the client's"
 _NO_TRANSPORT_RETRY = "with max_retries=0 the transport retries nothing, timeouts included"
+_POOL_HAS = ("the getattr defaults are never taken: opensearch-py's pools (DummyConnectionPool for one host) all "
+             "have `connections`, and the client's connection class (RequestsHttpConnection) a `session`")
 EQUIVALENT: dict[str, tuple[str, str]] = {
     # reader.py
     "ingest.reader.x_line_batches__mutmut_9": (
@@ -391,6 +393,10 @@ EQUIVALENT: dict[str, tuple[str, str]] = {
     "ingest.shipper.xǁOpenSearchSinkǁ__init____mutmut_77": ("", _NO_TRANSPORT_RETRY),  # retry_on_timeout dropped
     "ingest.shipper.xǁOpenSearchSinkǁ__init____mutmut_70": ("timeout=None,", _PER_REQUEST_TIMEOUT),
     "ingest.shipper.xǁOpenSearchSinkǁ__init____mutmut_78": (")", _PER_REQUEST_TIMEOUT),  # timeout dropped
+    "ingest.shipper.xǁOpenSearchSinkǁ__init____mutmut_81": ("retry_on_timeout=True,", _NO_TRANSPORT_RETRY),
+    "ingest.shipper.xǁOpenSearchSinkǁ__init____mutmut_84": ('"connections", None)', _POOL_HAS),
+    "ingest.shipper.xǁOpenSearchSinkǁ__init____mutmut_87": ('"connections", )', _POOL_HAS),
+    "ingest.shipper.xǁOpenSearchSinkǁ__init____mutmut_95": ('session = getattr(connection, "session", )', _POOL_HAS),
     "ingest.shipper.xǁOpenSearchSinkǁsend__mutmut_55": ("self._judge(len(batch), settled, answered=False)",
                                                         "as for send__mutmut_51"),
     "ingest.shipper.xǁOpenSearchSinkǁ_post__mutmut_50": (
