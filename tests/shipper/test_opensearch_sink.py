@@ -593,6 +593,18 @@ def test_the_defaults_are_5_mib_or_5000_items_a_request_30_s_each_and_backoff_fr
     assert sink.cause() is None  # nothing has gone wrong yet
 
 
+@pytest.mark.parametrize("prefix", ["", "/proxy", "/search-X"])
+def test_trailing_slashes_are_dropped_from_the_url_and_nothing_else(cluster, fake_time, prefix):
+    cluster.then(Reply(401, "Unauthorized"))
+    sink = OpenSearchSink(cluster.url + prefix + "//", None, sleep=fake_time.sleep, clock=fake_time.clock)
+
+    with pytest.raises(BulkRequestError) as raised:
+        sink.send([make_item(1)], FAR_AWAY)
+
+    assert str(raised.value) == f"POST {cluster.url}{prefix}/_bulk failed: HTTP 401: Unauthorized"
+    assert cluster.received[0].path == f"{prefix}/_bulk"
+
+
 def test_a_path_prefix_in_the_url_is_kept(cluster, fake_time):
     sink = OpenSearchSink(cluster.url + "/proxy/", None, sleep=fake_time.sleep, clock=fake_time.clock)
     sink.send([make_item(1)], FAR_AWAY)
@@ -923,28 +935,28 @@ def test_a_wait_that_ends_exactly_when_retry_for_runs_out_is_still_taken(cluster
 def test_when_the_time_left_only_fits_a_last_request_with_no_wait_at_all_the_send_ends(cluster, fake_time):
     # a retry is never sent straight after a failure: with no time to wait, the items go back unsent
     def slow_503(request):
-        fake_time.advance(0.5)  # the request takes half a second: a last one needs twice that
+        fake_time.advance(1.0)  # the request takes a second: a last one needs twice that
         return Reply(503, "503 Service Unavailable")
 
     cluster.default = slow_503
 
     with pytest.raises(DeadlineExceeded) as raised:
-        sink_for(cluster, fake_time, backoff_base=1.0, random=lambda: 1.0).send([make_item(1)], fake_time.now + 1.5)
+        sink_for(cluster, fake_time, backoff_base=2.0, random=lambda: 1.0).send([make_item(1)], fake_time.now + 3.0)
 
-    assert fake_time.sleeps == [] and len(cluster.received) == 1  # 1 s left after it: no time for a wait
+    assert fake_time.sleeps == [] and len(cluster.received) == 1  # 2 s left after it: no time for a wait
     assert raised.value.pending == 1
 
 
 def test_a_wait_shortened_for_the_deadline_may_come_down_to_the_retry_after_but_not_below(cluster, fake_time):
     def slow_429(request):
-        fake_time.advance(0.5)  # a last request needs twice that: 1 s
+        fake_time.advance(1.0)  # a last request needs twice that: 2 s
         return Reply(429, "429 Too Many Requests", headers={"Retry-After": "2"})
 
     cluster.then(slow_429)
     sink = sink_for(cluster, fake_time, backoff_base=8.0, random=lambda: 1.0)
 
-    # after the 429, 3 s are left: the 8 s backoff becomes 2 s, exactly the Retry-After, and 1 s remains
-    assert sink.send([make_item(1)], fake_time.now + 3.5) == []
+    # after the 429, 4 s are left: the 8 s backoff becomes 2 s, exactly the Retry-After, and 2 s remain
+    assert sink.send([make_item(1)], fake_time.now + 5.0) == []
     assert fake_time.sleeps == [2.0] and len(cluster.received) == 2
 
 
