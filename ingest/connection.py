@@ -109,9 +109,10 @@ def check_ca_bundle(path: str | None, option: str = CA_OPTION) -> str | None:
     return path
 
 
-def pin_ca_bundle(session: Any, ca_bundle: str | None) -> Any:
-    """Make `session` (a requests.Session) trust exactly `ca_bundle`, whatever REQUESTS_CA_BUNDLE or
-    CURL_CA_BUNDLE say. With `ca_bundle` None the session is left as it is. Returns the session."""
+def pin_ca_bundle(session: Any, ca_bundle: str | bool | None) -> Any:
+    """Make `session` (a requests.Session) trust exactly `ca_bundle` (False: verify nothing), whatever
+    REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE say. With `ca_bundle` None the session is left as it is. Returns the
+    session."""
     if ca_bundle is None:
         return session
     session.verify = ca_bundle
@@ -175,7 +176,12 @@ def opensearch_client(url: str, auth: Any = None, *, ca_bundle: str | None = Non
     class _Connection(RequestsHttpConnection):
         def __init__(self, *args: Any, **kwargs: Any):
             super().__init__(*args, **kwargs)
-            pin_ca_bundle(self.session, kwargs.get("ca_certs"))
+            if not kwargs.get("verify_certs", True):
+                # requests would otherwise verify against REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE when set, ignoring
+                # session.verify = False
+                pin_ca_bundle(self.session, False)
+            else:
+                pin_ca_bundle(self.session, kwargs.get("ca_certs"))
 
     return OpenSearch(hosts=[url], http_auth=auth, connection_class=_Connection, verify_certs=verify_certs,
                       ca_certs=ca_bundle, **options)

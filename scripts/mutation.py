@@ -105,7 +105,10 @@ _EVERY_VALUE = ("an index is always within the values: a W3C line with fewer val
                 "before, and a JSON record has one value per key")
 _UNREAD = "the CloudFront parsers check each line themselves and never read `safe`"
 _SKIP_TEXT = "SkipLine's text is never read: the encoder only counts the line"
-_NO_TYPE = 'an error without a "type" reads as None instead of "": neither is a retryable type nor a cluster block'
+_NO_TYPE = ('an error without a "type" (or one that is no object) reads as None or "XXXX" instead of "": none is a '
+            'retryable type nor a cluster block')
+_TROUBLED = ("_wait follows only a failed attempt, and every failed attempt leaves _trouble set (a connection "
+             "failure cut short by the deadline keeps the one before, set too): the \"?\" is never read")
 _NO_REASON = 'a 403 error without a "reason" reads as "None" instead of "": neither holds "throttl"'
 _NO_FIRST_LINE = ("the default stands for no first line (no batch, or only empty lines): a first line of XXXX is "
                   "no known log either, and detect refuses both with the same text")
@@ -123,6 +126,22 @@ _JOINED_AFRESH = "_post joins the body afresh from the same items: the same byte
 _FIELD_NAME = "HTTP field names are case-insensitive (RFC 9110, 5.1)"
 _DONE_AFTER = ("done_after is read only through encode_lines(done_line, done_after), which drops every line up to "
                "done_line: done_line itself in the set changes nothing")
+_SPLIT_NOT_READ = ("with nothing to retry (answered in full, or split after a 413) send neither reads `answered` "
+                   "(it passes True itself) nor waits, which alone reads `unreachable`")
+_HTTP_DETAIL = "this branch is for HTTP statuses, not connection errors: _error_detail shows the url only for the latter"
+_SSL_DETAIL = ("the request errors not retried are HTTP statuses and SSL failures; _error_detail shows the url only "
+               "in a known connection cause (refused, reset, timed out...), and urllib3 2 raises a timed-out or "
+               "reset handshake as a timeout or connection error (retried), so no SSL failure's text names one")
+_NO_SHARE_YET = "the share is only compared with 1.0 (`share < 1.0`): 2.0 and 1.0 both mean \"no stall excuse\""
+_EXACT_EVIDENCE = ("equality needs blind x -log1p(-share) to be exactly the float 4.6; no share k/n (n <= 3000) and "
+                   "count of misses gives it (searched), and the side the exact boundary falls on means nothing")
+_RESET_BY_SEND = "send sets it to 0 before anything reads it (each send starts the stall count afresh)"
+_SET_BEFORE_READ = "set before every request (_attempt, _post) or right after it (send), before anything reads it"
+_CLIENT_DEFAULT = "opensearch-py's own default is the same (http_compress None, retry_on_timeout False)"
+_PER_REQUEST_TIMEOUT = "every request passes its own timeout (_post), which overrides the client's"
+_NO_TRANSPORT_RETRY = "with max_retries=0 the transport retries nothing, timeouts included"
+_POOL_HAS = ("the getattr defaults are never taken: opensearch-py's pools (DummyConnectionPool for one host) all "
+             "have `connections`, and the client's connection class (RequestsHttpConnection) a `session`")
 EQUIVALENT: dict[str, tuple[str, str]] = {
     # reader.py
     "ingest.reader.x_line_batches__mutmut_9": (
@@ -374,6 +393,45 @@ EQUIVALENT: dict[str, tuple[str, str]] = {
     "ingest.shipper.xǁOpenSearchSinkǁsend__mutmut_51": (
         "self._judge(len(batch), settled, answered=None)",
         "called only when something was settled, and then _judge does not read `answered`"),
+    "ingest.shipper.xǁOpenSearchSinkǁ_attempt__mutmut_23": ("return None, len(too_large), False, False", _SPLIT_NOT_READ),
+    "ingest.shipper.xǁOpenSearchSinkǁ_attempt__mutmut_24": ("return None, len(too_large), True, True", _SPLIT_NOT_READ),
+    "ingest.shipper.xǁOpenSearchSinkǁ_attempt__mutmut_89": ("return None, settled, False, False", _SPLIT_NOT_READ),
+    "ingest.shipper.xǁOpenSearchSinkǁ_attempt__mutmut_90": ("return None, settled, True, True", _SPLIT_NOT_READ),
+    "ingest.shipper.xǁOpenSearchSinkǁ_attempt__mutmut_34": ("_error_detail(error, None)) from None", _SSL_DETAIL),
+    "ingest.shipper.xǁOpenSearchSinkǁ_attempt__mutmut_36": ("_error_detail(error, )) from None", _SSL_DETAIL),
+    "ingest.shipper.xǁOpenSearchSinkǁ_attempt__mutmut_45": ('failure = f"HTTP {status}: {_error_detail(error, None)}"',
+                                                            _HTTP_DETAIL),
+    "ingest.shipper.xǁOpenSearchSinkǁ_attempt__mutmut_47": ('failure = f"HTTP {status}: {_error_detail(error, )}"',
+                                                            _HTTP_DETAIL),
+    "ingest.shipper.xǁOpenSearchSinkǁ_judge__mutmut_33": ("if self._taken[1] else 2.0", _NO_SHARE_YET),
+    "ingest.shipper.xǁOpenSearchSinkǁ_judge__mutmut_42": ("-math.log1p(-share) <= STALL_EVIDENCE", _EXACT_EVIDENCE),
+    "ingest.shipper.xǁOpenSearchSinkǁ__init____mutmut_46": ("self._stalls = None", _RESET_BY_SEND),
+    "ingest.shipper.xǁOpenSearchSinkǁ__init____mutmut_47": ("self._stalls = 1", _RESET_BY_SEND),
+    "ingest.shipper.xǁOpenSearchSinkǁ__init____mutmut_48": ("self._blind = None", _RESET_BY_SEND),
+    "ingest.shipper.xǁOpenSearchSinkǁ__init____mutmut_49": ("self._blind = 1", _RESET_BY_SEND),
+    "ingest.shipper.xǁOpenSearchSinkǁ__init____mutmut_53": ("self._request_seconds = None", _SET_BEFORE_READ),
+    "ingest.shipper.xǁOpenSearchSinkǁ__init____mutmut_54": ("self._request_seconds = 1.0", _SET_BEFORE_READ),
+    "ingest.shipper.xǁOpenSearchSinkǁ__init____mutmut_56": ("self._cut_short = None", _SET_BEFORE_READ),
+    "ingest.shipper.xǁOpenSearchSinkǁ__init____mutmut_57": ("self._cut_short = True", _SET_BEFORE_READ),
+    "ingest.shipper.xǁOpenSearchSinkǁ__init____mutmut_61": ('self._retry_after: float | None = ""', _SET_BEFORE_READ),
+    "ingest.shipper.xǁOpenSearchSinkǁ__init____mutmut_67": ("http_compress=None,", _FALSY),
+    "ingest.shipper.xǁOpenSearchSinkǁ__init____mutmut_75": ("", _CLIENT_DEFAULT),  # http_compress=False dropped
+    "ingest.shipper.xǁOpenSearchSinkǁ__init____mutmut_69": ("retry_on_timeout=None,", _NO_TRANSPORT_RETRY),
+    "ingest.shipper.xǁOpenSearchSinkǁ__init____mutmut_77": ("", _NO_TRANSPORT_RETRY),  # retry_on_timeout dropped
+    "ingest.shipper.xǁOpenSearchSinkǁ__init____mutmut_70": ("timeout=None,", _PER_REQUEST_TIMEOUT),
+    "ingest.shipper.xǁOpenSearchSinkǁ__init____mutmut_78": (")", _PER_REQUEST_TIMEOUT),  # timeout dropped
+    "ingest.shipper.xǁOpenSearchSinkǁ__init____mutmut_81": ("retry_on_timeout=True,", _NO_TRANSPORT_RETRY),
+    "ingest.shipper.xǁOpenSearchSinkǁ__init____mutmut_84": ('"connections", None)', _POOL_HAS),
+    "ingest.shipper.xǁOpenSearchSinkǁ__init____mutmut_87": ('"connections", )', _POOL_HAS),
+    "ingest.shipper.xǁOpenSearchSinkǁ__init____mutmut_95": ('session = getattr(connection, "session", )', _POOL_HAS),
+    "ingest.shipper.xǁOpenSearchSinkǁsend__mutmut_55": ("self._judge(len(batch), settled, answered=False)",
+                                                        "as for send__mutmut_51"),
+    "ingest.shipper.xǁOpenSearchSinkǁ_post__mutmut_50": (
+        '"post",', "requests upper-cases the method (PreparedRequest.prepare_method): POST goes on the wire either way"),
+    "ingest.shipper.xǁOpenSearchSinkǁ_take__mutmut_14": (
+        "max_bytes = max(2, int(self.max_bytes * self.request_share))",
+        "a bound of 2 bytes instead of 1 still holds no two items (each is an action and a document line, each "
+        "ending in a newline: 4 bytes at least), so each goes alone as before"),
     "ingest.shipper.x__error_detail__mutmut_1": (
         'url: str = "XXthe clusterXX"',
         "the default url only shows in a connection error's text, and the one call without a url "
@@ -381,6 +439,12 @@ EQUIVALENT: dict[str, tuple[str, str]] = {
     "ingest.shipper.x__error_detail__mutmut_2": ('url: str = "THE CLUSTER"', "as for _error_detail__mutmut_1"),
     "ingest.shipper.x__item_is_retryable__mutmut_11": ('error.get("type", None)', _NO_TYPE),
     "ingest.shipper.x__item_is_retryable__mutmut_13": ('error.get("type", )', _NO_TYPE),
+    "ingest.shipper.x__item_is_retryable__mutmut_16": ('error.get("type", "XXXX")', _NO_TYPE),
+    "ingest.shipper.x__item_is_retryable__mutmut_17": ('if isinstance(error, dict) else "XXXX"', _NO_TYPE),
+    "ingest.shipper.xǁOpenSearchSinkǁ_wait__mutmut_34": ('if (self._trouble) or True else "?"', _TROUBLED),
+    "ingest.shipper.xǁOpenSearchSinkǁ_wait__mutmut_36": ('if self._trouble else "XX?XX"', _TROUBLED),
+    "ingest.shipper.xǁOpenSearchSinkǁ_remember_retry_after__mutmut_5": ('headers.get("retry-after")', _FIELD_NAME),
+    "ingest.shipper.xǁOpenSearchSinkǁ_remember_retry_after__mutmut_6": ('headers.get("RETRY-AFTER")', _FIELD_NAME),
     "ingest.shipper.x__item_is_retryable__mutmut_27": ('error.get("reason", None)', _NO_REASON),
     "ingest.shipper.x__item_is_retryable__mutmut_29": ('error.get("reason", )', _NO_REASON),
     "ingest.shipper.x__item_is_retryable__mutmut_32": ('error.get("reason", "XXXX")', _NO_REASON),

@@ -136,7 +136,8 @@ def test_a_bulk_response_that_does_not_answer_every_item_is_an_error_not_a_guess
     with pytest.raises(BulkRequestError) as raised:
         sink_for(cluster, fake_time).send([make_item(1), make_item(2)], FAR_AWAY)
 
-    assert raised.value.status == 200 and raised.value.detail == shown
+    assert (raised.value.url, raised.value.status, raised.value.detail) == (cluster.url, 200, shown)
+    assert str(raised.value) == f"POST {cluster.url}/_bulk failed: HTTP 200: {shown}"
 
 
 def test_a_200_labelled_json_that_is_not_json_is_named_by_the_start_of_its_body(cluster, fake_time):
@@ -221,3 +222,28 @@ def test_a_request_that_times_out_after_its_whole_timeout_becomes_the_cause(clus
 
     assert raised.value.last_failure.startswith(f"no answer from {cluster.url} in time")
     assert len(cluster.received) == 2
+
+
+def test_a_bulk_response_without_the_errors_flag_is_read_item_by_item(cluster, fake_time):
+    # a proxy or an older cluster may leave out `errors`: the items still say what happened to each
+    cluster.then(Reply(200, {"took": 3, "items": [{"index": {"status": 201}},
+                                                  {"index": {"status": 400, "error": {"type": "mapper_parsing_exception",
+                                                                                      "reason": "failed to parse"}}}]}))
+
+    rejections = sink_for(cluster, fake_time).send([make_item(1), make_item(2)], FAR_AWAY)
+
+    assert rejections == [Rejection(make_item(2), 400, "mapper_parsing_exception: failed to parse")]
+    assert len(cluster.received) == 1 and fake_time.sleeps == []
+
+
+@pytest.mark.parametrize("result", [{}, {"index": {}}, "created"], ids=["empty", "no-status", "not-an-object"])
+def test_an_item_answered_without_a_status_is_rejected_as_status_0_keeping_its_line(cluster, fake_time, result):
+    # nothing says it was indexed, nor that a retry would help: it goes to the failure records, raw line and all
+    # (sent as text: the scripted cluster's filter_path would drop an item that has no status)
+    answer = {"errors": True, "items": [result, {"index": {"status": 201}}]}
+    cluster.then(Reply(200, json.dumps(answer), content_type="application/json"))
+
+    rejections = sink_for(cluster, fake_time).send([make_item(1), make_item(2)], FAR_AWAY)
+
+    assert rejections == [Rejection(make_item(1), 0, "HTTP 0")]
+    assert rejections[0].item.raw == "raw line 1" and len(cluster.received) == 1

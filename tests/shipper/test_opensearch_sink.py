@@ -309,6 +309,7 @@ def test_a_stretch_of_total_throttling_backs_off_exponentially_until_retry_for_t
     assert 220 < sum(fake_time.sleeps) <= 240
     assert raised.value.last_failure == "items throttled (429)"
     assert "after 17 attempts in 3 min 52 s: items throttled (429)" in str(raised.value)
+    assert not raised.value.unreachable  # the cluster answered every time
 
 
 def test_when_time_runs_out_the_error_says_why_and_for_how_long(cluster, fake_time):
@@ -356,6 +357,45 @@ def test_retry_after_from_the_cluster_is_waited_at_least(cluster, fake_time):
     assert len(cluster.received) == 2
 
 
+def test_a_retry_after_of_0_leaves_the_jittered_wait_as_it_is(cluster, fake_time):
+    cluster.then(Reply(429, "429 Too Many Requests", headers={"Retry-After": "0"}))
+
+    assert sink_for(cluster, fake_time, backoff_base=1.0, random=lambda: 0.5).send([make_item(1)], FAR_AWAY) == []
+
+    assert fake_time.sleeps == [0.5]
+
+
+def test_a_retry_after_given_as_an_http_date_is_waited_until_that_moment(cluster, fake_time, monkeypatch):
+    # RFC 9110, 10.2.3: Retry-After = HTTP-date / delay-seconds, e.g. "Retry-After: Fri, 31 Dec 1999 23:59:59 GMT"
+    from types import SimpleNamespace
+
+    from ingest import shipper
+
+    monkeypatch.setattr(shipper, "time", SimpleNamespace(time=lambda: 946684799.0 - 120))  # 2 min before it
+    cluster.then(Reply(429, "429 Too Many Requests", headers={"Retry-After": "Fri, 31 Dec 1999 23:59:59 GMT"}))
+
+    assert sink_for(cluster, fake_time, random=lambda: 0.5).send([make_item(1)], fake_time.now + 600) == []
+
+    assert fake_time.sleeps == [120.0] and len(cluster.received) == 2
+
+
+def test_a_retry_after_date_already_past_asks_for_no_wait(cluster, fake_time):
+    cluster.then(Reply(429, "429 Too Many Requests", headers={"Retry-After": "Fri, 31 Dec 1999 23:59:59 GMT"}))
+
+    assert sink_for(cluster, fake_time, backoff_base=1.0, random=lambda: 0.5).send([make_item(1)], FAR_AWAY) == []
+
+    assert fake_time.sleeps == [0.5]  # the jittered wait alone
+
+
+@pytest.mark.parametrize("value", ["soon", "Fri, 32 Dec 1999 25:61:61 GMT", ""], ids=["word", "bad-date", "empty"])
+def test_a_retry_after_that_is_neither_seconds_nor_a_date_is_ignored(cluster, fake_time, value):
+    cluster.then(Reply(429, "429 Too Many Requests", headers={"Retry-After": value}))
+
+    assert sink_for(cluster, fake_time, backoff_base=1.0, random=lambda: 0.5).send([make_item(1)], FAR_AWAY) == []
+
+    assert fake_time.sleeps == [0.5]
+
+
 def test_a_200_with_an_html_page_is_retried_not_taken_as_a_failed_request(cluster, fake_time):
     html = "<html><head><title>Service Unavailable</title></head><body>try later</body></html>"
     cluster.then(Reply(200, html, content_type="text/html"), Reply(200, "maintenance", content_type="text/plain"))
@@ -378,6 +418,15 @@ def test_when_nothing_gets_through_requests_shrink_and_grow_back_when_the_cluste
     # size back with each request that indexed something
     assert sizes[:10] == [16, 8, 4, 4, 6, 8, 10, 12, 14, 16]
     assert sizes[10:12] == [16, 16]
+
+
+def test_a_server_error_is_not_counted_as_throttling_even_when_its_page_mentions_it(cluster, fake_time):
+    cluster.then(Reply(503, "503 Service Unavailable: the upstream is throttled"))
+    sink = sink_for(cluster, fake_time)
+
+    assert sink.send([make_item(1), make_item(2)], FAR_AWAY) == []
+
+    assert (sink.stats.retried_requests, sink.stats.throttled_items) == (1, 0)
 
 
 def test_counts_throttled_items_and_seconds_spent_backing_off(cluster, fake_time):
@@ -465,6 +514,22 @@ def test_each_send_starts_the_backoff_afresh_but_remembers_the_share_the_cluster
     assert fake_time.sleeps[:20] == [0.15] * 20
 
 
+def test_the_share_the_cluster_takes_fades_by_half_with_each_full_requests_worth_of_items(cluster, fake_time):
+    sink = sink_for(cluster, fake_time, max_docs=20, backoff_base=1.0, random=lambda: 1.0)
+    sink.send([make_item(n) for n in range(1, 11)], FAR_AWAY)  # all 10 taken
+    cluster.then(lambda request: bulk_reply(request, {i: QUEUE_FULL for i in request.ids[1:]}))  # then 1 in 4
+    cluster.default = lambda request: bulk_reply(request, {i: QUEUE_FULL for i in request.ids})  # then none
+
+    with pytest.raises(DeadlineExceeded):
+        sink.send([make_item(n) for n in range(11, 15)], fake_time.now + 10)
+
+    # 4 items are a fifth of a full request: the 10 taken before count for (1/2)^(1/5) = 0.87 each, so the
+    # share is (8.7 + 1) / (8.7 + 4) = 76%. At 76%, 3 items all missing once is no stall (a short pause of
+    # 0.15 s), twice in a row is (under 1%): the backoff starts. (Remembered longer, one miss would be a
+    # stall; shorter, more short pauses.)
+    assert fake_time.sleeps[:4] == [0.2, 0.15, 1.0, 2.0]
+
+
 def test_a_wait_never_outlasts_the_deadline_when_a_shorter_one_still_leaves_time_for_a_last_request(
         cluster, fake_time):
     cluster.then(*[lambda request: bulk_reply(request, {i: QUEUE_FULL for i in request.ids})] * 2)
@@ -526,6 +591,18 @@ def test_the_defaults_are_5_mib_or_5000_items_a_request_30_s_each_and_backoff_fr
     assert (sink.retry_for, sink.backoff_base, sink.backoff_cap) == (None, 0.5, 20.0)
     assert (sink.min_request_share, sink.request_share, sink.compress_level) == (0.25, 1.0, 1)
     assert sink.cause() is None  # nothing has gone wrong yet
+
+
+@pytest.mark.parametrize("prefix", ["", "/proxy", "/search-X"])
+def test_trailing_slashes_are_dropped_from_the_url_and_nothing_else(cluster, fake_time, prefix):
+    cluster.then(Reply(401, "Unauthorized"))
+    sink = OpenSearchSink(cluster.url + prefix + "//", None, sleep=fake_time.sleep, clock=fake_time.clock)
+
+    with pytest.raises(BulkRequestError) as raised:
+        sink.send([make_item(1)], FAR_AWAY)
+
+    assert str(raised.value) == f"POST {cluster.url}{prefix}/_bulk failed: HTTP 401: Unauthorized"
+    assert cluster.received[0].path == f"{prefix}/_bulk"
 
 
 def test_a_path_prefix_in_the_url_is_kept(cluster, fake_time):
@@ -665,6 +742,26 @@ def test_an_item_forbidden_for_good_is_rejected_not_resent(cluster, fake_time, e
     assert len(cluster.received) == 1
 
 
+def test_an_item_indexed_over_its_copy_from_an_earlier_try_answered_200_updated_counts_as_indexed(cluster, fake_time):
+    # a retried object sends the same _ids again: OpenSearch answers "result": "updated", "status": 200
+    updated = {"_index": "alb-logs-2026.11.25", "_id": "id-0001", "_version": 2, "result": "updated",
+               "_shards": {"total": 2, "successful": 1, "failed": 0}, "_seq_no": 1, "_primary_term": 1, "status": 200}
+    cluster.then(Reply(200, {"took": 3, "errors": False, "items": [{"index": updated}]}),
+                 items_answered(updated, {"status": 503}))
+
+    sink = sink_for(cluster, fake_time)
+
+    assert sink.send([make_item(1)], FAR_AWAY) == []
+    assert sink.send([make_item(1), make_item(2)], FAR_AWAY) == []
+    assert [r.ids for r in cluster.received] == [["id-0001"], ["id-0001", "id-0002"], ["id-0002"]]
+
+
+def test_an_item_answered_300_is_not_taken_as_indexed(cluster, fake_time):
+    cluster.then(items_answered({"status": 300}))
+
+    assert sink_for(cluster, fake_time).send([make_item(1)], FAR_AWAY) == [Rejection(make_item(1), 300, "HTTP 300")]
+
+
 def test_items_throttled_with_403_are_counted_as_throttled(cluster, fake_time):
     cluster.then(items_answered({"status": 403, "error": THROTTLED_403}, {"status": 201}),
                  Reply(403, "403 Request throttled due to too many requests /_bulk"))
@@ -772,12 +869,15 @@ def test_when_time_runs_out_after_a_413_split_the_unsent_items_come_back_in_line
     assert len(cluster.received) == 1
 
 
-def test_a_request_refused_whole_is_a_stall_even_when_the_cluster_has_been_taking_items(cluster, fake_time):
+@pytest.mark.parametrize("refusal", [Reply(503, "503 Service Unavailable"),
+                                     Reply(200, "<html><body>maintenance</body></html>", content_type="text/html")],
+                         ids=["503", "proxy-page"])
+def test_a_request_refused_whole_is_a_stall_even_when_the_cluster_has_been_taking_items(cluster, fake_time, refusal):
     sink = sink_for(cluster, fake_time, backoff_base=1.0, random=lambda: 1.0)
     cluster.then(lambda request: bulk_reply(request, {"id-0001": QUEUE_FULL}))
     sink.send([make_item(1), make_item(2)], FAR_AWAY)  # the cluster takes some
     fake_time.sleeps.clear()
-    cluster.then(Reply(503, "503 Service Unavailable"))
+    cluster.then(refusal)
 
     sink.send([make_item(3)], FAR_AWAY)
 
@@ -817,3 +917,147 @@ def test_a_200_that_is_not_a_bulk_response_counts_as_a_retried_request(cluster, 
     sink.send([make_item(1)], FAR_AWAY)
 
     assert (sink.stats.requests, sink.stats.retried_requests) == (2, 1)
+
+
+# -- exact boundaries of retry_for, the deadline and Retry-After -----------------------------------
+
+def test_a_wait_that_ends_exactly_when_retry_for_runs_out_is_still_taken(cluster, fake_time):
+    # retry_for is how long nothing may be indexed: a wait ending at that moment is within it
+    cluster.default = lambda request: Reply(503, "503 Service Unavailable")
+
+    with pytest.raises(RetriesExhausted) as raised:
+        sink_for(cluster, fake_time, retry_for=3.0, backoff_base=1.0, random=lambda: 1.0).send([make_item(1)], FAR_AWAY)
+
+    assert fake_time.sleeps == [1.0, 2.0]  # 1 + 2 = 3 s is taken; the next wait (4 s) would pass it
+    assert raised.value.attempts == 3 and len(cluster.received) == 3
+
+
+def test_when_the_time_left_only_fits_a_last_request_with_no_wait_at_all_the_send_ends(cluster, fake_time):
+    # a retry is never sent straight after a failure: with no time to wait, the items go back unsent
+    def slow_503(request):
+        fake_time.advance(1.0)  # the request takes a second: a last one needs twice that
+        return Reply(503, "503 Service Unavailable")
+
+    cluster.default = slow_503
+
+    with pytest.raises(DeadlineExceeded) as raised:
+        sink_for(cluster, fake_time, backoff_base=2.0, random=lambda: 1.0).send([make_item(1)], fake_time.now + 3.0)
+
+    assert fake_time.sleeps == [] and len(cluster.received) == 1  # 2 s left after it: no time for a wait
+    assert raised.value.pending == 1
+
+
+def test_a_wait_shortened_for_the_deadline_may_come_down_to_the_retry_after_but_not_below(cluster, fake_time):
+    def slow_429(request):
+        fake_time.advance(1.0)  # a last request needs twice that: 2 s
+        return Reply(429, "429 Too Many Requests", headers={"Retry-After": "2"})
+
+    cluster.then(slow_429)
+    sink = sink_for(cluster, fake_time, backoff_base=8.0, random=lambda: 1.0)
+
+    # after the 429, 4 s are left: the 8 s backoff becomes 2 s, exactly the Retry-After, and 2 s remain
+    assert sink.send([make_item(1)], fake_time.now + 5.0) == []
+    assert fake_time.sleeps == [2.0] and len(cluster.received) == 2
+
+
+def test_a_proxy_page_answering_every_request_indexes_nothing_until_retry_for_gives_up(cluster, fake_time):
+    cluster.default = lambda request: Reply(200, "<html><body>maintenance</body></html>", content_type="text/html")
+    sink = sink_for(cluster, fake_time, retry_for=5, backoff_base=1.0, random=lambda: 1.0)
+
+    with pytest.raises(RetriesExhausted) as raised:
+        sink.send([make_item(1)], fake_time.now + 60)
+
+    assert fake_time.sleeps == [1.0, 2.0]  # each page is a stall; the next 4 s wait would pass retry_for
+    assert (raised.value.attempts, raised.value.unreachable) == (3, False)  # something answered: not unreachable
+    assert sink.stats.retried_requests == 3
+
+
+def test_every_round_of_throttled_items_adds_to_the_count(cluster, fake_time):
+    cluster.then(lambda request: bulk_reply(request, {"id-0001": QUEUE_FULL, "id-0002": QUEUE_FULL}),
+                 lambda request: bulk_reply(request, {"id-0001": QUEUE_FULL}))
+    sink = sink_for(cluster, fake_time)
+
+    sink.send([make_item(n) for n in range(1, 4)], FAR_AWAY)
+
+    assert (sink.stats.throttled_items, sink.stats.retried_items) == (2 + 1, 2 + 1)
+
+
+def test_every_request_refused_whole_adds_to_the_retried_requests(cluster, fake_time):
+    cluster.then(Reply(503, "503 Service Unavailable"), Reply(502, "502 Bad Gateway"))
+    sink = sink_for(cluster, fake_time)
+
+    sink.send([make_item(1)], FAR_AWAY)
+
+    assert (sink.stats.requests, sink.stats.retried_requests) == (3, 2)
+
+
+@pytest.mark.parametrize("time_left, timeout", [(0.25, 0.25), (10.0, 10.0), (60.0, 30)])
+def test_a_request_waits_for_its_answer_no_longer_than_the_time_left_or_the_timeout(fake_time, time_left, timeout):
+    sink = OpenSearchSink("http://127.0.0.1:9", None, sleep=fake_time.sleep, clock=fake_time.clock)
+    given = []
+
+    def answer(method, path, **options):  # in place of the HTTP transport: what it is told to wait
+        given.append(options["timeout"])
+        return {"errors": False, "items": [{"index": {"status": 201}}]}
+
+    sink._client.transport.perform_request = answer
+
+    assert sink.send([make_item(1)], fake_time.now + time_left) == []
+    assert given == [timeout]
+
+
+def test_when_time_runs_out_after_a_split_the_error_keeps_the_cause_and_the_rejections_from_before(cluster, fake_time):
+    def too_large_and_slow(request):
+        fake_time.advance(60)  # the deadline passes while the cluster answers
+        return Reply(413, "Request size exceeded")
+
+    cluster.then(lambda request: bulk_reply(request, {"id-0001": QUEUE_FULL, "id-0002": QUEUE_FULL,
+                                                      "id-0003": MAPPING_ERROR}),
+                 too_large_and_slow)
+
+    with pytest.raises(DeadlineExceeded) as raised:
+        sink_for(cluster, fake_time, random=lambda: 1.0).send([make_item(n) for n in range(1, 5)], fake_time.now + 30)
+
+    assert [item.line_number for item in raised.value.unsent] == [1, 2]
+    assert [(r.item.line_number, r.status) for r in raised.value.rejected] == [(3, 400)]
+    assert raised.value.cause.startswith("items throttled (429) for 1 min")
+
+
+def test_max_docs_of_1_sends_each_item_in_a_request_of_its_own(cluster, fake_time):
+    sink_for(cluster, fake_time, max_docs=1).send([make_item(n) for n in range(1, 4)], FAR_AWAY)
+
+    assert [r.ids for r in cluster.received] == [["id-0001"], ["id-0002"], ["id-0003"]]
+
+
+def test_when_nothing_gets_through_requests_bounded_by_bytes_shrink_too(cluster, fake_time):
+    throttled_rounds = iter(range(2))
+    cluster.default = lambda request: bulk_reply(
+        request, {i: QUEUE_FULL for i in request.ids} if next(throttled_rounds, None) is not None else {})
+    items = [make_item(n) for n in range(1, 20)]
+
+    sink_for(cluster, fake_time, max_bytes=8 * len(items[0].body), min_request_share=0.25).send(items, FAR_AWAY)
+
+    assert [len(r.ids) for r in cluster.received][:4] == [8, 4, 2, 3]  # halved twice, then an eighth back
+
+
+def test_compress_level_9_is_taken_and_writes_zlibs_level_9(cluster, fake_time):
+    import gzip as gzip_module
+
+    items = [make_item(n) for n in range(1, 50)]
+
+    sink_for(cluster, fake_time, compress_level=9).send(items, FAR_AWAY)
+
+    body = b"".join(item.body for item in items)
+    assert cluster.received[0].raw_body == gzip_module.compress(body, compresslevel=9, mtime=0)
+
+
+def test_a_new_sinks_first_answers_alone_set_the_share_the_cluster_takes(cluster, fake_time):
+    sink = sink_for(cluster, fake_time, backoff_base=1.0, random=lambda: 1.0)
+    cluster.then(lambda request: bulk_reply(request, {"id-0001": QUEUE_FULL}))
+    sink.send([make_item(1), make_item(2)], FAR_AWAY)  # 1 of 2 taken: 50%
+    cluster.then(lambda request: bulk_reply(request, {"id-0003": QUEUE_FULL}))
+
+    sink.send([make_item(3)], FAR_AWAY)
+
+    # at 50%, one item missing once is likely: a short pause, no stall (nothing from before counts)
+    assert fake_time.sleeps == [0.15, 0.15]

@@ -37,6 +37,25 @@ def test_an_untrusted_certificate_fails_the_request_without_retrying(https_clust
     assert cluster.received == []
 
 
+@pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")  # said once, when it is made
+@pytest.mark.parametrize("variable", [None, "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"])
+def test_with_verify_certs_off_an_untrusted_certificate_is_accepted_whatever_the_ca_bundle_variables_say(
+        https_cluster, fake_time, monkeypatch, variable):
+    # requests merges these variables over session.verify = False on every request (trust_env)
+    import certifi
+
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    if variable:
+        monkeypatch.setenv(variable, certifi.where())
+    cluster, url = https_cluster
+    with pytest.warns(UserWarning, match="verify_certs=False is insecure"):
+        sink = OpenSearchSink(url, None, verify_certs=False, sleep=fake_time.sleep, clock=fake_time.clock)
+
+    assert sink.send([make_item(1)], FAR_AWAY) == []
+    assert [r.ids for r in cluster.received] == [["id-0001"]]
+
+
 def test_a_certificate_signed_by_the_given_ca_bundle_is_accepted(https_cluster, self_signed, fake_time, monkeypatch):
     monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
     monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
